@@ -1,0 +1,48 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared/data
+# The installed marker depends on pyproject.toml: editing dependencies reinstalls.
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint bench eval clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "需要 Python 3.11 或更高版本" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch is pinned before the test extras so that sentence-transformers takes this build
+	# rather than pulling the newest CUDA build.
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[st,dev]"
+	touch $@
+
+install: $(INSTALLED)  ## create .venv and install Xiaobao with its models
+
+run: $(INSTALLED)  ## install, prepare the models, load the demo knowledge, then search interactively
+	$(BIN)/xiaobao init
+	$(BIN)/xiaobao search
+
+test: $(INSTALLED)  ## install, then run the whole test suite
+	$(BIN)/python -m pytest -ra
+
+lint: $(INSTALLED)  ## ruff
+	$(BIN)/ruff check .
+
+bench: $(INSTALLED)  ## ingest and search benchmark on the full laws corpus (about 40 minutes cold)
+	$(BIN)/xiaobao --data-dir var/bench bench --corpus $(SHARED)/corpus/laws \
+		--queries $(SHARED)/eval/lecoqa-dev.jsonl --json docs/eval/bench.json
+
+eval: $(INSTALLED)  ## retrieval evaluation on the dev sets (reuses the bench index and cache)
+	$(BIN)/xiaobao --data-dir var/bench eval retrieval --queries $(SHARED)/eval/lecoqa-dev.jsonl \
+		--corpus $(SHARED)/corpus/laws --report docs/eval/lecoqa-dev.md --json docs/eval/lecoqa-dev.json
+	$(BIN)/xiaobao --data-dir var/bench eval retrieval --queries $(SHARED)/eval/bj-faq-dev.jsonl \
+		--corpus $(SHARED)/corpus/bj-faq-dev-answers.jsonl --report docs/eval/bj-faq-dev.md --json docs/eval/bj-faq-dev.json
+
+clean:  ## remove the virtual environment (data in var/ is kept)
+	rm -rf $(VENV)

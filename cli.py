@@ -1,0 +1,232 @@
+"""The `xiaobao` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from settings import Settings
+
+app = typer.Typer(help="小宝 — 政务服务智能助手。", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+eval_app = typer.Typer(help="评测：检索质量与速度。", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console()
+
+DEMO_PACK = Path(__file__).resolve().parent / "demo"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]错误：[/red]{message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(help="数据目录（默认 ./var，或环境变量 XIAOBAO_DATA_DIR）。")] = None,
+) -> None:
+    try:
+        ctx.obj = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    except ValidationError as exc:
+        raise fail(f"配置有误：{exc}") from None
+
+
+def open_kb(settings: Settings, collection: str | None = None):
+    from knowledge.base import KnowledgeBase
+    from knowledge.embedders import ModelMissing
+    from knowledge.index import IndexUnavailable
+
+    try:
+        return KnowledgeBase(settings, collection)
+    except (ModelMissing, IndexUnavailable, ValueError) as exc:
+        raise fail(str(exc)) from None
+
+
+def run_ingest(kb, paths: list[Path]):
+    """Ingest with a progress bar; returns the summary."""
+    from ingest.pipeline import Ingestor, discover
+
+    try:
+        total = len(discover(paths))
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        files = progress.add_task("文件", total=total)
+        embedded = progress.add_task("新嵌入的片段", total=None)
+
+        def on_progress(kind: str, n: int) -> None:
+            progress.advance(files if kind == "file" else embedded, n)
+
+        summary = Ingestor(kb).ingest(paths, on_progress=on_progress)
+    return summary
+
+
+def print_summary(summary) -> None:
+    table = Table(title="导入结果", show_header=False)
+    for label, value in (
+        (
+            "文件（共 / 未变 / 新增或变更 / 已删除 / 失败）",
+            f"{summary.files} / {summary.files_unchanged} / {summary.files_loaded} / {summary.files_removed} / {summary.files_failed}",
+        ),
+        ("片段：新增", summary.added),
+        ("片段：更新", summary.updated),
+        ("片段：未变", summary.unchanged),
+        ("片段：删除", summary.deleted),
+        ("新计算的向量", summary.embedded),
+        ("被新版本取代的文件", summary.superseded),
+        ("用时", f"{summary.seconds:.1f} 秒"),
+    ):
+        table.add_row(label, str(value))
+    console.print(table)
+    for problem in summary.problems[:50]:
+        where = f"{problem.path}:{problem.line}" if problem.line else str(problem.path)
+        console.print(f"[yellow]问题[/yellow] {where} — {problem.message}")
+    if len(summary.problems) > 50:
+        console.print(f"[yellow]……另有 {len(summary.problems) - 50} 个问题未列出[/yellow]")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="要导入的文件或文件夹（md/txt/html/pdf/docx/jsonl）。")],
+    collection: Annotated[str | None, typer.Option(help="导入到哪个知识集合（默认 knowledge）。")] = None,
+) -> None:
+    """导入知识：只重新嵌入变化的内容，删除已移除文件的片段。"""
+    with open_kb(ctx.obj, collection) as kb:
+        summary = run_ingest(kb, paths)
+    print_summary(summary)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """准备模型并在知识库为空时导入示例知识包（demo/）。"""
+    with open_kb(ctx.obj) as kb:
+        console.print(f"嵌入模型：{kb.embedder.model_id}（{kb.embedder.dim} 维）已就绪")
+        if kb.index.count() == 0:
+            console.print(f"知识库为空，导入示例知识包 {DEMO_PACK} …")
+            print_summary(run_ingest(kb, [DEMO_PACK]))
+        else:
+            console.print(f"知识库已有 {kb.index.count()} 个片段，跳过示例知识包。")
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if value in (None, "", "all"):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"日期格式应为 YYYY-MM-DD：{value}") from None
+
+
+def print_hits(query: str, hits) -> None:
+    if not hits:
+        console.print("没有找到相关内容。")
+        return
+    table = Table(title=f"“{query}”的检索结果", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("出处")
+    table.add_column("得分", justify="right")
+    table.add_column("内容")
+    for i, hit in enumerate(hits, start=1):
+        payload = hit.payload
+        status = "（已被取代）" if payload.get("status") == "superseded" else ""
+        snippet = payload.get("answer") or payload.get("text", "")
+        table.add_row(str(i), hit.citation + status, f"{hit.score:.4f}", snippet[:160] + ("…" if len(snippet) > 160 else ""))
+    console.print(table)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="问题；不填则进入交互模式。")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="返回几条。")] = 5,
+    doc_type: Annotated[list[str] | None, typer.Option("--type", help="只看某类：statute/guide/qa/record/document。")] = None,
+    department: Annotated[list[str] | None, typer.Option(help="只看某部门。")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="只看某事项。")] = None,
+    include_superseded: Annotated[bool, typer.Option(help="也检索已被新版本取代的法规。")] = False,
+    on_date: Annotated[str | None, typer.Option("--date", help="只看这一天有效的内容（YYYY-MM-DD，默认今天；all 表示不限）。")] = None,
+    collection: Annotated[str | None, typer.Option(help="知识集合。")] = None,
+) -> None:
+    """检索知识库，列出出处、得分和摘要。"""
+    from knowledge.index import SearchFilter
+
+    day = parse_date(on_date) if on_date is not None else dt.date.today()
+    flt = SearchFilter(
+        doc_types=doc_type or [], departments=department or [], items=item or [], include_superseded=include_superseded, on_date=day
+    )
+    with open_kb(ctx.obj, collection) as kb:
+        if query is not None:
+            if not query.strip():
+                raise fail("问题不能为空。")
+            print_hits(query, kb.retriever.search(query, k, flt))
+            return
+        console.print("输入问题后回车检索；输入空行或 Ctrl-D 退出。")
+        while True:
+            try:
+                line = console.input("[bold]问题> [/bold]").strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line:
+                break
+            print_hits(line, kb.retriever.search(line, k, flt))
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    ctx: typer.Context,
+    queries: Annotated[Path, typer.Option(help="问题文件（jsonl，格式同 shared/data/eval）。", exists=True, dir_okay=False)],
+    corpus: Annotated[list[Path], typer.Option(help="语料文件或文件夹，可多次给出。", exists=True)],
+    limit: Annotated[int | None, typer.Option(help="只评测前 N 个问题。")] = None,
+    report: Annotated[Path | None, typer.Option(help="Markdown 报告路径（旁边生成同名 .png 图）。")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="机器可读的结果 JSON。")] = None,
+    configs: Annotated[str | None, typer.Option(help="逗号分隔的配置名（默认全部）。")] = None,
+) -> None:
+    """在真实问题上评测各检索配置：recall@k、MRR@10、nDCG@10 与延迟。"""
+    from eval.retrieval import run_retrieval_eval
+
+    try:
+        result = run_retrieval_eval(
+            ctx.obj,
+            queries,
+            corpus,
+            limit=limit,
+            config_names=configs.split(",") if configs else None,
+            ingest=lambda kb, paths: run_ingest(kb, paths),
+            console=console,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    result.print(console)
+    if report:
+        result.write_markdown(report)
+        console.print(f"报告已写入 {report}")
+    if json_out:
+        result.write_json(json_out)
+        console.print(f"JSON 已写入 {json_out}")
+
+
+@app.command()
+def bench(
+    ctx: typer.Context,
+    corpus: Annotated[list[Path], typer.Option(help="语料文件夹（默认完整法规语料）。", exists=True)],
+    queries: Annotated[Path, typer.Option(help="用于测检索延迟的问题文件。", exists=True, dir_okay=False)],
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+    cold: Annotated[bool, typer.Option(help="清空嵌入缓存，测冷启动导入。")] = True,
+) -> None:
+    """基准测试：导入吞吐（冷/热）、检索延迟与内存峰值。"""
+    from eval.bench import run_bench
+
+    result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=lambda kb, paths: run_ingest(kb, paths), console=console)
+    console.print_json(data=result)
+    if json_out:
+        import json
+
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: retrieval quality on real questions, ingest and search speed."""

@@ -1,0 +1,216 @@
+"""`xiaobao eval retrieval`: several retrieval configurations side by side on real questions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from knowledge.base import KnowledgeBase
+from knowledge.index import SearchFilter
+from settings import Settings
+
+METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
+
+
+@dataclass
+class Query:
+    text: str
+    relevant: set[str]
+    gov: bool = False
+
+
+def relevance_key(payload: dict) -> str:
+    """What a gold label names: (law, article) for statutes, the record's id otherwise."""
+    if payload.get("doc_type") == "statute":
+        return f"{payload['law']}|{payload['article']}"
+    return str(payload.get("doc_id") or payload.get("group"))
+
+
+def load_queries(path: Path, limit: int | None = None) -> list[Query]:
+    """Query files as in shared/data/eval: `relevant` lists {law, article} objects or ids.
+    Questions whose gold could not be mapped (`complete` false) are left out."""
+    queries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            relevant = {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
+            text = str(rec["question"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number} 不是有效的问题记录：{exc}") from exc
+        if relevant and rec.get("complete", True) and text.strip():
+            queries.append(Query(text, relevant, bool(rec.get("gov"))))
+        if limit and len(queries) >= limit:
+            break
+    if not queries:
+        raise ValueError(f"{path} 中没有可评测的问题")
+    return queries
+
+
+def configurations(signals: Sequence[str], default: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each signal alone, then fusions: the configured default, and weighted variants to choose from."""
+    configs = {name: {name: 1.0} for name in signals}
+    configs["rrf"] = {"dense": 1.0, "bm25": 1.0}
+    configs["rrf_dense2"] = {"dense": 2.0, "bm25": 1.0}
+    configs["rrf_bm25x2"] = {"dense": 1.0, "bm25": 2.0}
+    if "e5_sparse" in signals:
+        configs["rrf_all"] = {name: 1.0 for name in signals}
+    configs["default"] = dict(default)
+    return configs
+
+
+@dataclass
+class RetrievalEval:
+    queries_file: str
+    corpus: list[str]
+    default: str
+    configs: dict[str, dict] = field(default_factory=dict)
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {"default": self.default, "configs": self.configs}
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def table_rows(self, subset: str | None = None) -> list[list[str]]:
+        rows = []
+        for name, result in self.configs.items():
+            r = result[subset] if subset else result
+            rows.append([name, str(r["n"]), *(f"{r[m]:.3f}" for m in METRICS), f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}"])
+        return rows
+
+    def print(self, console) -> None:
+        from rich.table import Table
+
+        for subset in (None, "gov"):
+            if subset and not any(r["gov"]["n"] for r in self.configs.values()):
+                continue
+            table = Table(title=f"检索评测：{Path(self.queries_file).name}" + ("（gov 子集）" if subset else ""))
+            for col in ("config", "n", *METRICS, "p50 ms", "p95 ms"):
+                table.add_column(col, justify="left" if col == "config" else "right")
+            for row in self.table_rows(subset):
+                table.add_row(*row)
+            console.print(table)
+
+    def write_markdown(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        chart = path.with_suffix(".png")
+        self.plot(chart)
+        header = "| config | weights | n | " + " | ".join(METRICS) + " | p50 ms | p95 ms |"
+        lines = [
+            f"# Retrieval evaluation — {Path(self.queries_file).name}",
+            "",
+            f"Corpus: {', '.join(self.corpus)}. Default configuration: `{self.default}`.",
+            "",
+            f"Settings: `{json.dumps(self.settings, ensure_ascii=False)}`",
+            "",
+            f"![chart]({chart.name})",
+            "",
+        ]
+        for subset in (None, "gov"):
+            if subset and not any(r["gov"]["n"] for r in self.configs.values()):
+                continue
+            lines += [f"## {'gov subset' if subset else 'All questions'}", "", header, "|" + "---|" * (len(METRICS) + 5)]
+            for row in self.table_rows(subset):
+                lines.append(f"| {row[0]} | {json.dumps(self.weights[row[0]])} | " + " | ".join(row[1:]) + " |")
+            lines.append("")
+        path.write_text("\n".join(lines), encoding="utf-8")
+
+    def plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        names = list(self.configs)
+        fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
+        width = 0.27
+        for i, metric in enumerate(("recall@10", "mrr@10", "ndcg@10")):
+            values = [self.configs[n][metric] for n in names]
+            bars = ax.bar([x + (i - 1) * width for x in range(len(names))], values, width, label=metric)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.set_xticks(range(len(names)), names, rotation=20)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"Retrieval — {Path(self.queries_file).stem} (n={self.configs[names[0]]['n']})")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _score(runs: list[tuple[Query, list[str], float]]) -> dict:
+    out: dict = {"n": len(runs)}
+    for metric in METRICS:
+        kind, k = metric.split("@")
+        fn = {"recall": recall_at, "mrr": mrr_at, "ndcg": ndcg_at}[kind]
+        out[metric] = sum(fn(ranked, q.relevant, int(k)) for q, ranked, _ in runs) / len(runs) if runs else 0.0
+    latencies = [ms for _, _, ms in runs]
+    out["latency_p50_ms"] = percentile(latencies, 50)
+    out["latency_p95_ms"] = percentile(latencies, 95)
+    return out
+
+
+def corpus_collection(corpus: Sequence[Path]) -> str:
+    """Each corpus gets its own collection, so evaluations never mix with the live knowledge base."""
+    key = "\n".join(sorted(str(p.resolve()) for p in corpus))
+    return "eval_" + hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def run_retrieval_eval(
+    settings: Settings,
+    queries_file: Path,
+    corpus: Sequence[Path],
+    limit: int | None = None,
+    config_names: Sequence[str] | None = None,
+    ingest: Callable | None = None,
+    console=None,
+) -> RetrievalEval:
+    queries = load_queries(queries_file, limit)
+    with KnowledgeBase(settings, corpus_collection(corpus)) as kb:
+        if ingest is None:
+            from ingest.pipeline import Ingestor
+
+            Ingestor(kb).ingest(corpus)
+        else:
+            ingest(kb, list(corpus))
+        configs = configurations(["dense", *kb.sparse], settings.fusion_weights)
+        unknown = set(config_names or []) - set(configs)
+        if unknown:
+            raise ValueError(f"未知的配置 {sorted(unknown)}；可选：{sorted(configs)}")
+        chosen = {n: w for n, w in configs.items() if not config_names or n in config_names}
+        result = RetrievalEval(
+            str(queries_file),
+            [str(p) for p in corpus],
+            "default",
+            weights=chosen,
+            settings={
+                "embedder": kb.embedder.model_id,
+                "embed_chars": settings.embed_chars,
+                "rrf_k": settings.rrf_k,
+                "candidates": settings.candidates,
+            },
+        )
+        kb.retriever.search(queries[0].text, 1)  # warm-up: the first call loads jieba's dictionary
+        for name, weights in chosen.items():
+            runs = []
+            for q in queries:
+                started = time.perf_counter()
+                hits = kb.retriever.search(q.text, 100, SearchFilter(), weights)
+                elapsed = (time.perf_counter() - started) * 1000
+                ranked = list(dict.fromkeys(relevance_key(h.payload) for h in hits))
+                runs.append((q, ranked, elapsed))
+            scores = _score(runs)
+            scores["gov"] = _score([r for r in runs if r[0].gov])
+            result.configs[name] = scores
+            if console:
+                console.print(f"{name}: recall@10 {scores['recall@10']:.3f}  mrr@10 {scores['mrr@10']:.3f}")
+    return result

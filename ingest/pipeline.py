@@ -1,0 +1,202 @@
+"""Incremental ingestion: load files, embed only what changed, upsert, delete what disappeared.
+
+Work is committed window by window (the embedding cache even batch by batch), so a cold ingest
+that is stopped continues where it was: files already committed are skipped as unchanged, and the
+chunks of a half-done window come back from the embedding cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
+from ingest.state import IngestedSource
+from knowledge.base import KnowledgeBase
+from knowledge.chunk import Chunk
+from knowledge.index import IndexPoint
+
+# Bump when loaders change what they produce, so unchanged files are re-chunked once.
+LOADER_VERSION = "1"
+_SKIPPED_NAMES = ("readme", "manifest", "license", "licence")
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    files_unchanged: int = 0
+    files_loaded: int = 0
+    files_removed: int = 0
+    files_failed: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    embedded: int = 0
+    superseded: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(file, root) for every supported file under the paths; README/MANIFEST/LICENSE files and
+    hidden files are documentation about a corpus, not part of it."""
+    found: dict[Path, Path] = {}
+    for raw in paths:
+        root = raw.resolve()
+        if not root.exists():
+            raise FileNotFoundError(f"路径不存在：{raw}")
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            hidden = any(part.startswith(".") for part in path.relative_to(root.parent).parts)
+            if path.suffix.lower() in SUPPORTED and not hidden and not path.stem.lower().startswith(_SKIPPED_NAMES):
+                found.setdefault(path, root if root.is_dir() else root.parent)
+    return list(found.items())
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Ingestor:
+    def __init__(self, kb: KnowledgeBase, window: int = 2048) -> None:
+        self.kb = kb
+        self.window = window
+        s = kb.settings
+        self.options = LoadOptions(s.chunk_chars, s.chunk_overlap, s.article_max_chars)
+
+    def ingest(self, paths: Iterable[Path], on_progress: Callable[[str, int], None] | None = None) -> IngestSummary:
+        """Bring the index in step with the files under `paths`. `on_progress(kind, n)` reports
+        ("file", 1) per file done and ("embedded", n) as chunks get embedded."""
+        started = time.perf_counter()
+        notify = on_progress or (lambda kind, n: None)
+        summary = IngestSummary()
+        paths = [Path(p) for p in paths]
+        files = discover(paths)
+        summary.files = len(files)
+        with Session(self.kb.engine) as db:
+            state = {row.source: row for row in db.scalars(select(IngestedSource).where(IngestedSource.collection == self.kb.collection))}
+            touched_versions: set[str] = set()
+            pending: list[tuple[str, str, Loaded]] = []
+            pending_chunks = 0
+            for path, root in files:
+                source = str(path)
+                digest = file_hash(path)
+                row = state.get(source)
+                if row and row.file_hash == digest and row.loader_version == LOADER_VERSION:
+                    summary.files_unchanged += 1
+                    summary.unchanged += len(row.chunks)
+                    notify("file", 1)
+                    continue
+                try:
+                    loaded = load_file(path, source, root, self.options)
+                except LoadFailed as exc:
+                    summary.files_failed += 1
+                    summary.problems.append(Problem(exc.path, exc.line, exc.message))
+                    notify("file", 1)
+                    continue
+                summary.problems += loaded.problems
+                pending.append((source, digest, loaded))
+                pending_chunks += len(loaded.chunks)
+                if pending_chunks >= self.window:
+                    self._commit(db, state, pending, summary, touched_versions, notify)
+                    pending, pending_chunks = [], 0
+            self._commit(db, state, pending, summary, touched_versions, notify)
+
+            present = {str(path) for path, _ in files}
+            roots = [str(p.resolve()) for p in paths if p.resolve().is_dir()]
+            for source, row in list(state.items()):
+                if source not in present and any(source.startswith(r.rstrip("/") + "/") for r in roots):
+                    self.kb.index.delete(list(row.chunks))
+                    summary.deleted += len(row.chunks)
+                    summary.files_removed += 1
+                    if row.version_key:
+                        touched_versions.add(row.version_key)
+                    db.delete(row)
+                    del state[source]
+            db.commit()
+            summary.superseded = self._apply_versions(db, state, touched_versions)
+            db.commit()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _commit(self, db, state, pending, summary, touched_versions, notify) -> None:
+        """Embed, upsert and record one window of loaded files."""
+        if not pending:
+            return
+        writes: list[Chunk] = []
+        deletes: list[str] = []
+        for source, _digest, loaded in pending:
+            old = state[source].chunks if source in state else {}
+            new = {c.id: c for c in loaded.chunks}
+            for chunk_id, chunk in new.items():
+                if old.get(chunk_id) == chunk.content_hash:
+                    summary.unchanged += 1
+                else:
+                    writes.append(chunk)
+                    summary.updated += chunk_id in old
+                    summary.added += chunk_id not in old
+            deletes += [chunk_id for chunk_id in old if chunk_id not in new]
+
+        def embedded(n: int) -> None:
+            summary.embedded += n
+            notify("embedded", n)
+
+        limit = self.kb.settings.embed_chars
+        views = [c.embed_text[:limit] or c.text[:limit] for c in writes]
+        vectors = self.kb.embedder.embed_passages(views, on_progress=embedded)
+        sparse = {
+            name: enc.encode_documents([lexical_text(c) if name == "bm25" else v for c, v in zip(writes, views, strict=True)])
+            for name, enc in self.kb.sparse.items()
+        }
+        points = [IndexPoint(c.id, c.payload(), vectors[i], {name: vecs[i] for name, vecs in sparse.items()}) for i, c in enumerate(writes)]
+        for start in range(0, len(points), 512):
+            self.kb.index.upsert(points[start : start + 512])
+        self.kb.index.delete(deletes)
+        summary.deleted += len(deletes)
+
+        now = dt.datetime.now(dt.UTC)
+        for source, digest, loaded in pending:
+            row = state.get(source) or IngestedSource(collection=self.kb.collection, source=source)
+            row.file_hash, row.loader_version = digest, LOADER_VERSION
+            row.version_key, row.version_date = loaded.version_key, loaded.version_date
+            row.status = "active"  # fresh chunks are active; _apply_versions corrects older versions
+            row.chunks = {c.id: c.content_hash for c in loaded.chunks}
+            row.ingested_at = now
+            state[source] = db.merge(row)
+            if loaded.version_key:
+                touched_versions.add(loaded.version_key)
+            summary.files_loaded += 1
+            notify("file", 1)
+        db.commit()
+
+    def _apply_versions(self, db, state, keys: set[str]) -> int:
+        """Of several versions of one document, the newest is active, the others superseded
+        (kept, and searchable only when asked for). An undated version loses to a dated one;
+        between equal dates the larger one wins."""
+        superseded = 0
+        by_key: dict[str, list[IngestedSource]] = {}
+        for row in state.values():
+            if row.version_key in keys:
+                by_key.setdefault(row.version_key, []).append(row)
+        for rows in by_key.values():
+            newest = max(rows, key=lambda r: (r.version_date is not None, r.version_date or "", len(r.chunks), r.source))
+            for row in rows:
+                status = "active" if row is newest else "superseded"
+                superseded += status == "superseded"
+                if status == "superseded" or row.status != status:
+                    self.kb.index.set_status(row.source, status)
+                    row.status = status
+        return superseded
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """What BM25 reads: the title too, so a question that names the law or item finds it."""
+    return chunk.text if chunk.doc_type == "qa" or chunk.title in chunk.text else f"{chunk.title}\n{chunk.text}"

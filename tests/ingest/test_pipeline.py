@@ -1,0 +1,104 @@
+import contextlib
+import json
+
+from ingest.pipeline import Ingestor, discover
+from knowledge.index import SearchFilter
+from tests.conftest import STATUTE, write
+
+
+def qa_line(entry_id, question, answer="答复。"):
+    return json.dumps({"id": entry_id, "question": question, "alternatives": [], "answer": answer}, ensure_ascii=False)
+
+
+def test_discover_skips_readme_manifest_and_hidden_files(tmp_path):
+    write(tmp_path / "a.md", "# A\n")
+    write(tmp_path / "README.md", "# readme\n")
+    write(tmp_path / "MANIFEST.jsonl", "{}\n")
+    write(tmp_path / ".hidden" / "b.md", "# B\n")
+    write(tmp_path / "c.bin", "x")
+    assert [p.name for p, _ in discover([tmp_path])] == ["a.md"]
+
+
+def test_incremental_ingest(kb, fake_embedder, tmp_path):
+    corpus = tmp_path / "corpus"
+    law = write(corpus / "法规" / "示例市物业管理条例(2020-01-01).md", STATUTE)
+    qa = write(corpus / "qa.jsonl", "\n".join([qa_line("q1", "物业费怎么交？"), qa_line("q2", "停车位怎么租？")]))
+    ingestor = Ingestor(kb)
+
+    first = ingestor.ingest([corpus])
+    assert (first.files_loaded, first.added, first.deleted) == (2, 6, 0)
+    assert kb.index.count() == 6 and fake_embedder.texts == 6
+
+    # nothing changed: nothing loaded, nothing embedded
+    again = ingestor.ingest([corpus])
+    assert (again.files_unchanged, again.unchanged, again.added, again.embedded) == (2, 6, 0, 0)
+
+    # one article changed, one removed: only that article is re-embedded
+    edited = STATUTE.replace("制定本条例。", "特制定本条例。").replace("第十条之一 物业服务企业不得擅自停水停电。\n", "")
+    law.write_text(edited, encoding="utf-8")
+    changed = ingestor.ingest([corpus])
+    assert (changed.files_loaded, changed.updated, changed.unchanged, changed.deleted) == (1, 1, 4, 1)
+    assert changed.embedded == 1
+    assert kb.index.count() == 5
+
+    # a removed file takes its chunks with it
+    qa.unlink()
+    removed = ingestor.ingest([corpus])
+    assert (removed.files_removed, removed.deleted) == (1, 2)
+    assert kb.index.count() == 3
+    hits = kb.retriever.search("物业管理", 10)
+    assert hits and all(h.payload["doc_type"] == "statute" for h in hits)
+
+
+def test_a_bad_file_is_reported_and_stored_chunks_survive(kb, tmp_path):
+    corpus = tmp_path / "corpus"
+    good = write(corpus / "说明.txt", "办事大厅九点开门。")
+    Ingestor(kb).ingest([corpus])
+    good.write_bytes("办事大厅十点开门。".encode("gbk"))
+    summary = Ingestor(kb).ingest([corpus])
+    assert summary.files_failed == 1 and "UTF-8" in summary.problems[0].message
+    assert kb.index.count() == 1
+    assert "九点" in kb.retriever.search("办事大厅几点开门", 1)[0].payload["text"]
+
+
+def test_newest_version_is_active_and_older_ones_superseded(kb, tmp_path):
+    old = STATUTE.replace("维护业主的合法权益", "保护业主利益")
+    write(tmp_path / "new" / "示例市物业管理条例(2024-05-01).md", STATUTE)
+    write(tmp_path / "old" / "示例市物业管理条例(2019-01-01).md", old)
+    write(tmp_path / "old" / "示例市物业管理条例.md", old)  # undated loses to dated
+    summary = Ingestor(kb).ingest([tmp_path / "old", tmp_path / "new"])
+    assert summary.superseded == 2
+    active = kb.retriever.search("业主", 20)
+    assert {h.payload["version_date"] for h in active} == {"2024-05-01"}
+    everything = kb.retriever.search("业主", 50, SearchFilter(include_superseded=True))
+    assert {h.payload["version_date"] for h in everything} == {"2024-05-01", "2019-01-01", None}
+
+    # removing the newest version makes the next one active again
+    (tmp_path / "new" / "示例市物业管理条例(2024-05-01).md").unlink()
+    Ingestor(kb).ingest([tmp_path / "new"])
+    assert {h.payload["version_date"] for h in kb.retriever.search("业主", 20)} == {"2019-01-01"}
+
+
+def test_interrupted_ingest_resumes_from_the_cache(kb, fake_embedder, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    for i in range(3):
+        write(corpus / f"doc{i}.txt", f"第{i}份文件的内容。")
+    ingestor = Ingestor(kb, window=1)
+    calls = {"n": 0}
+    original = kb.index.upsert
+
+    def crash_on_third(points):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        original(points)
+
+    monkeypatch.setattr(kb.index, "upsert", crash_on_third)
+    with contextlib.suppress(KeyboardInterrupt):
+        ingestor.ingest([corpus])
+    monkeypatch.setattr(kb.index, "upsert", original)
+    embedded_before = fake_embedder.texts
+    summary = ingestor.ingest([corpus])
+    assert (summary.files_unchanged, summary.files_loaded) == (2, 1)
+    assert fake_embedder.texts == embedded_before  # the third file's vector came from the cache
+    assert kb.index.count() == 3

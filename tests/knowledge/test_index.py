@@ -1,0 +1,80 @@
+import datetime as dt
+
+import pytest
+
+from knowledge.index import EdgeIndex, IndexPoint, SearchFilter, ServerIndex
+
+
+@pytest.fixture(params=["edge", "server"])
+def index(request, tmp_path):
+    """The same contract for the embedded engine and the server client (qdrant-client's in-memory
+    mode stands in for a server here; it implements the same API)."""
+    if request.param == "edge":
+        idx = EdgeIndex(tmp_path / "shard", dim=3)
+    else:
+        from qdrant_client import QdrantClient
+
+        idx = ServerIndex(QdrantClient(location=":memory:"), "test", dim=3)
+    yield idx
+    idx.close()
+
+
+ID = [f"00000000-0000-0000-0000-00000000000{i}" for i in range(6)]
+
+
+def point(i, doc_type="statute", vector=(1.0, 0.0, 0.0), sparse=None, **payload):
+    base = {"doc_type": doc_type, "source": f"src{i}", "group": f"g{i}", "status": "active", "text": f"t{i}"}
+    return IndexPoint(ID[i], {**base, **payload}, list(vector), {"bm25": sparse or {i + 1: 1.0}})
+
+
+def ids(hits):
+    return [h.id for h in hits]
+
+
+def test_dense_and_sparse_search(index):
+    index.upsert([point(0, vector=(1, 0, 0), sparse={7: 1.0}), point(1, vector=(0, 1, 0), sparse={8: 1.0})])
+    assert index.count() == 2
+    assert ids(index.search("dense", [0.9, 0.1, 0], 1, SearchFilter())) == [ID[0]]
+    hits = index.search("bm25", {8: 1.0}, 5, SearchFilter())
+    assert ids(hits) == [ID[1]] and hits[0].payload["text"] == "t1"
+    assert index.search("bm25", {}, 5, SearchFilter()) == []
+
+
+def test_filters_by_type_department_and_superseded(index):
+    index.upsert([point(0), point(1, doc_type="qa", department="民政局"), point(2, status="superseded")])
+    everything = SearchFilter(include_superseded=True)
+    assert set(ids(index.search("dense", [1, 0, 0], 10, everything))) == set(ID[:3])
+    assert set(ids(index.search("dense", [1, 0, 0], 10, SearchFilter()))) == {ID[0], ID[1]}
+    assert ids(index.search("dense", [1, 0, 0], 10, SearchFilter(doc_types=["qa"]))) == [ID[1]]
+    assert ids(index.search("dense", [1, 0, 0], 10, SearchFilter(departments=["民政局"]))) == [ID[1]]
+
+
+def test_effective_date_filter(index):
+    index.upsert(
+        [
+            point(0, effective_from=None, effective_to=None),
+            point(1, effective_from=20270101, effective_to=None),
+            point(2, effective_from=20200101, effective_to=20231231),
+        ]
+    )
+    now = set(ids(index.search("dense", [1, 0, 0], 10, SearchFilter(on_date=dt.date(2026, 6, 1)))))
+    assert now == {ID[0]}
+    past = set(ids(index.search("dense", [1, 0, 0], 10, SearchFilter(on_date=dt.date(2022, 6, 1)))))
+    assert past == {ID[0], ID[2]}
+
+
+def test_delete_and_set_status(index):
+    index.upsert([point(0), point(1)])
+    index.set_status("src1", "superseded")
+    assert ids(index.search("dense", [1, 0, 0], 10, SearchFilter())) == [ID[0]]
+    index.delete([ID[0]])
+    assert index.count() == 1
+
+
+def test_edge_index_persists(tmp_path):
+    idx = EdgeIndex(tmp_path / "shard", dim=3)
+    idx.upsert([point(0)])
+    idx.close()
+    reopened = EdgeIndex(tmp_path / "shard", dim=3)
+    assert reopened.count() == 1
+    reopened.close()
