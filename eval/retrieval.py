@@ -57,7 +57,8 @@ def configurations(signals: Sequence[str], default: dict[str, float]) -> dict[st
     """Each signal alone, then fusions: the configured default, and weighted variants to choose from."""
     configs = {name: {name: 1.0} for name in signals}
     configs["rrf"] = {"dense": 1.0, "bm25": 1.0}
-    configs["rrf_dense2"] = {"dense": 2.0, "bm25": 1.0}
+    for weight in (1.5, 2.0, 3.0):
+        configs[f"rrf_dense{weight:g}"] = {"dense": weight, "bm25": 1.0}
     configs["rrf_bm25x2"] = {"dense": 1.0, "bm25": 2.0}
     if "e5_sparse" in signals:
         configs["rrf_all"] = {name: 1.0 for name in signals}

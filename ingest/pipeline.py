@@ -25,6 +25,17 @@ from knowledge.index import IndexPoint
 
 # Bump when loaders change what they produce, so unchanged files are re-chunked once.
 LOADER_VERSION = "1"
+
+
+def index_signature(kb: KnowledgeBase) -> str:
+    """Everything besides a chunk's content that decides its vectors: change any of it (another
+    embedder, another view length, BM25 parameters…) and every chunk is written again."""
+    s = kb.settings
+    parts = (LOADER_VERSION, kb.embedder.model_id, s.embed_chars, s.statute_embed_chars, sorted(kb.sparse))
+    parts += (s.bm25_k1, s.bm25_b, s.bm25_avg_len)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
 _SKIPPED_NAMES = ("readme", "manifest", "license", "licence")
 
 
@@ -71,6 +82,7 @@ class Ingestor:
         self.window = window
         s = kb.settings
         self.options = LoadOptions(s.chunk_chars, s.chunk_overlap, s.article_max_chars)
+        self.signature = index_signature(kb)
 
     def ingest(self, paths: Iterable[Path], on_progress: Callable[[str, int], None] | None = None) -> IngestSummary:
         """Bring the index in step with the files under `paths`. `on_progress(kind, n)` reports
@@ -90,7 +102,7 @@ class Ingestor:
                 source = str(path)
                 digest = file_hash(path)
                 row = state.get(source)
-                if row and row.file_hash == digest and row.loader_version == LOADER_VERSION:
+                if row and row.file_hash == digest and row.signature == self.signature:
                     summary.files_unchanged += 1
                     summary.unchanged += len(row.chunks)
                     notify("file", 1)
@@ -127,6 +139,15 @@ class Ingestor:
         summary.seconds = time.perf_counter() - started
         return summary
 
+    def view(self, chunk: Chunk) -> str:
+        """The text the dense embedder reads: the leading characters of the chunk's embedding view."""
+        s = self.kb.settings
+        limit = s.statute_embed_chars if chunk.doc_type == "statute" else s.embed_chars
+        return (chunk.embed_text or chunk.text)[:limit]
+
+    def _fingerprint(self, chunk: Chunk) -> str:
+        return f"{chunk.content_hash}:{self.signature}"
+
     def _commit(self, db, state, pending, summary, touched_versions, notify) -> None:
         """Embed, upsert and record one window of loaded files."""
         if not pending:
@@ -137,7 +158,7 @@ class Ingestor:
             old = state[source].chunks if source in state else {}
             new = {c.id: c for c in loaded.chunks}
             for chunk_id, chunk in new.items():
-                if old.get(chunk_id) == chunk.content_hash:
+                if old.get(chunk_id) == self._fingerprint(chunk):
                     summary.unchanged += 1
                 else:
                     writes.append(chunk)
@@ -149,8 +170,7 @@ class Ingestor:
             summary.embedded += n
             notify("embedded", n)
 
-        limit = self.kb.settings.embed_chars
-        views = [c.embed_text[:limit] or c.text[:limit] for c in writes]
+        views = [self.view(c) for c in writes]
         vectors = self.kb.embedder.embed_passages(views, on_progress=embedded)
         sparse = {
             name: enc.encode_documents([lexical_text(c) if name == "bm25" else v for c, v in zip(writes, views, strict=True)])
@@ -165,10 +185,10 @@ class Ingestor:
         now = dt.datetime.now(dt.UTC)
         for source, digest, loaded in pending:
             row = state.get(source) or IngestedSource(collection=self.kb.collection, source=source)
-            row.file_hash, row.loader_version = digest, LOADER_VERSION
+            row.file_hash, row.signature = digest, self.signature
             row.version_key, row.version_date = loaded.version_key, loaded.version_date
             row.status = "active"  # fresh chunks are active; _apply_versions corrects older versions
-            row.chunks = {c.id: c.content_hash for c in loaded.chunks}
+            row.chunks = {c.id: self._fingerprint(c) for c in loaded.chunks}
             row.ingested_at = now
             state[source] = db.merge(row)
             if loaded.version_key:

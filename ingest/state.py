@@ -17,9 +17,9 @@ class IngestedSource(Base):
     collection: Mapped[str] = mapped_column(String(100), primary_key=True)
     source: Mapped[str] = mapped_column(String(1000), primary_key=True)
     file_hash: Mapped[str] = mapped_column(String(64))
-    loader_version: Mapped[str] = mapped_column(String(20))
+    signature: Mapped[str] = mapped_column(String(64))  # loader version + embedding settings
     version_key: Mapped[str | None] = mapped_column(String(500), index=True)
     version_date: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20), default="active")
-    chunks: Mapped[dict] = mapped_column(JSON, default=dict)  # chunk id -> content hash
+    chunks: Mapped[dict] = mapped_column(JSON, default=dict)  # chunk id -> fingerprint (content + signature)
     ingested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -102,3 +102,14 @@ def test_interrupted_ingest_resumes_from_the_cache(kb, fake_embedder, tmp_path, 
     assert (summary.files_unchanged, summary.files_loaded) == (2, 1)
     assert fake_embedder.texts == embedded_before  # the third file's vector came from the cache
     assert kb.index.count() == 3
+
+
+def test_changing_the_embedding_view_rewrites_every_chunk(settings, fake_embedder, tmp_path):
+    from knowledge.base import KnowledgeBase
+
+    write(tmp_path / "c" / "说明.txt", "办事大厅九点开门。")
+    with KnowledgeBase(settings, embedder=fake_embedder) as kb:
+        Ingestor(kb).ingest([tmp_path / "c"])
+    with KnowledgeBase(settings.model_copy(update={"embed_chars": 32}), embedder=fake_embedder) as kb:
+        summary = Ingestor(kb).ingest([tmp_path / "c"])
+    assert (summary.files_loaded, summary.updated) == (1, 1)
