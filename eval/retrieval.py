@@ -53,16 +53,25 @@ def load_queries(path: Path, limit: int | None = None) -> list[Query]:
     return queries
 
 
-def configurations(signals: Sequence[str], default: dict[str, float]) -> dict[str, dict[str, float]]:
-    """Each signal alone, then fusions: the configured default, and weighted variants to choose from."""
-    configs = {name: {name: 1.0} for name in signals}
-    configs["rrf"] = {"dense": 1.0, "bm25": 1.0}
-    for weight in (1.5, 2.0, 3.0):
-        configs[f"rrf_dense{weight:g}"] = {"dense": weight, "bm25": 1.0}
-    configs["rrf_bm25x2"] = {"dense": 1.0, "bm25": 2.0}
+@dataclass(frozen=True)
+class Config:
+    weights: dict[str, float]
+    fusion: str = "rrf"
+
+    def describe(self) -> str:
+        return f"{self.fusion} {json.dumps(self.weights)}" if len(self.weights) > 1 else next(iter(self.weights))
+
+
+def configurations(signals: Sequence[str], default: Config) -> dict[str, Config]:
+    """Each signal alone, then fusions to choose the default from: reciprocal rank fusion and
+    normalised score fusion, with more or less weight on the dense signal; last the configured default."""
+    configs = {name: Config({name: 1.0}) for name in signals}
+    for fusion in ("rrf", "score"):
+        for weight in (1.0, 1.5, 2.0, 3.0):
+            configs[f"{fusion}_dense{weight:g}"] = Config({"dense": weight, "bm25": 1.0}, fusion)
     if "e5_sparse" in signals:
-        configs["rrf_all"] = {name: 1.0 for name in signals}
-    configs["default"] = dict(default)
+        configs["rrf_all"] = Config({name: 1.0 for name in signals})
+    configs["default"] = default
     return configs
 
 
@@ -72,7 +81,7 @@ class RetrievalEval:
     corpus: list[str]
     default: str
     configs: dict[str, dict] = field(default_factory=dict)
-    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    config_details: dict[str, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
@@ -106,7 +115,7 @@ class RetrievalEval:
         path.parent.mkdir(parents=True, exist_ok=True)
         chart = path.with_suffix(".png")
         self.plot(chart)
-        header = "| config | weights | n | " + " | ".join(METRICS) + " | p50 ms | p95 ms |"
+        header = "| config | fusion and weights | n | " + " | ".join(METRICS) + " | p50 ms | p95 ms |"
         lines = [
             f"# Retrieval evaluation — {Path(self.queries_file).name}",
             "",
@@ -122,7 +131,7 @@ class RetrievalEval:
                 continue
             lines += [f"## {'gov subset' if subset else 'All questions'}", "", header, "|" + "---|" * (len(METRICS) + 5)]
             for row in self.table_rows(subset):
-                lines.append(f"| {row[0]} | {json.dumps(self.weights[row[0]])} | " + " | ".join(row[1:]) + " |")
+                lines.append(f"| {row[0]} | {self.config_details[row[0]]} | " + " | ".join(row[1:]) + " |")
             lines.append("")
         path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -183,16 +192,16 @@ def run_retrieval_eval(
             Ingestor(kb).ingest(corpus)
         else:
             ingest(kb, list(corpus))
-        configs = configurations(["dense", *kb.sparse], settings.fusion_weights)
+        configs = configurations(["dense", *kb.sparse], Config(dict(settings.fusion_weights), settings.fusion))
         unknown = set(config_names or []) - set(configs)
         if unknown:
             raise ValueError(f"未知的配置 {sorted(unknown)}；可选：{sorted(configs)}")
-        chosen = {n: w for n, w in configs.items() if not config_names or n in config_names}
+        chosen = {n: c for n, c in configs.items() if not config_names or n in config_names}
         result = RetrievalEval(
             str(queries_file),
             [str(p) for p in corpus],
             "default",
-            weights=chosen,
+            config_details={n: c.describe() for n, c in chosen.items()},
             settings={
                 "embedder": kb.embedder.model_id,
                 "embed_chars": settings.embed_chars,
@@ -201,11 +210,11 @@ def run_retrieval_eval(
             },
         )
         kb.retriever.search(queries[0].text, 1)  # warm-up: the first call loads jieba's dictionary
-        for name, weights in chosen.items():
+        for name, config in chosen.items():
             runs = []
             for q in queries:
                 started = time.perf_counter()
-                hits = kb.retriever.search(q.text, 100, SearchFilter(), weights)
+                hits = kb.retriever.search(q.text, 100, SearchFilter(), config.weights, config.fusion)
                 elapsed = (time.perf_counter() - started) * 1000
                 ranked = list(dict.fromkeys(relevance_key(h.payload) for h in hits))
                 runs.append((q, ranked, elapsed))

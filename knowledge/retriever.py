@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from knowledge.embedders import Embedder, SparseEncoder
-from knowledge.fusion import weighted_rrf
+from knowledge.fusion import weighted_rrf, weighted_score_fusion
 from knowledge.index import DENSE, Index, SearchFilter
 
 
@@ -35,12 +35,15 @@ class Retriever:
         weights: Mapping[str, float],
         rrf_k: int = 60,
         candidates: int = 100,
+        fusion: str = "rrf",
     ) -> None:
+        if fusion not in ("rrf", "score"):
+            raise ValueError(f"unknown fusion {fusion!r}; use 'rrf' or 'score'")
         unknown = set(weights) - {DENSE, *sparse}
         if unknown:
             raise ValueError(f"unknown retrieval signals {sorted(unknown)}; available: {[DENSE, *sparse]}")
         self.index, self.embedder, self.sparse = index, embedder, dict(sparse)
-        self.weights, self.rrf_k, self.candidates = dict(weights), rrf_k, candidates
+        self.weights, self.rrf_k, self.candidates, self.fusion = dict(weights), rrf_k, candidates, fusion
 
     def signal(self, name: str, query: str, limit: int, flt: SearchFilter) -> list[Hit]:
         """One signal's ranking of citable units (chunks of the same unit collapse to the best)."""
@@ -52,9 +55,17 @@ class Retriever:
                 hits[group] = Hit(group, chunk.score, chunk.payload, {name: (len(hits) + 1, chunk.score)})
         return list(hits.values())
 
-    def search(self, query: str, k: int = 10, flt: SearchFilter | None = None, weights: Mapping[str, float] | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        flt: SearchFilter | None = None,
+        weights: Mapping[str, float] | None = None,
+        fusion: str | None = None,
+    ) -> list[Hit]:
         flt = flt or SearchFilter()
         weights = dict(weights or self.weights)
+        fusion = fusion or self.fusion
         active = [name for name, w in weights.items() if w > 0]
         per_signal = {name: self.signal(name, query, self.candidates, flt) for name in active}
         if len(active) == 1:
@@ -64,7 +75,10 @@ class Retriever:
             for hit in hits:
                 merged = by_group.setdefault(hit.group, Hit(hit.group, 0.0, hit.payload))
                 merged.signals.update(hit.signals)
-        fused = weighted_rrf({name: [h.group for h in hits] for name, hits in per_signal.items()}, weights, self.rrf_k)
+        if fusion == "rrf":
+            fused = weighted_rrf({name: [h.group for h in hits] for name, hits in per_signal.items()}, weights, self.rrf_k)
+        else:
+            fused = weighted_score_fusion({name: [(h.group, h.score) for h in hits] for name, hits in per_signal.items()}, weights)
         out = []
         for group, score in fused[:k]:
             hit = by_group[group]

@@ -1,4 +1,6 @@
-from knowledge.fusion import weighted_rrf
+import pytest
+
+from knowledge.fusion import weighted_rrf, weighted_score_fusion
 
 
 def test_rrf_rewards_agreement():
@@ -16,3 +18,16 @@ def test_weights_shift_the_order_and_zero_weight_ignores_a_list():
 
 def test_ties_keep_first_appearance():
     assert [k for k, _ in weighted_rrf({"x": ["a"], "y": ["b"]}, {"x": 1, "y": 1})] == ["a", "b"]
+
+
+def test_score_fusion_keeps_score_gaps():
+    scored = {"dense": [("a", 0.90), ("b", 0.89), ("c", 0.50)], "bm25": [("b", 12.0), ("a", 2.0)]}
+    fused = dict(weighted_score_fusion(scored, {"dense": 1, "bm25": 1}))
+    assert fused["b"] == pytest.approx(0.975 + 1.0)
+    assert fused["a"] == pytest.approx(1.0 + 0.0)
+    assert fused["c"] == pytest.approx(0.0)
+    assert [k for k, _ in weighted_score_fusion(scored, {"dense": 3, "bm25": 1})] == ["b", "a", "c"]
+
+
+def test_score_fusion_of_a_single_hit_counts_it_fully():
+    assert weighted_score_fusion({"dense": [("a", 0.3)]}, {"dense": 2}) == [("a", 2.0)]
