@@ -132,7 +132,7 @@ def print_hits(query: str, hits) -> None:
         return
     table = Table(title=f"“{query}”的检索结果", show_lines=True)
     table.add_column("#", justify="right")
-    table.add_column("出处")
+    table.add_column("出处", min_width=16, overflow="fold")
     table.add_column("得分", justify="right")
     table.add_column("内容")
     for i, hit in enumerate(hits, start=1):

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {"dense": 1.0, "bm25": 1.0},
         description="Signals fused by weighted reciprocal rank fusion, and their weights.",
     )
-    fusion: Literal["rrf", "score"] = Field("rrf", description="Reciprocal rank fusion, or min-max normalised score fusion.")
+    fusion: Literal["rrf", "score"] = Field("score", description="Reciprocal rank fusion, or min-max normalised score fusion.")
     candidates: int = Field(100, ge=1, description="Hits taken from each signal before fusion.")
 
     @classmethod

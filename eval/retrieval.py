@@ -205,6 +205,7 @@ def run_retrieval_eval(
             settings={
                 "embedder": kb.embedder.model_id,
                 "embed_chars": settings.embed_chars,
+                "statute_embed_chars": settings.statute_embed_chars,
                 "rrf_k": settings.rrf_k,
                 "candidates": settings.candidates,
             },
