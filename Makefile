@@ -34,7 +34,7 @@ test: $(INSTALLED)  ## install, then run the whole test suite
 lint: $(INSTALLED)  ## ruff
 	$(BIN)/ruff check .
 
-bench: $(INSTALLED)  ## ingest and search benchmark on the full laws corpus (about 40 minutes cold)
+bench: $(INSTALLED)  ## ingest and search benchmark on the full laws corpus (about 30 minutes cold)
 	$(BIN)/xiaobao --data-dir var/bench bench --corpus $(SHARED)/corpus/laws \
 		--queries $(SHARED)/eval/lecoqa-dev.jsonl --json docs/eval/bench.json
 

