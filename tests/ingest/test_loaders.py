@@ -136,3 +136,18 @@ def test_bad_files_fail_with_a_clear_message(tmp_path, name, data, message):
     with pytest.raises(LoadFailed) as info:
         load(path)
     assert message in info.value.message
+
+
+def test_pdf_document(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()
+    figure.text(0.1, 0.5, "Service hours: nine to five. Bring your ID card.")
+    path = tmp_path / "hours.pdf"
+    figure.savefig(path)
+    plt.close(figure)
+    chunks = load(path).chunks
+    assert chunks[0].doc_type == "document" and "Bring your ID card." in chunks[0].text
