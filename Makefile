@@ -24,9 +24,9 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)  ## create .venv and install Xiaobao with its models
 
-run: $(INSTALLED)  ## install, prepare the models, load the demo knowledge, then search interactively
+run: $(INSTALLED)  ## install, prepare the models, load the demo knowledge, start the service and print its URL
 	$(BIN)/xiaobao init
-	$(BIN)/xiaobao search
+	$(BIN)/xiaobao serve
 
 test: $(INSTALLED)  ## install, then run the whole test suite
 	$(BIN)/python -m pytest -ra

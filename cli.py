@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,8 @@ app.add_typer(eval_app, name="eval")
 console = Console()
 
 DEMO_PACK = Path(__file__).resolve().parent / "demo"
+DEMO_KNOWLEDGE = DEMO_PACK / "knowledge"
+DEMO_APPLICATIONS = DEMO_PACK / "services" / "applications.jsonl"
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -93,6 +96,105 @@ def print_summary(summary) -> None:
         console.print(f"[yellow]……另有 {len(summary.problems) - 50} 个问题未列出[/yellow]")
 
 
+def prepare_local_model(settings: Settings) -> Path:
+    from assistant.model_files import QWEN_1_5B, prepare_model
+    from knowledge.embedders import ModelMissing
+
+    try:
+        with console.status("合并并校验模型文件（约 1.1 GB）…"):
+            return prepare_model(QWEN_1_5B, settings.models_dir)
+    except ModelMissing as exc:
+        raise fail(str(exc)) from None
+
+
+def local_model_server(settings: Settings):
+    from assistant.llm_server import ModelServer, llama_cpp_command
+
+    model = prepare_local_model(settings)
+    command = llama_cpp_command(model, settings.llm_host, settings.llm_port, settings.llm_threads, settings.llm_ctx, settings.llm_model)
+    return ModelServer(command, f"{settings.llm_base_url}/models", settings.data_dir / "logs" / "llm.log")
+
+
+def llm_client(settings: Settings):
+    from assistant.llm import OpenAICompatibleLLM
+
+    return OpenAICompatibleLLM(
+        settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, schema_style=settings.llm_schema_style
+    )
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="监听地址。")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="端口。")] = 8000,
+) -> None:
+    """启动小宝：本地大模型服务（未设置 XIAOBAO_LLM_URL 时）+ API + 网页。"""
+    import uvicorn
+
+    from assistant.engine import Engine
+    from server import create_app
+
+    settings = ctx.obj
+    model_server = None if settings.llm_url else local_model_server(settings)
+    try:
+        if model_server:
+            with console.status("启动本地大模型服务…"):
+                model_server.start()
+        with open_kb(settings) as kb:
+            app_ = create_app(Engine(settings, kb, llm_client(settings)))
+            console.print(f"[bold green]小宝已启动：http://{host}:{port}/[/bold green]  接口文档：http://{host}:{port}/docs")
+            uvicorn.run(app_, host=host, port=port, log_level="warning")
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if model_server:
+            model_server.stop()
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="问题。")],
+    user: Annotated[str | None, typer.Option(help="以哪位实名用户身份提问（查询办件进度时需要）。")] = None,
+) -> None:
+    """在终端回答一个问题（需要时临时启动本地大模型）。"""
+    from assistant.engine import Engine
+    from assistant.guard import BadMessage
+
+    settings = ctx.obj
+    model_server = None
+    try:
+        with open_kb(settings) as kb:
+            llm = llm_client(settings)
+            if not settings.llm_url and not llm.healthy():
+                model_server = local_model_server(settings)
+                with console.status("启动本地大模型服务…"):
+                    model_server.start(supervise=False)
+            engine = Engine(settings, kb, llm)
+            session = engine.create_session(user_ref=user, channel="cli")
+            for kind, value in engine.stream(session, question):
+                if kind == "token":
+                    console.print(value, end="", style="dim")
+            console.print()
+            print_reply(value)
+    except BadMessage as exc:
+        raise fail(str(exc)) from None
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if model_server:
+            model_server.stop()
+
+
+def print_reply(reply) -> None:
+    console.print(reply.text)
+    for c in reply.citations:
+        console.print(f"  [{c['number']}] {c['citation']}", style="cyan")
+    if reply.label:
+        console.print(f"（{reply.label}）", style="yellow")
+
+
 @app.command()
 def ingest(
     ctx: typer.Context,
@@ -106,15 +208,25 @@ def ingest(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """准备模型并在知识库为空时导入示例知识包（demo/）。"""
-    with open_kb(ctx.obj) as kb:
+def init(
+    ctx: typer.Context,
+    llm: Annotated[bool, typer.Option(help="同时准备本地大模型文件（合并分卷并校验）。")] = True,
+) -> None:
+    """准备模型，并在知识库为空时导入示例知识包（demo/）和示例办件。"""
+    from assistant.store import seed_applications
+
+    settings = ctx.obj
+    with open_kb(settings) as kb:
         console.print(f"嵌入模型：{kb.embedder.model_id}（{kb.embedder.dim} 维）已就绪")
         if kb.index.count() == 0:
-            console.print(f"知识库为空，导入示例知识包 {DEMO_PACK} …")
-            print_summary(run_ingest(kb, [DEMO_PACK]))
+            console.print(f"知识库为空，导入示例知识包 {DEMO_KNOWLEDGE} …")
+            print_summary(run_ingest(kb, [DEMO_KNOWLEDGE]))
         else:
             console.print(f"知识库已有 {kb.index.count()} 个片段，跳过示例知识包。")
+        added = seed_applications(kb.engine, DEMO_APPLICATIONS)
+        console.print(f"示例办件：新增 {added} 条（示例数据）。")
+    if llm and not settings.llm_url:
+        console.print(f"本地大模型：{prepare_local_model(settings)}")
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -213,6 +325,58 @@ def eval_retrieval(
         console.print(f"JSON 已写入 {json_out}")
 
 
+@eval_app.command("answers")
+def eval_answers(
+    ctx: typer.Context,
+    queries: Annotated[
+        list[Path], typer.Option(help="问题文件（jsonl），可多次给出；expect=refuse 的记录计入超范围拒答率。", exists=True, dir_okay=False)
+    ],
+    corpus: Annotated[list[Path] | None, typer.Option(help="语料；不给则用当前知识库。", exists=True)] = None,
+    limit: Annotated[int | None, typer.Option(help="每个文件只取前 N 个问题。")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """端到端评测：回答路径、引用正确率、句子支持率、超范围拒答率、首字时间。"""
+    from assistant.engine import Engine
+    from eval.answers import load_cases, run_answer_eval
+    from eval.retrieval import corpus_collection
+
+    settings = ctx.obj
+    try:
+        cases = [case for path in queries for case in load_cases(path, limit)]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    model_server = None
+    try:
+        with open_kb(settings, corpus_collection(corpus) if corpus else None) as kb:
+            if corpus:
+                run_ingest(kb, corpus)
+            llm = llm_client(settings)
+            if not settings.llm_url and not llm.healthy():
+                model_server = local_model_server(settings)
+                with console.status("启动本地大模型服务…"):
+                    model_server.start(supervise=False)
+            engine = Engine(settings, kb, llm)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("问题", total=len(cases))
+                result = run_answer_eval(engine, cases, on_case=lambda case, reply: progress.advance(task))
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if model_server:
+            model_server.stop()
+    console.print_json(data=result)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 @app.command()
 def bench(
     ctx: typer.Context,
@@ -227,6 +391,4 @@ def bench(
     result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=lambda kb, paths: run_ingest(kb, paths), console=console)
     console.print_json(data=result)
     if json_out:
-        import json
-
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -25,7 +25,8 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    import ingest.state  # noqa: F401  (registers its tables)
+    import assistant.store  # noqa: F401  (registers their tables)
+    import ingest.state  # noqa: F401
 
     Base.metadata.create_all(engine)
     return engine

@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "score"] = Field("score", description="Reciprocal rank fusion, or min-max normalised score fusion.")
     candidates: int = Field(100, ge=1, description="Hits taken from each signal before fusion.")
 
+    llm_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (…/v1); unset = the local llama.cpp server that `xiaobao serve` starts."
+    )
+    llm_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Model name sent to the endpoint.")
+    llm_api_key: str | None = None
+    llm_host: str = "127.0.0.1"
+    llm_port: int = Field(8081, ge=1, le=65535)
+    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    llm_ctx: int = Field(4096, ge=512, description="Context window of the local model server, in tokens.")
+    llm_max_tokens: int = Field(200, ge=16, description="Cap on a generated answer, in tokens.")
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_schema_style: Literal["json_object", "json_schema"] = Field(
+        "json_object", description="How JSON-schema output is requested: json_object (llama.cpp) or json_schema (OpenAI, vLLM)."
+    )
+
+    verbatim_threshold: float = Field(
+        0.92, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
+    )
+    evidence_threshold: float = Field(0.84, description="Dense cosine of the best passage below which Xiaobao does not answer.")
+    answer_passages: int = Field(4, ge=1, le=8, description="Passages given to the model for a generated answer.")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -71,3 +92,11 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def llm_base_url(self) -> str:
+        return self.llm_url or f"http://{self.llm_host}:{self.llm_port}/v1"

@@ -12,6 +12,7 @@ from pathlib import Path
 from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
 from knowledge.base import KnowledgeBase
 from knowledge.index import SearchFilter
+from knowledge.retriever import unit_key
 from settings import Settings
 
 METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
@@ -22,13 +23,6 @@ class Query:
     text: str
     relevant: set[str]
     gov: bool = False
-
-
-def relevance_key(payload: dict) -> str:
-    """What a gold label names: (law, article) for statutes, the record's id otherwise."""
-    if payload.get("doc_type") == "statute":
-        return f"{payload['law']}|{payload['article']}"
-    return str(payload.get("doc_id") or payload.get("group"))
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[Query]:
@@ -217,7 +211,7 @@ def run_retrieval_eval(
                 started = time.perf_counter()
                 hits = kb.retriever.search(q.text, 100, SearchFilter(), config.weights, config.fusion)
                 elapsed = (time.perf_counter() - started) * 1000
-                ranked = list(dict.fromkeys(relevance_key(h.payload) for h in hits))
+                ranked = list(dict.fromkeys(unit_key(h.payload) for h in hits))
                 runs.append((q, ranked, elapsed))
             scores = _score(runs)
             scores["gov"] = _score([r for r in runs if r[0].gov])

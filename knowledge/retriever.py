@@ -10,6 +10,14 @@ from knowledge.fusion import weighted_rrf, weighted_score_fusion
 from knowledge.index import DENSE, Index, SearchFilter
 
 
+def unit_key(payload: dict) -> str:
+    """What a citation names, version aside: law|article for statutes, the record's id otherwise
+    (the key gold labels in evaluation sets use)."""
+    if payload.get("doc_type") == "statute":
+        return f"{payload['law']}|{payload['article']}"
+    return str(payload.get("doc_id") or payload.get("group"))
+
+
 @dataclass
 class Hit:
     """One citable unit (article, guide section, Q&A entry…) with the best-matching chunk's payload.

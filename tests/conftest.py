@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 
+from assistant.engine import Engine
+from assistant.llm import Completion, LLMUnavailable
+from assistant.store import Application
+from ingest.pipeline import Ingestor
 from settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -85,3 +92,78 @@ STATUTE = """# 示例市物业管理条例
 """
 
 needs_shared_data = pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not present")
+
+
+class ScriptedLLM:
+    """A test fake, honest about being one: answers from a script and records what it was asked.
+    `fail_after` makes the stream break after that many tokens, as a killed server would."""
+
+    model = "scripted"
+
+    def __init__(self, answers=None, fail_after: int | None = None) -> None:
+        self.answers = list(answers or [])
+        self.fail_after = fail_after
+        self.calls: list[list[dict]] = []
+
+    def _next(self, messages) -> str:
+        self.calls.append(list(messages))
+        answer = self.answers.pop(0) if self.answers else "资料中没有相关内容。"
+        return answer(messages) if callable(answer) else answer
+
+    def complete(self, messages, max_tokens, json_schema=None):
+        return Completion(self._next(messages), 0, 0, 0.0)
+
+    def stream(self, messages, max_tokens):
+        text = self._next(messages)
+        for i, char in enumerate(text):
+            if self.fail_after is not None and i >= self.fail_after:
+                raise LLMUnavailable("connection reset")
+            yield char
+
+
+QA = [
+    {"id": "qa-1", "question": "政务服务中心几点上班？", "alternatives": ["办事大厅什么时候开门"], "answer": "工作日9:00至17:00。"},
+    {"id": "qa-2", "question": "新政策什么时候实施？", "answer": "明年实施。", "effective_from": "2099-01-01"},
+]
+POLICY = """# 示例区高龄津贴办法
+
+<!-- INFO END -->
+
+第一条 年满九十周岁的本区户籍老人每人每月领取高龄津贴400元。
+
+第二条 申请高龄津贴需要提供身份证和户口簿。
+"""
+
+
+def citing(article: str, sentence: str):
+    """A scripted answer that cites whichever passage number the prompt gave `article`."""
+
+    def answer(messages) -> str:
+        line = next(line for line in messages[-1]["content"].splitlines() if article in line)
+        return sentence.format(n=line[1 : line.index("]")])
+
+    return answer
+
+
+@pytest.fixture
+def llm():
+    return ScriptedLLM()
+
+
+@pytest.fixture
+def engine(settings, kb, llm, tmp_path):
+    corpus = tmp_path / "kb"
+    write(corpus / "qa.jsonl", "\n".join(json.dumps(q, ensure_ascii=False) for q in QA))
+    write(corpus / "示例区高龄津贴办法(2024-01-01).md", POLICY)
+    Ingestor(kb).ingest([corpus])
+    with Session(kb.engine) as db:
+        db.add_all([
+            Application(id="BS20240001", item="居住证办理", applicant_ref="citizen-1", status="审核中", next_step="窗口核验原件",
+                        timeline=[{"at": "2024-05-01T09:00:00", "event": "已受理"}], promised_date=dt.date(2099, 1, 1), sample=True),
+            Application(id="BS20240002", item="高龄津贴申领", applicant_ref="citizen-2", status="审核中",
+                        timeline=[], promised_date=dt.date(2020, 1, 1), sample=True),
+        ])  # fmt: skip
+        db.commit()
+    # the fake embedder's cosines are not e5's: an exact phrasing scores 1.0, related text ~0.3-0.6
+    tuned = settings.model_copy(update={"verbatim_threshold": 0.95, "evidence_threshold": 0.3})
+    return Engine(tuned, kb, llm)

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["ingest"], ["init"], ["search"], ["bench"], ["eval"], ["eval", "retrieval"]]
+COMMANDS = [[], ["ingest"], ["init"], ["search"], ["serve"], ["ask"], ["bench"], ["eval"], ["eval", "retrieval"], ["eval", "answers"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -42,10 +42,10 @@ def test_ingest_then_search(tmp_path, fake_models):
 
 def test_init_loads_the_demo_pack_once(tmp_path, fake_models):
     data = ["--data-dir", str(tmp_path / "var")]
-    first = runner.invoke(app, [*data, "init"])
+    first = runner.invoke(app, [*data, "init", "--no-llm"])
     assert first.exit_code == 0, first.output
     assert "导入示例知识包" in first.output
-    second = runner.invoke(app, [*data, "init"])
+    second = runner.invoke(app, [*data, "init", "--no-llm"])
     assert "跳过示例知识包" in second.output
     result = runner.invoke(app, [*data, "search", "怎么联系人工帮办", "--type", "qa"])
     assert "答复口径" in result.output
@@ -68,7 +68,7 @@ def test_bad_input_gets_a_clear_message(tmp_path, fake_models, args, message):
 
 def test_interactive_search_loop(tmp_path, fake_models):
     data = ["--data-dir", str(tmp_path / "var")]
-    runner.invoke(app, [*data, "init"])
+    runner.invoke(app, [*data, "init", "--no-llm"])
     result = runner.invoke(app, [*data, "search"], input="高龄津贴\n\n")
     assert result.exit_code == 0, result.output
     assert "交互模式" not in result.output and "检索结果" in result.output

@@ -1,0 +1,286 @@
+"""The dialogue engine: one turn = guard → route → (tool | retrieve → verbatim reply | grounded
+generation with checked citations | no guess) → stored. Every turn is stored, whatever happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant import citations, guard
+from assistant.llm import LLM, LLMUnavailable
+from assistant.router import rewrite, route
+from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn
+from assistant.tools import Tools
+from knowledge.base import KnowledgeBase
+from knowledge.index import DENSE, SearchFilter
+from knowledge.retriever import Hit, unit_key
+from prompts import load as load_prompt
+from settings import Settings
+
+LABEL_OFFICIAL = "官方答复口径"
+LABEL_AI = "本回答由人工智能生成，仅供参考"
+OFFER_HUMAN = "如需进一步帮助，可以点击“转人工”，由线上人工帮办为您解答。"
+NO_ANSWER = "抱歉，小宝在现有知识库中没有找到可以准确回答这个问题的内容，不敢乱说。" + OFFER_HUMAN
+GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可以问我办事指南、政策法规、办件进度，也可以随时转人工。"
+MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+class TurnNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Reply:
+    session_id: str
+    turn_id: int
+    text: str
+    path: str
+    intent: str
+    label: str | None
+    citations: list[dict] = field(default_factory=list)
+    offer_human: bool = False
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    checked: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Draft:
+    """What a turn produced, before it is stored."""
+
+    text: str
+    path: str
+    label: str | None = None
+    hits: list[Hit] = field(default_factory=list)  # the cited passages, in citation order
+    offer_human: bool = False
+    tool_calls: list[dict] = field(default_factory=list)
+    gap: str | None = None  # why the question goes to the knowledge-gap queue
+    trace: list[dict] = field(default_factory=list)
+    checked: dict = field(default_factory=dict)  # generated answers: sentences kept / cut by the citation check
+
+
+def _dense(hit: Hit) -> float:
+    return hit.signals.get(DENSE, (0, 0.0))[1]
+
+
+def _trace(hits: list[Hit]) -> list[dict]:
+    return [{"citation": h.citation, "score": round(h.score, 4), "signals": h.signals} for h in hits]
+
+
+def passage_text(hit: Hit, limit: int = 300) -> str:
+    text = hit.payload.get("answer") or hit.payload.get("text", "")
+    return f"{hit.citation}：{text[:limit]}"
+
+
+class Engine:
+    def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools | None = None) -> None:
+        self.settings, self.kb, self.llm = settings, kb, llm
+        self.db = kb.engine
+        self.tools = tools or Tools(self.db)
+        self._system = load_prompt("answer_system")
+        self._user = load_prompt("answer_user")
+
+    # sessions -------------------------------------------------------------------------------
+
+    def create_session(self, user_ref: str | None = None, channel: str = "web") -> str:
+        with Session(self.db) as db:
+            session = ChatSession(user_ref=user_ref, channel=channel)
+            db.add(session)
+            db.commit()
+            return session.id
+
+    def history(self, session_id: str) -> list[dict]:
+        with Session(self.db) as db:
+            session = db.get(ChatSession, session_id)
+            if session is None:
+                raise SessionNotFound(session_id)
+            return [
+                {
+                    "turn_id": t.id,
+                    "role": t.role,
+                    "text": t.text,
+                    "path": t.path,
+                    "label": t.label,
+                    "created_at": t.created_at.isoformat(),
+                    "citations": [{"number": c.number, "citation": c.citation, "text": c.text} for c in t.citations],
+                }
+                for t in session.turns
+            ]
+
+    def rate(self, turn_id: int, value: str, comment: str | None = None) -> None:
+        with Session(self.db) as db:
+            turn = db.get(Turn, turn_id)
+            if turn is None or turn.role != "assistant":
+                raise TurnNotFound(turn_id)
+            db.add(Rating(turn_id=turn_id, value=value, comment=comment))
+            if value == "bad":  # an unhelpful answer is a gap the editors should close
+                question = db.scalars(
+                    select(Turn).where(Turn.session_id == turn.session_id, Turn.id < turn_id, Turn.role == "user").order_by(Turn.id.desc())
+                ).first()
+                if question is not None:
+                    db.add(KnowledgeGap(session_id=turn.session_id, turn_id=turn_id, question=question.text, reason="rated_bad", trace={}))
+            db.commit()
+
+    def handoff(self, session_id: str, reason: str) -> Reply:
+        """The 转人工 button: queue the session for a human helper."""
+        with Session(self.db) as db:
+            session = db.get(ChatSession, session_id)
+            if session is None:
+                raise SessionNotFound(session_id)
+            user_ref = session.user_ref
+        draft = self._tool_turn("handoff", {"reason": reason}, session_id, user_ref)
+        return self._store(session_id, reason, "handoff", draft, None, 0.0)
+
+    # one turn ---------------------------------------------------------------------------------
+
+    def respond(self, session_id: str, message: str) -> Reply:
+        reply = None
+        for kind, value in self.stream(session_id, message):
+            if kind == "final":
+                reply = value
+        assert reply is not None
+        return reply
+
+    def stream(self, session_id: str, message: str) -> Iterator[tuple[str, object]]:
+        """("token", text) while a generated answer is being written, then ("final", Reply).
+        Raises BadMessage or SessionNotFound before anything is stored."""
+        checked = guard.check(message)
+        started = time.perf_counter()
+        with Session(self.db) as db:
+            session = db.get(ChatSession, session_id)
+            if session is None:
+                raise SessionNotFound(session_id)
+            previous = [t.text for t in session.turns if t.role == "user"]
+            db.add(Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {}))
+            db.commit()  # the question is kept even if answering fails
+            user_ref, status = session.user_ref, session.status
+
+        intent = route(checked.text)
+        first_token: list[float] = []
+        if status == "waiting_human":
+            draft = Draft("已为您转接线上人工帮办，请稍候，工作人员会尽快回复您。", "handoff")
+        elif intent.intent == "knowledge":
+            draft = yield from self._answer(rewrite(checked.text, previous), first_token, started)
+        else:
+            draft = self._tool_turn(intent.intent, intent.arguments, session_id, user_ref)
+        total = (time.perf_counter() - started) * 1000
+        reply = self._store(session_id, checked.text, intent.intent, draft, first_token[0] if first_token else None, total)
+        yield "final", reply
+
+    def _tool_turn(self, intent: str, arguments: dict, session_id: str, user_ref: str | None) -> Draft:
+        if intent == "greeting":
+            return Draft(GREETING, "greeting")
+        name = {
+            "handoff": "handoff_to_human",
+            "progress": "get_application_progress",
+            "prefill": "prefill_form",
+            "policy": "match_policies",
+        }[intent]
+        if name == "handoff_to_human":
+            arguments = {"reason": arguments.get("reason") or "用户要求转人工"}
+        result = self.tools.call(name, arguments, session_id=session_id, user_ref=user_ref)
+        return Draft(
+            result.text,
+            "handoff" if name == "handoff_to_human" else "tool",
+            offer_human=result.offer_human,
+            tool_calls=[{"name": name, "arguments": arguments, "result": result.data, "ok": result.ok}],
+        )
+
+    def _answer(self, question: str, first_token: list[float], started: float):
+        s = self.settings
+        hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
+        trace = _trace(hits)
+        qa = next((h for h in hits[:3] if h.payload.get("doc_type") == "qa"), None)
+        if qa is not None and _dense(qa) >= s.verbatim_threshold:
+            return Draft(qa.payload["answer"], "verbatim", LABEL_OFFICIAL, [qa], trace=trace)
+        if not hits or max(_dense(h) for h in hits) < s.evidence_threshold:
+            return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
+
+        evidence = hits[: s.answer_passages]
+        passages = [passage_text(h) for h in evidence]
+        numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
+        messages = [
+            {"role": "system", "content": self._system},  # a fixed prefix: the server's prompt cache reuses it
+            {"role": "user", "content": self._user.format(passages=numbered, question=question)},
+        ]
+        parts: list[str] = []
+        try:
+            for token in self.llm.stream(messages, s.llm_max_tokens):
+                if not first_token:
+                    first_token.append((time.perf_counter() - started) * 1000)
+                parts.append(token)
+                yield "token", token
+        except LLMUnavailable:
+            refs = "；".join(h.citation for h in evidence[:3])
+            return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
+        checked = citations.check("".join(parts), passages, self.kb.tokenizer)
+        stats = {"kept": checked.kept, "cut": len(checked.dropped)}
+        if not checked.kept:
+            return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
+        # renumber so the citations shown are 1..n in the order they are cited
+        cited = [evidence[n - 1] for n in checked.numbers]
+        text = checked.text
+        for new, old in enumerate(checked.numbers, start=1):
+            text = text.replace(f"[{old}]", f"[#{new}]")
+        return Draft(text.replace("[#", "["), "generated", LABEL_AI, cited, trace=trace, checked=stats)
+
+    def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
+        with Session(self.db) as db:
+            turn = Turn(
+                session_id=session_id,
+                role="assistant",
+                text=draft.text,
+                path=draft.path,
+                intent=intent,
+                label=draft.label,
+                ttft_ms=ttft,
+                total_ms=total,
+                flags={"checked": draft.checked} if draft.checked else {},
+            )
+            for number, hit in enumerate(draft.hits, start=1):
+                turn.citations.append(
+                    Citation(
+                        number=number,
+                        citation=hit.citation,
+                        group=hit.group,
+                        doc_type=hit.payload.get("doc_type", ""),
+                        text=passage_text(hit, 1000),
+                    )
+                )
+            for call in draft.tool_calls:
+                turn.tool_calls.append(ToolCall(**call))
+            db.add(turn)
+            db.flush()
+            if draft.gap:
+                db.add(
+                    KnowledgeGap(session_id=session_id, turn_id=turn.id, question=question, reason=draft.gap, trace={"hits": draft.trace})
+                )
+            db.commit()
+            return Reply(
+                session_id=session_id,
+                turn_id=turn.id,
+                text=draft.text,
+                path=draft.path,
+                intent=intent,
+                label=draft.label,
+                citations=[
+                    {"number": c.number, "citation": c.citation, "text": c.text, "doc_type": c.doc_type, "key": unit_key(h.payload)}
+                    for c, h in zip(turn.citations, draft.hits, strict=True)
+                ],
+                offer_human=draft.offer_human,
+                ttft_ms=ttft,
+                total_ms=total,
+                checked=draft.checked,
+            )

@@ -1,0 +1,101 @@
+"""A client for any OpenAI-compatible chat endpoint: our local llama.cpp server, vLLM, or a hosted model."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+
+class LLMUnavailable(RuntimeError):
+    """The model endpoint did not answer; callers degrade (verbatim replies, search, hand-off)."""
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+class LLM(Protocol):
+    model: str
+
+    def complete(self, messages: Sequence[dict], max_tokens: int, json_schema: dict | None = None) -> Completion: ...
+
+    def stream(self, messages: Sequence[dict], max_tokens: int) -> Iterator[str]: ...
+
+
+class OpenAICompatibleLLM:
+    """Chat completions over HTTP. Temperature 0: answers about government services should not vary
+    between two citizens asking the same thing."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+        schema_style: str = "json_object",
+    ) -> None:
+        if schema_style not in ("json_object", "json_schema"):
+            raise ValueError("schema_style must be 'json_object' (llama.cpp) or 'json_schema' (OpenAI, vLLM)")
+        self._schema_style = schema_style
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.model = model
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+    def _body(self, messages: Sequence[dict], max_tokens: int, stream: bool, json_schema: dict | None = None) -> dict:
+        body = {"model": self.model, "messages": list(messages), "max_tokens": max_tokens, "temperature": 0, "stream": stream}
+        if json_schema is not None:
+            # two dialects of the same request: llama-cpp-python's server, and OpenAI's (also vLLM's)
+            if self._schema_style == "json_object":
+                body["response_format"] = {"type": "json_object", "schema": json_schema}
+            else:
+                body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": json_schema, "strict": True}}
+        return body
+
+    def complete(self, messages: Sequence[dict], max_tokens: int, json_schema: dict | None = None) -> Completion:
+        started = time.perf_counter()
+        try:
+            response = self._client.post("/chat/completions", json=self._body(messages, max_tokens, False, json_schema))
+            response.raise_for_status()
+            data = response.json()
+            text = data["choices"][0]["message"]["content"] or ""
+        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+            raise LLMUnavailable(f"模型服务不可用：{exc}") from exc
+        usage = data.get("usage") or {}
+        return Completion(text, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.perf_counter() - started)
+
+    def stream(self, messages: Sequence[dict], max_tokens: int) -> Iterator[str]:
+        """Text deltas as the model produces them (server-sent events, `data: [DONE]` ends)."""
+        try:
+            with self._client.stream("POST", "/chat/completions", json=self._body(messages, max_tokens, True)) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    choices = json.loads(payload).get("choices") or [{}]
+                    delta = (choices[0].get("delta") or {}).get("content")
+                    if delta:
+                        yield delta
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LLMUnavailable(f"模型服务中断：{exc}") from exc
+
+    def healthy(self) -> bool:
+        try:
+            return self._client.get("/models", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,116 @@
+"""Starts and supervises the local llama.cpp server (llama-cpp-python's OpenAI-compatible server):
+waits until it answers, restarts it when it dies, stops it cleanly, and keeps its log."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger("xiaobao.llm_server")
+
+
+def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx: int, alias: str) -> list[str]:
+    return [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model_path),
+        "--model_alias", alias,
+        "--host", host,
+        "--port", str(port),
+        "--n_ctx", str(ctx),
+        "--n_threads", str(threads),
+        "--n_threads_batch", str(threads),
+        "--cache", "true",  # reuse the fixed system prompt across requests
+    ]  # fmt: skip
+
+
+class ModelServer:
+    """One supervised server process. `command` is the full command line; `health_url` answers 200
+    once the model is loaded."""
+
+    def __init__(self, command: Sequence[str], health_url: str, log_path: Path, startup_timeout: float = 180.0) -> None:
+        self.command = list(command)
+        self.health_url = health_url
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.restarts = 0
+        self._process: subprocess.Popen | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._monitor: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.health_url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _spawn(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as out:
+            self._process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.info("model server started, pid %s", self._process.pid)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process and self._process.poll() is not None:
+                raise RuntimeError(f"模型服务启动失败（退出码 {self._process.returncode}），日志见 {self.log_path}")
+            if self.healthy():
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"模型服务 {self.startup_timeout:.0f} 秒内没有就绪，日志见 {self.log_path}")
+
+    def start(self, supervise: bool = True, check_interval: float = 2.0) -> None:
+        """Start the server and wait until it answers; with `supervise`, restart it whenever it dies."""
+        with self._lock:
+            self._spawn()
+        self._wait_ready()
+        if supervise:
+            self._stop.clear()
+            self._monitor = threading.Thread(target=self._watch, args=(check_interval,), daemon=True, name="model-server-monitor")
+            self._monitor.start()
+
+    def _watch(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            with self._lock:
+                if self._stop.is_set() or self._process is None or self._process.poll() is None:
+                    continue
+                log.warning("model server exited with %s; restarting", self._process.returncode)
+                self.restarts += 1
+                self._spawn()
+            try:
+                self._wait_ready()
+            except RuntimeError as exc:
+                log.error("%s", exc)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._monitor:
+            self._monitor.join(timeout)
+        with self._lock:
+            if self._process and self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> ModelServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,50 @@
+"""Intent routing by rules: a small model guesses, rules do not. Arguments (an application number)
+are taken only from the citizen's own words, never invented."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "knowledge"]
+
+APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}\d{6,12})(?![A-Za-z0-9])")
+_RULES: list[tuple[Intent, re.Pattern]] = [
+    ("handoff", re.compile(r"转人工|人工(客服|服务|帮办|坐席)|找(个)?人工|真人|找人工")),
+    ("progress", re.compile(r"进度|办到哪|到哪一步|审批(状态|结果)|办结了吗|办好了吗|受理了吗")),
+    ("prefill", re.compile(r"预填|帮我填|填表|填写表单|再来一单")),
+    ("policy", re.compile(r"免申即享|(能|可以|可)享受(哪些|什么)?(的)?政策|符合(哪些|什么)政策|政策匹配")),
+]
+_GREETING = re.compile(r"^(你好|您好|hi|hello|嗨|在吗|在不在|谢谢|多谢|再见|拜拜)[呀啊哈!！。.?？~～\s]*$", re.IGNORECASE)
+
+
+@dataclass
+class Route:
+    intent: Intent
+    arguments: dict = field(default_factory=dict)
+
+
+def route(text: str) -> Route:
+    if _GREETING.match(text.strip()):
+        return Route("greeting")
+    application = APPLICATION_ID.search(text.upper())
+    for intent, pattern in _RULES:
+        if pattern.search(text):
+            if intent == "progress":
+                return Route("progress", {"application_id": application.group(1)} if application else {})
+            return Route(intent)
+    if application and len(text) <= 30:  # a bare case number is a progress question
+        return Route("progress", {"application_id": application.group(1)})
+    return Route("knowledge")
+
+
+_ANAPHORA = re.compile(r"它|这个|那个|这项|那项|该事项|该政策|这件事|上述|刚才")
+
+
+def rewrite(text: str, previous_questions: list[str]) -> str:
+    """Resolve 它 / 这个 / 那个 from the conversation: a short follow-up that points back gets the
+    previous question prepended, so retrieval sees the topic."""
+    if previous_questions and len(text) <= 30 and _ANAPHORA.search(text):
+        return f"{previous_questions[-1]} {text}"
+    return text

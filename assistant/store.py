@@ -1,0 +1,138 @@
+"""What the dialogue keeps: sessions, turns, citations, tool calls, ratings, knowledge gaps,
+hand-offs, and the applications whose progress citizens ask about."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from db import Base
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    # the identified citizen or enterprise (from the portal's login); None for anonymous sessions
+    user_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    status: Mapped[str] = mapped_column(String(20), default="bot")  # bot | waiting_human
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    turns: Mapped[list[Turn]] = relationship(back_populates="session", order_by="Turn.id")
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # user | assistant
+    text: Mapped[str] = mapped_column(Text)
+    # assistant turns: verbatim | generated | refused | tool | greeting | handoff | error
+    path: Mapped[str | None] = mapped_column(String(20), index=True)
+    intent: Mapped[str | None] = mapped_column(String(20))
+    label: Mapped[str | None] = mapped_column(String(40))  # 官方答复 / AI 生成 (GB 45438-2025)
+    flags: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. {"pii": ["phone"]}
+    ttft_ms: Mapped[float | None]
+    total_ms: Mapped[float | None]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    session: Mapped[ChatSession] = relationship(back_populates="turns")
+    citations: Mapped[list[Citation]] = relationship(order_by="Citation.number", cascade="all, delete-orphan")
+    tool_calls: Mapped[list[ToolCall]] = relationship(cascade="all, delete-orphan")
+
+
+class Citation(Base):
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    citation: Mapped[str] = mapped_column(String(500))
+    group: Mapped[str] = mapped_column(String(500), index=True)  # the knowledge unit, for usage statistics
+    doc_type: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ToolCall(Base):
+    __tablename__ = "tool_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    arguments: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    value: Mapped[str] = mapped_column(String(10))  # good | bad
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class KnowledgeGap(Base):
+    __tablename__ = "knowledge_gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id"))
+    question: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(40))  # no_evidence | unsupported_answer | rated_bad
+    trace: Mapped[dict] = mapped_column(JSON)  # what retrieval found, with scores
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Application(Base):
+    """A case in the district's case system (sample rows come with the demo pack)."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200))
+    applicant_ref: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    next_step: Mapped[str | None] = mapped_column(String(200))
+    timeline: Mapped[list] = mapped_column(JSON, default=list)  # [{"at": ISO time, "event": "..."}]
+    promised_date: Mapped[dt.date | None]
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def seed_applications(engine: Engine, path: Path) -> int:
+    """Load sample applications (JSON Lines) once; rows already present are left as they are."""
+    added = 0
+    with Session(engine) as db:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if db.get(Application, rec["id"]) is None:
+                promised = rec.get("promised_date")
+                db.add(Application(**{**rec, "promised_date": dt.date.fromisoformat(promised) if promised else None, "sample": True}))
+                added += 1
+        db.commit()
+    return added

@@ -1,0 +1,75 @@
+"""`xiaobao eval answers`: the whole engine per question — which path it took, whether its citations
+are right, whether the model's sentences were supported, refusals out of scope, and time."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.metrics import percentile
+
+
+@dataclass
+class AnswerCase:
+    question: str
+    relevant: set[str]
+    expect_refusal: bool
+
+
+def load_cases(path: Path, limit: int | None = None) -> list[AnswerCase]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            relevant = {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
+            cases.append(AnswerCase(str(rec["question"]), relevant, rec.get("expect") == "refuse"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number} 不是有效的问题记录：{exc}") from exc
+        if limit and len(cases) >= limit:
+            break
+    if not cases:
+        raise ValueError(f"{path} 中没有问题")
+    return cases
+
+
+def run_answer_eval(engine, cases: list[AnswerCase], on_case=None) -> dict:
+    paths: Counter = Counter()
+    cited = correct = kept = cut = uncited = 0
+    refused_oos = oos = 0
+    ttft, total = [], []
+    for case in cases:
+        reply = engine.respond(engine.create_session(channel="eval"), case.question)
+        paths[reply.path] += 1
+        if reply.ttft_ms is not None:
+            ttft.append(reply.ttft_ms)
+        total.append(reply.total_ms or 0.0)
+        if case.expect_refusal:
+            oos += 1
+            refused_oos += reply.path == "refused"
+        if reply.path == "generated":
+            uncited += not reply.citations
+            kept += reply.checked.get("kept", 0)
+            cut += reply.checked.get("cut", 0)
+        elif reply.path == "refused":
+            cut += reply.checked.get("cut", 0)
+        if reply.path in ("generated", "verbatim") and case.relevant:
+            for c in reply.citations:
+                cited += 1
+                correct += c.get("key") in case.relevant
+        if on_case:
+            on_case(case, reply)
+    return {
+        "n": len(cases),
+        "citation_precision": correct / cited if cited else None,
+        "support_rate": kept / (kept + cut) if kept + cut else None,
+        "uncited_generated": uncited,
+        "refusal_rate_out_of_scope": refused_oos / oos if oos else None,
+        "paths": dict(paths),
+        "ttft_p50_ms": percentile(ttft, 50) if ttft else None,
+        "ttft_p95_ms": percentile(ttft, 95) if ttft else None,
+        "total_p50_ms": percentile(total, 50),
+    }

@@ -1,0 +1,138 @@
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.engine import LABEL_AI, LABEL_OFFICIAL, Engine, SessionNotFound
+from assistant.guard import BadMessage
+from assistant.store import Citation, Handoff, KnowledgeGap, Turn
+from tests.conftest import citing
+
+
+def gaps(engine):
+    with Session(engine.db) as db:
+        return db.scalars(select(KnowledgeGap)).all()
+
+
+def test_greeting(engine):
+    reply = engine.respond(engine.create_session(), "你好")
+    assert reply.path == "greeting" and "小宝" in reply.text
+
+
+def test_published_qa_is_returned_verbatim_with_its_source(engine, llm):
+    reply = engine.respond(engine.create_session(), "办事大厅什么时候开门")
+    assert reply.path == "verbatim" and reply.label == LABEL_OFFICIAL
+    assert reply.text == "工作日9:00至17:00。"
+    assert reply.citations[0]["citation"] == "答复口径 qa-1"
+    assert llm.calls == []  # no generation
+
+
+def test_future_qa_is_not_yet_an_answer(engine):
+    reply = engine.respond(engine.create_session(), "新政策什么时候实施？")
+    assert reply.path != "verbatim"
+
+
+def test_grounded_answer_keeps_checked_citations(engine, llm):
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
+    reply = engine.respond(engine.create_session(), "九十岁老人高龄津贴每月多少钱")
+    assert reply.path == "generated" and reply.label == LABEL_AI
+    assert reply.text == "年满九十周岁的本区户籍老人每月领取高龄津贴400元[1]。"  # renumbered to what is cited
+    (citation,) = reply.citations
+    assert citation["number"] == 1 and citation["citation"] == "《示例区高龄津贴办法》第一条"
+    assert citation["key"] == "示例区高龄津贴办法|第一条" and citation["doc_type"] == "statute"
+    assert reply.checked == {"kept": 1, "cut": 0}
+    prompt = llm.calls[0][1]["content"]
+    assert "第一条" in prompt and "九十岁老人高龄津贴每月多少钱" in prompt
+    assert llm.calls[0][0]["role"] == "system"
+
+
+def test_an_invented_amount_is_cut_and_the_question_becomes_a_gap(engine, llm):
+    llm.answers = ["年满九十周岁的老人每月领取高龄津贴800元[1]。"]
+    reply = engine.respond(engine.create_session(), "九十岁老人高龄津贴每月多少钱")
+    assert reply.path == "refused" and reply.offer_human and "800" not in reply.text
+    assert [g.reason for g in gaps(engine)] == ["unsupported_answer"]
+
+
+def test_no_evidence_no_guess(engine, llm):
+    engine.settings = engine.settings.model_copy(update={"evidence_threshold": 0.99})
+    reply = engine.respond(engine.create_session(), "明天上海天气怎么样")
+    assert reply.path == "refused" and reply.offer_human and llm.calls == []
+    gap = gaps(engine)[0]
+    assert gap.reason == "no_evidence" and gap.question == "明天上海天气怎么样" and "hits" in gap.trace
+
+
+def test_follow_up_question_is_rewritten_from_the_session(engine, llm):
+    llm.answers = [citing("第一条", "每月领取高龄津贴400元[{n}]。"), citing("第二条", "申请高龄津贴需要提供身份证和户口簿[{n}]。")]
+    session = engine.create_session()
+    engine.respond(session, "高龄津贴发多少")
+    engine.respond(session, "它需要什么材料")
+    assert "高龄津贴发多少 它需要什么材料" in llm.calls[1][1]["content"]
+
+
+def test_progress_only_for_the_applicant(engine):
+    own = engine.respond(engine.create_session(user_ref="citizen-1"), "BS20240001 的进度")
+    assert own.path == "tool" and "审核中" in own.text and "窗口核验原件" in own.text
+    other = engine.respond(engine.create_session(user_ref="citizen-9"), "查一下BS20240001办到哪了")
+    missing = engine.respond(engine.create_session(user_ref="citizen-9"), "查一下BS20249999办到哪了")
+    assert "没有查到" in other.text and "审核中" not in other.text
+    assert other.text.replace("BS20240001", "X") == missing.text.replace("BS20249999", "X")  # same answer: nothing revealed
+    anonymous = engine.respond(engine.create_session(), "BS20240001 进度")
+    assert "实名登录" in anonymous.text
+
+
+def test_progress_without_a_number_asks_for_it_and_overdue_is_flagged(engine):
+    ask = engine.respond(engine.create_session(user_ref="citizen-1"), "我的办件进度怎么样了")
+    assert "办件编号" in ask.text
+    late = engine.respond(engine.create_session(user_ref="citizen-2"), "BS20240002进度")
+    assert "已超期" in late.text and late.offer_human
+
+
+def test_handoff_queues_the_session_and_xiaobao_stops_answering(engine, llm):
+    session = engine.create_session()
+    reply = engine.respond(session, "转人工")
+    assert reply.path == "handoff" and "人工" in reply.text
+    with Session(engine.db) as db:
+        assert db.scalars(select(Handoff)).one().session_id == session
+    again = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
+    assert again.path == "handoff" and llm.calls == []
+
+
+def test_tools_not_yet_available_say_so(engine):
+    assert "即将开通" in engine.respond(engine.create_session(), "帮我预填表单").text
+    assert "即将开通" in engine.respond(engine.create_session(), "我们企业能享受哪些政策").text
+
+
+def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
+    llm.answers = ["年满九十周岁的本区户籍老人每月领取高龄津贴400元[1]。"]  # breaks after 3 tokens
+    llm.fail_after = 3
+    session = engine.create_session()
+    events = list(engine.stream(session, "九十岁老人高龄津贴每月多少钱"))
+    assert [kind for kind, _ in events[:3]] == ["token"] * 3
+    reply = events[-1][1]
+    assert reply.path == "error" and reply.offer_human and "转人工" in reply.text
+    assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
+
+
+def test_everything_survives_a_restart(engine, settings, kb, llm):
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
+    session = engine.create_session()
+    reply = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
+    engine.rate(reply.turn_id, "bad", "没说清楚")
+    restarted = Engine(engine.settings, kb, llm)
+    history = restarted.history(session)
+    assert [t["path"] for t in history] == [None, "generated"]
+    assert history[1]["citations"][0]["citation"] == "《示例区高龄津贴办法》第一条"
+    with Session(kb.engine) as db:
+        assert db.scalars(select(Citation)).one().group.startswith("示例区高龄津贴办法")
+        assert db.scalars(select(Turn).where(Turn.role == "assistant")).one().ttft_ms is not None
+    assert [g.reason for g in gaps(engine)] == ["rated_bad"]
+
+
+def test_bad_input_and_unknown_sessions(engine):
+    session = engine.create_session()
+    with pytest.raises(BadMessage):
+        engine.respond(session, "   \x00 ")
+    with pytest.raises(BadMessage):
+        engine.respond(session, "问" * 501)
+    with pytest.raises(SessionNotFound):
+        engine.respond("no-such-session", "你好")
+    assert engine.history(session) == []

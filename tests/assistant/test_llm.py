@@ -1,0 +1,61 @@
+import json
+
+import httpx
+import pytest
+
+from assistant.llm import LLMUnavailable, OpenAICompatibleLLM
+
+
+def client(handler, schema_style="json_schema") -> OpenAICompatibleLLM:
+    return OpenAICompatibleLLM("http://model/v1", "qwen", api_key="k", transport=httpx.MockTransport(handler), schema_style=schema_style)
+
+
+def test_complete_sends_a_deterministic_request_and_reads_usage():
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["body"] = json.loads(request.content)
+        seen["auth"] = request.headers["authorization"]
+        return httpx.Response(
+            200, json={"choices": [{"message": {"content": "好的"}}], "usage": {"prompt_tokens": 5, "completion_tokens": 2}}
+        )
+
+    result = client(handler).complete([{"role": "user", "content": "你好"}], max_tokens=16, json_schema={"type": "object"})
+    assert (result.text, result.prompt_tokens, result.completion_tokens) == ("好的", 5, 2)
+    body = seen["body"]
+    assert body["temperature"] == 0 and body["max_tokens"] == 16 and body["stream"] is False
+    assert body["response_format"]["json_schema"]["schema"] == {"type": "object"}
+    assert seen["auth"] == "Bearer k"
+
+    client(handler, "json_object").complete([{"role": "user", "content": "你好"}], 16, json_schema={"type": "object"})
+    assert seen["body"]["response_format"] == {"type": "json_object", "schema": {"type": "object"}}
+
+
+def test_stream_yields_deltas_until_done():
+    events = [
+        {"choices": [{"delta": {"role": "assistant"}}]},
+        {"choices": [{"delta": {"content": "你"}}]},
+        {"choices": [{"delta": {"content": "好"}}]},
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n" + 'data: {"ignored": true}\n\n'
+
+    def handler(request):
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    assert list(client(handler).stream([{"role": "user", "content": "hi"}], 8)) == ["你", "好"]
+
+
+@pytest.mark.parametrize("response", [httpx.Response(500, text="boom"), httpx.Response(200, json={"nothing": 1})])
+def test_errors_become_llm_unavailable(response):
+    with pytest.raises(LLMUnavailable):
+        client(lambda request: response).complete([{"role": "user", "content": "x"}], 4)
+
+
+def test_connection_refused_is_unavailable():
+    def refuse(request):
+        raise httpx.ConnectError("refused")
+
+    llm = client(refuse)
+    with pytest.raises(LLMUnavailable):
+        list(llm.stream([{"role": "user", "content": "x"}], 4))
+    assert llm.healthy() is False

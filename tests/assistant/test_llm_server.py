@@ -1,0 +1,55 @@
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.llm import OpenAICompatibleLLM
+from assistant.llm_server import ModelServer
+
+FAKE = Path(__file__).with_name("fake_openai_server.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    srv = ModelServer([sys.executable, str(FAKE), str(port)], f"http://127.0.0.1:{port}/v1/models", tmp_path / "llm.log", 20)
+    srv.base_url = f"http://127.0.0.1:{port}/v1"
+    yield srv
+    srv.stop()
+
+
+def test_start_answer_and_stop(server):
+    server.start(supervise=False)
+    llm = OpenAICompatibleLLM(server.base_url, "fake")
+    assert llm.complete([{"role": "user", "content": "你好"}], 16).text == "回声：你好"
+    assert "".join(llm.stream([{"role": "user", "content": "好"}], 16)) == "回声：好"
+    pid = server.pid
+    server.stop()
+    assert not server.healthy()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_killed_server_is_restarted(server):
+    server.start(check_interval=0.2)
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (server.restarts and server.healthy()):
+        time.sleep(0.2)
+    assert server.restarts == 1 and server.healthy()
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
+    srv = ModelServer([sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/v1/models", tmp_path / "llm.log", 10)
+    with pytest.raises(RuntimeError, match="退出码 3"):
+        srv.start()

@@ -1,0 +1,59 @@
+"""The real local model (Qwen2.5-Coder-1.5B Q4_K_M) behind the real llama.cpp server, over HTTP."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from assistant.llm import OpenAICompatibleLLM
+from assistant.llm_server import ModelServer, llama_cpp_command
+from assistant.model_files import QWEN_1_5B, prepare_model
+from tests.assistant.test_llm_server import free_port
+
+pytestmark = pytest.mark.slow
+QUESTION = "九十岁老人每月领多少高龄津贴？"
+
+
+@pytest.fixture(scope="module")
+def model_server(tmp_path_factory):
+    model = prepare_model(QWEN_1_5B, tmp_path_factory.mktemp("models"))
+    port = free_port()
+    command = llama_cpp_command(model, "127.0.0.1", port, os.cpu_count() or 2, 2048, "qwen")
+    server = ModelServer(command, f"http://127.0.0.1:{port}/v1/models", tmp_path_factory.mktemp("logs") / "llm.log")
+    server.base_url = f"http://127.0.0.1:{port}/v1"
+    server.start(check_interval=0.5)
+    yield server
+    server.stop()
+
+
+def test_json_schema_output_is_valid(model_server):
+    llm = OpenAICompatibleLLM(model_server.base_url, "qwen", schema_style="json_object")
+    schema = {"type": "object", "properties": {"intent": {"type": "string", "enum": ["progress", "knowledge"]}}, "required": ["intent"]}
+    result = llm.complete([{"role": "user", "content": "“我的居住证办到哪一步了”属于哪类意图？"}], 30, json_schema=schema)
+    assert json.loads(result.text)["intent"] in ("progress", "knowledge")
+
+
+def test_grounded_answer_from_the_real_model(engine, model_server):
+    engine.llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
+    reply = engine.respond(engine.create_session(), QUESTION)
+    assert reply.path == "generated", reply.text
+    assert "400" in reply.text and reply.citations[0]["citation"] == "《示例区高龄津贴办法》第一条"
+    assert reply.ttft_ms is not None and reply.ttft_ms < reply.total_ms
+
+
+def test_killing_the_model_server_mid_answer(engine, model_server):
+    engine.llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
+    session = engine.create_session()
+    events = engine.stream(session, QUESTION)
+    kind, _ = next(events)
+    assert kind == "token"
+    os.kill(model_server.pid, signal.SIGKILL)
+    final = [value for kind, value in events if kind == "final"][0]
+    assert final.path == "error" and final.offer_human and "转人工" in final.text
+    assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]  # the turn is stored
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (model_server.restarts and model_server.healthy()):
+        time.sleep(0.5)
+    assert model_server.healthy()  # the supervisor brought it back

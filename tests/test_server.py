@@ -1,0 +1,119 @@
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server import create_app
+from tests.conftest import citing
+
+
+@pytest.fixture
+def client(engine):
+    return TestClient(create_app(engine, with_ui=False))
+
+
+def new_session(client, **body) -> str:
+    response = client.post("/api/sessions", json=body)
+    assert response.status_code == 201
+    return response.json()["session_id"]
+
+
+def events(response) -> list[tuple[str, dict]]:
+    out = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_ask_and_read_history(client):
+    session = new_session(client)
+    reply = client.post(f"/api/sessions/{session}/messages", json={"text": "办事大厅什么时候开门"}).json()
+    assert reply["path"] == "verbatim" and reply["label"] == "官方答复口径"
+    history = client.get(f"/api/sessions/{session}/messages").json()
+    assert [t["role"] for t in history] == ["user", "assistant"]
+    assert history[1]["citations"][0]["citation"] == "答复口径 qa-1"
+
+
+def test_streamed_answer_ends_with_the_checked_reply(client, llm):
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
+    session = new_session(client)
+    response = client.post(f"/api/sessions/{session}/messages", json={"text": "九十岁老人高龄津贴每月多少钱", "stream": True})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    received = events(response)
+    assert {kind for kind, _ in received[:-1]} == {"token"}
+    kind, final = received[-1]
+    assert kind == "final" and final["path"] == "generated" and final["citations"][0]["number"] == 1
+    assert "".join(d["text"] for _, d in received[:-1]).startswith("年满九十周岁")
+
+
+def test_rating_and_handoff(client):
+    session = new_session(client)
+    reply = client.post(f"/api/sessions/{session}/messages", json={"text": "你好"}).json()
+    assert client.post(f"/api/turns/{reply['turn_id']}/rating", json={"value": "good"}).status_code == 204
+    assert client.post("/api/turns/99999/rating", json={"value": "good"}).status_code == 404
+    handed = client.post(f"/api/sessions/{session}/handoff", json={}).json()
+    assert handed["path"] == "handoff"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("post", "/api/sessions/nope/messages", {"text": "你好"}, 404),
+        ("get", "/api/sessions/nope/messages", None, 404),
+        ("post", "/api/turns/1/rating", {"value": "meh"}, 422),
+        ("post", "/v1/chat/completions", {"messages": [{"role": "system", "content": "x"}]}, 422),
+        ("post", "/v1/chat/completions", {"messages": []}, 422),
+    ],
+)
+def test_bad_requests_get_4xx(client, method, url, body, status):
+    response = getattr(client, method)(url, **({"json": body} if body is not None else {}))
+    assert response.status_code == status
+    assert "detail" in response.json()
+
+
+def test_bad_messages_get_a_clear_422(client):
+    session = new_session(client)
+    for text in ["\x00\x01", "问" * 600]:
+        for stream in (False, True):
+            response = client.post(f"/api/sessions/{session}/messages", json={"text": text, "stream": stream})
+            assert response.status_code == 422, response.text
+    assert client.get(f"/api/sessions/{session}/messages").json() == []
+
+
+def test_openai_facade(client, llm):
+    body = {"model": "xiaobao", "messages": [{"role": "user", "content": "办事大厅什么时候开门"}]}
+    data = client.post("/v1/chat/completions", json=body).json()
+    assert data["object"] == "chat.completion"
+    content = data["choices"][0]["message"]["content"]
+    assert "工作日9:00至17:00" in content and "答复口径 qa-1" in content and "官方答复口径" in content
+
+    streamed = client.post("/v1/chat/completions", json={**body, "stream": True})
+    lines = [line[6:] for line in streamed.text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in lines[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_openapi_docs(client):
+    assert client.get("/docs").status_code == 200
+    assert "/v1/chat/completions" in client.get("/openapi.json").json()["paths"]
+
+
+def test_chat_page_is_mounted(engine):
+    with TestClient(create_app(engine)) as client:
+        assert client.get("/", follow_redirects=False).headers["location"] == "/chat/"
+        page = client.get("/chat/")
+        assert page.status_code == 200 and "小宝" in page.text
+
+
+def test_render_shows_citations_label_and_escapes_html():
+    from assistant.engine import Reply
+    from ui.chat import render
+
+    reply = Reply("s", 1, "答复<script>[1]", "generated", "knowledge", "本回答由人工智能生成，仅供参考",
+                  [{"number": 1, "citation": "《办法》第一条", "text": "原文", "doc_type": "statute"}])  # fmt: skip
+    text = render(reply)
+    assert "&lt;script&gt;" in text and "<details><summary>[1] 《办法》第一条</summary>原文</details>" in text
+    assert "人工智能生成" in text

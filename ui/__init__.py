@@ -1,0 +1,1 @@
+"""Web pages. No business logic here: they call the same services as the API."""

@@ -1,0 +1,70 @@
+"""The citizens' chat page (Gradio): streamed answers, citations that open to show the cited text,
+the AI / official label, 👍/👎 ratings and a 转人工 button."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from assistant.engine import Engine, Reply
+from assistant.guard import BadMessage
+
+INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
+
+
+def render(reply: Reply) -> str:
+    """The reply as chat markdown: text, then each citation as a collapsible block with its text."""
+    parts = [html.escape(reply.text)]
+    for c in reply.citations:
+        parts.append(f"<details><summary>[{c['number']}] {html.escape(c['citation'])}</summary>{html.escape(c['text'])}</details>")
+    if reply.label:
+        parts.append(f"<sub>{html.escape(reply.label)}</sub>")
+    if reply.offer_human and reply.path != "handoff":
+        parts.append("<sub>可点击下方“转人工”按钮联系线上人工帮办。</sub>")
+    return "\n\n".join(parts)
+
+
+def build_chat(engine: Engine) -> gr.Blocks:
+    with gr.Blocks(title="小宝 · 智慧好办") as page:
+        gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手")
+        session = gr.State(None)
+        turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
+        chatbot = gr.Chatbot(value=[{"role": "assistant", "content": INTRO}], height=520, label="对话", elem_id="chat")
+        with gr.Row():
+            box = gr.Textbox(placeholder="请输入您的问题，例如：高龄津贴怎么申请？", show_label=False, scale=8, elem_id="question")
+            send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
+            human = gr.Button("转人工", scale=1, elem_id="human")
+
+        def ask(message: str, history: list, session_id: str | None, turns: dict):
+            session_id = session_id or engine.create_session()
+            history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+            try:
+                for kind, value in engine.stream(session_id, message):
+                    if kind == "token":
+                        history[-1]["content"] += value
+                    else:
+                        history[-1]["content"] = render(value)
+                        turns = {**turns, len(history) - 1: value.turn_id}
+                    yield "", history, session_id, turns
+            except BadMessage as exc:
+                history[-1]["content"] = str(exc)
+                yield message, history, session_id, turns
+
+        def handoff(history: list, session_id: str | None, turns: dict):
+            session_id = session_id or engine.create_session()
+            reply = engine.handoff(session_id, "用户点击转人工")
+            history = [*history, {"role": "assistant", "content": render(reply)}]
+            return history, session_id, {**turns, len(history) - 1: reply.turn_id}
+
+        def rate(turns: dict, data: gr.LikeData) -> None:
+            index = data.index if isinstance(data.index, int) else data.index[0]
+            if index in turns:
+                engine.rate(turns[index], "good" if data.liked is True else "bad")
+
+        outputs = [box, chatbot, session, turn_of_message]
+        box.submit(ask, [box, chatbot, session, turn_of_message], outputs)
+        send.click(ask, [box, chatbot, session, turn_of_message], outputs)
+        human.click(handoff, [chatbot, session, turn_of_message], [chatbot, session, turn_of_message])
+        chatbot.like(rate, [turn_of_message], None)
+    return page
