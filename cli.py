@@ -377,6 +377,32 @@ def eval_answers(
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+@eval_app.command("calibrate")
+def eval_calibrate(
+    ctx: typer.Context,
+    answerable: Annotated[Path, typer.Option(help="能回答的问题（jsonl，question 字段）。", exists=True, dir_okay=False)],
+    out_of_scope: Annotated[Path, typer.Option(help="超范围问题（jsonl）。", exists=True, dir_okay=False)],
+    corpus: Annotated[list[Path], typer.Option(help="能回答的问题所对应的语料。", exists=True)],
+    qa: Annotated[Path, typer.Option(help="用来校准原文答复阈值的答复口径（jsonl）。", exists=True, dir_okay=False)] = DEMO_KNOWLEDGE
+    / "qa.jsonl",
+    limit: Annotated[int, typer.Option(help="每个问题文件最多取多少个问题。")] = 300,
+) -> None:
+    """用数据校准两个阈值：证据阈值（拒答）与原文答复阈值。"""
+    from eval.answers import load_cases
+    from eval.calibrate import evidence_threshold, verbatim_threshold
+    from eval.retrieval import corpus_collection
+
+    inside = [c.question for c in load_cases(answerable, limit)]
+    outside = [c.question for c in load_cases(out_of_scope, limit)]
+    with open_kb(ctx.obj, corpus_collection(corpus)) as kb:
+        run_ingest(kb, corpus)
+        result = {
+            "evidence": evidence_threshold(kb, inside, outside),
+            "verbatim": verbatim_threshold(kb, qa, inside + outside),
+        }
+    console.print_json(data=result)
+
+
 @app.command()
 def bench(
     ctx: typer.Context,

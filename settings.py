@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     )
 
     verbatim_threshold: float = Field(
-        0.92, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
+        0.89, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
     )
-    evidence_threshold: float = Field(0.84, description="Dense cosine of the best passage below which Xiaobao does not answer.")
+    evidence_threshold: float = Field(0.88, description="Dense cosine of the best passage below which Xiaobao does not answer.")
     answer_passages: int = Field(4, ge=1, le=8, description="Passages given to the model for a generated answer.")
 
     @classmethod

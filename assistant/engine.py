@@ -79,9 +79,13 @@ def _trace(hits: list[Hit]) -> list[dict]:
     return [{"citation": h.citation, "score": round(h.score, 4), "signals": h.signals} for h in hits]
 
 
+def hit_text(hit: Hit) -> str:
+    return hit.payload.get("answer") or hit.payload.get("text", "")
+
+
 def passage_text(hit: Hit, limit: int = 300) -> str:
-    text = hit.payload.get("answer") or hit.payload.get("text", "")
-    return f"{hit.citation}：{text[:limit]}"
+    """A passage as the model sees it: where it comes from, then (the start of) its text."""
+    return f"{hit.citation}：{hit_text(hit)[:limit]}"
 
 
 class Engine:
@@ -256,7 +260,7 @@ class Engine:
                         citation=hit.citation,
                         group=hit.group,
                         doc_type=hit.payload.get("doc_type", ""),
-                        text=passage_text(hit, 1000),
+                        text=hit_text(hit),
                     )
                 )
             for call in draft.tool_calls:

@@ -1,0 +1,70 @@
+"""The chat page in a real headless Chromium: ask, see the streamed answer with its citation, rate it,
+ask for a human."""
+
+import shutil
+import threading
+import time
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.store import Handoff, Rating
+from server import create_app
+from tests.assistant.test_llm_server import free_port
+from tests.conftest import citing
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")]
+
+
+@pytest.fixture
+def site(engine):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        )
+        yield browser.new_page(viewport={"width": 1000, "height": 900})
+        browser.close()
+
+
+def test_ask_rate_and_hand_off(site, page, engine, llm, tmp_path):
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
+    page.goto(site + "/", wait_until="domcontentloaded")
+    page.locator("#question textarea").wait_for(timeout=30_000)
+    page.fill("#question textarea", "九十岁老人高龄津贴每月多少钱")
+    page.click("#send")
+    answer = page.locator("#chat details summary").first
+    answer.wait_for(timeout=30_000)
+    assert "《示例区高龄津贴办法》第一条" in answer.inner_text()
+    assert "人工智能生成" in page.locator("#chat").inner_text()
+    answer.click()  # the citation opens to show the cited text
+    assert "年满九十周岁的本区户籍老人" in page.locator("#chat details").first.inner_text()
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+
+    page.locator("#chat button[aria-label='Like']").last.click()
+    page.click("#human")
+    page.get_by_text("已为您转接线上人工帮办").wait_for(timeout=10_000)
+    deadline = time.monotonic() + 5
+    with Session(engine.db) as db:
+        while time.monotonic() < deadline and not db.scalars(select(Rating)).first():
+            time.sleep(0.1)
+        assert db.scalars(select(Rating)).one().value == "good"
+        assert db.scalars(select(Handoff)).one().reason == "用户点击转人工"
