@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +116,23 @@ def local_model_server(settings: Settings):
     return ModelServer(command, f"{settings.llm_base_url}/models", settings.data_dir / "logs" / "llm.log")
 
 
+@contextmanager
+def reachable_llm(settings: Settings):
+    """The configured LLM; when it is the local model and nothing answers yet, a server is started
+    for the duration (and stopped after)."""
+    llm = llm_client(settings)
+    server = None
+    if not settings.llm_url and not llm.healthy():
+        server = local_model_server(settings)
+        with console.status("启动本地大模型服务…"):
+            server.start(supervise=False)
+    try:
+        yield llm
+    finally:
+        if server:
+            server.stop()
+
+
 def llm_client(settings: Settings):
     from assistant.llm import OpenAICompatibleLLM
 
@@ -163,14 +181,8 @@ def ask(
     from assistant.guard import BadMessage
 
     settings = ctx.obj
-    model_server = None
     try:
-        with open_kb(settings) as kb:
-            llm = llm_client(settings)
-            if not settings.llm_url and not llm.healthy():
-                model_server = local_model_server(settings)
-                with console.status("启动本地大模型服务…"):
-                    model_server.start(supervise=False)
+        with open_kb(settings) as kb, reachable_llm(settings) as llm:
             engine = Engine(settings, kb, llm)
             session = engine.create_session(user_ref=user, channel="cli")
             for kind, value in engine.stream(session, question):
@@ -178,13 +190,8 @@ def ask(
                     console.print(value, end="", style="dim")
             console.print()
             print_reply(value)
-    except BadMessage as exc:
+    except (BadMessage, RuntimeError) as exc:
         raise fail(str(exc)) from None
-    except RuntimeError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        if model_server:
-            model_server.stop()
 
 
 def print_reply(reply) -> None:
@@ -337,24 +344,19 @@ def eval_answers(
 ) -> None:
     """端到端评测：回答路径、引用正确率、句子支持率、超范围拒答率、首字时间。"""
     from assistant.engine import Engine
-    from eval.answers import load_cases, run_answer_eval
+    from eval.answers import run_answer_eval
+    from eval.questions import load_questions
     from eval.retrieval import corpus_collection
 
     settings = ctx.obj
     try:
-        cases = [case for path in queries for case in load_cases(path, limit)]
+        cases = [case for path in queries for case in load_questions(path, limit)]
     except ValueError as exc:
         raise fail(str(exc)) from None
-    model_server = None
     try:
-        with open_kb(settings, corpus_collection(corpus) if corpus else None) as kb:
+        with open_kb(settings, corpus_collection(corpus) if corpus else None) as kb, reachable_llm(settings) as llm:
             if corpus:
                 run_ingest(kb, corpus)
-            llm = llm_client(settings)
-            if not settings.llm_url and not llm.healthy():
-                model_server = local_model_server(settings)
-                with console.status("启动本地大模型服务…"):
-                    model_server.start(supervise=False)
             engine = Engine(settings, kb, llm)
             with Progress(
                 TextColumn("{task.description}"),
@@ -368,9 +370,6 @@ def eval_answers(
                 result = run_answer_eval(engine, cases, on_case=lambda case, reply: progress.advance(task))
     except RuntimeError as exc:
         raise fail(str(exc)) from None
-    finally:
-        if model_server:
-            model_server.stop()
     console.print_json(data=result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -388,12 +387,15 @@ def eval_calibrate(
     limit: Annotated[int, typer.Option(help="每个问题文件最多取多少个问题。")] = 300,
 ) -> None:
     """用数据校准两个阈值：证据阈值（拒答）与原文答复阈值。"""
-    from eval.answers import load_cases
     from eval.calibrate import evidence_threshold, verbatim_threshold
+    from eval.questions import load_questions
     from eval.retrieval import corpus_collection
 
-    inside = [c.question for c in load_cases(answerable, limit)]
-    outside = [c.question for c in load_cases(out_of_scope, limit)]
+    try:
+        inside = [q.text for q in load_questions(answerable, limit)]
+        outside = [q.text for q in load_questions(out_of_scope, limit)]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     with open_kb(ctx.obj, corpus_collection(corpus)) as kb:
         run_ingest(kb, corpus)
         result = {

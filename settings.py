@@ -68,7 +68,10 @@ class Settings(BaseSettings):
         0.89, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
     )
     evidence_threshold: float = Field(0.88, description="Dense cosine of the best passage below which Xiaobao does not answer.")
-    answer_passages: int = Field(4, ge=1, le=8, description="Passages given to the model for a generated answer.")
+    answer_passages: int = Field(3, ge=1, le=8, description="Passages given to the model for a generated answer.")
+    answer_passage_chars: int = Field(
+        160, ge=40, description="Characters of each passage the model reads: prompt length decides time to first token on a CPU."
+    )
 
     @classmethod
     def settings_customise_sources(

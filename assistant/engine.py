@@ -83,7 +83,7 @@ def hit_text(hit: Hit) -> str:
     return hit.payload.get("answer") or hit.payload.get("text", "")
 
 
-def passage_text(hit: Hit, limit: int = 300) -> str:
+def passage_text(hit: Hit, limit: int) -> str:
     """A passage as the model sees it: where it comes from, then (the start of) its text."""
     return f"{hit.citation}：{hit_text(hit)[:limit]}"
 
@@ -213,7 +213,7 @@ class Engine:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
         evidence = hits[: s.answer_passages]
-        passages = [passage_text(h) for h in evidence]
+        passages = [passage_text(h, s.answer_passage_chars) for h in evidence]
         numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         messages = [
             {"role": "system", "content": self._system},  # a fixed prefix: the server's prompt cache reuses it

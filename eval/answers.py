@@ -3,46 +3,19 @@ are right, whether the model's sentences were supported, refusals out of scope, 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 
 from eval.metrics import percentile
+from eval.questions import Question
 
 
-@dataclass
-class AnswerCase:
-    question: str
-    relevant: set[str]
-    expect_refusal: bool
-
-
-def load_cases(path: Path, limit: int | None = None) -> list[AnswerCase]:
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            relevant = {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
-            cases.append(AnswerCase(str(rec["question"]), relevant, rec.get("expect") == "refuse"))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number} 不是有效的问题记录：{exc}") from exc
-        if limit and len(cases) >= limit:
-            break
-    if not cases:
-        raise ValueError(f"{path} 中没有问题")
-    return cases
-
-
-def run_answer_eval(engine, cases: list[AnswerCase], on_case=None) -> dict:
+def run_answer_eval(engine, cases: list[Question], on_case=None) -> dict:
     paths: Counter = Counter()
     cited = correct = kept = cut = uncited = 0
     refused_oos = oos = 0
     ttft, total = [], []
     for case in cases:
-        reply = engine.respond(engine.create_session(channel="eval"), case.question)
+        reply = engine.respond(engine.create_session(channel="eval"), case.text)
         paths[reply.path] += 1
         if reply.ttft_ms is not None:
             ttft.append(reply.ttft_ms)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eval.metrics import percentile
-from eval.retrieval import load_queries
+from eval.questions import load_questions
 from knowledge.base import KnowledgeBase
 from settings import Settings
 
@@ -80,7 +80,7 @@ def run_bench(
     _drop_index(settings)
     result["rebuild_from_cache"] = _ingest(settings, corpus, ingest)
 
-    queries = [q.text for q in load_queries(queries_file, n_queries)]
+    queries = [q.text for q in load_questions(queries_file, n_queries)]
     with KnowledgeBase(settings, COLLECTION) as kb:
         result["index_points"] = kb.index.count()
         kb.retriever.search(queries[0], 10)  # warm-up: jieba's dictionary

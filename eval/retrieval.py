@@ -10,41 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from eval.questions import Question, load_questions
 from knowledge.base import KnowledgeBase
 from knowledge.index import SearchFilter
 from knowledge.retriever import unit_key
 from settings import Settings
 
 METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
-
-
-@dataclass
-class Query:
-    text: str
-    relevant: set[str]
-    gov: bool = False
-
-
-def load_queries(path: Path, limit: int | None = None) -> list[Query]:
-    """Query files as in shared/data/eval: `relevant` lists {law, article} objects or ids.
-    Questions whose gold could not be mapped (`complete` false) are left out."""
-    queries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            relevant = {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
-            text = str(rec["question"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number} 不是有效的问题记录：{exc}") from exc
-        if relevant and rec.get("complete", True) and text.strip():
-            queries.append(Query(text, relevant, bool(rec.get("gov"))))
-        if limit and len(queries) >= limit:
-            break
-    if not queries:
-        raise ValueError(f"{path} 中没有可评测的问题")
-    return queries
 
 
 @dataclass(frozen=True)
@@ -151,7 +123,7 @@ class RetrievalEval:
         plt.close(fig)
 
 
-def _score(runs: list[tuple[Query, list[str], float]]) -> dict:
+def _score(runs: list[tuple[Question, list[str], float]]) -> dict:
     out: dict = {"n": len(runs)}
     for metric in METRICS:
         kind, k = metric.split("@")
@@ -178,7 +150,7 @@ def run_retrieval_eval(
     ingest: Callable | None = None,
     console=None,
 ) -> RetrievalEval:
-    queries = load_queries(queries_file, limit)
+    queries = load_questions(queries_file, limit, require_gold=True)
     with KnowledgeBase(settings, corpus_collection(corpus)) as kb:
         if ingest is None:
             from ingest.pipeline import Ingestor

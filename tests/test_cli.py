@@ -6,7 +6,19 @@ from typer.testing import CliRunner
 from cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["ingest"], ["init"], ["search"], ["serve"], ["ask"], ["bench"], ["eval"], ["eval", "retrieval"], ["eval", "answers"], ["eval", "calibrate"]]
+COMMANDS = [
+    [],
+    ["ingest"],
+    ["init"],
+    ["search"],
+    ["serve"],
+    ["ask"],
+    ["bench"],
+    ["eval"],
+    ["eval", "retrieval"],
+    ["eval", "answers"],
+    ["eval", "calibrate"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,6 +1,7 @@
 import json
 
-from eval.answers import AnswerCase, load_cases, run_answer_eval
+from eval.answers import run_answer_eval
+from eval.questions import Question, load_questions
 from tests.conftest import citing, write
 
 
@@ -8,9 +9,9 @@ def test_answer_metrics(engine, llm, tmp_path):
     llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。这句是编的[{n}]。")]
     engine.settings = engine.settings.model_copy(update={"evidence_threshold": 0.35})
     cases = [
-        AnswerCase("九十岁老人高龄津贴每月多少钱", {"示例区高龄津贴办法|第一条"}, False),
-        AnswerCase("办事大厅什么时候开门", {"qa-1"}, False),
-        AnswerCase("推荐一部好看的电影", set(), True),
+        Question("九十岁老人高龄津贴每月多少钱", {"示例区高龄津贴办法|第一条"}),
+        Question("办事大厅什么时候开门", {"qa-1"}),
+        Question("推荐一部好看的电影", set(), expect_refusal=True),
     ]
     result = run_answer_eval(engine, cases)
     assert result["n"] == 3
@@ -30,6 +31,6 @@ def test_load_cases_reads_both_formats(tmp_path):
             json.dumps({"question": "问2", "expect": "refuse"}, ensure_ascii=False),
         ]),
     )  # fmt: skip
-    cases = load_cases(path)
+    cases = load_questions(path)
     assert cases[0].relevant == {"法|第一条"} and not cases[0].expect_refusal
     assert cases[1].expect_refusal
