@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 # The installed marker depends on pyproject.toml: editing dependencies reinstalls.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench eval clean help
+.PHONY: install run test lint bench eval eval-answers clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -43,6 +43,12 @@ eval: $(INSTALLED)  ## retrieval evaluation on the dev sets (reuses the bench in
 		--corpus $(SHARED)/corpus/laws --report docs/eval/lecoqa-dev.md --json docs/eval/lecoqa-dev.json
 	$(BIN)/xiaobao --data-dir var/bench eval retrieval --queries $(SHARED)/eval/bj-faq-dev.jsonl \
 		--corpus $(SHARED)/corpus/bj-faq-dev-answers.jsonl --report docs/eval/bj-faq-dev.md --json docs/eval/bj-faq-dev.json
+
+eval-answers: $(INSTALLED)  ## the whole engine with the local model on 100 lecoqa-dev, 50 bj-faq-dev and 30 out-of-scope questions
+	$(BIN)/xiaobao --data-dir var/bench eval answers --queries $(SHARED)/eval/lecoqa-dev.jsonl --queries eval/data/out_of_scope.jsonl \
+		--corpus $(SHARED)/corpus/laws --limit 100 --json docs/eval/answers-lecoqa.json
+	$(BIN)/xiaobao --data-dir var/bench eval answers --queries $(SHARED)/eval/bj-faq-dev.jsonl --queries eval/data/out_of_scope.jsonl \
+		--corpus $(SHARED)/corpus/bj-faq-dev-answers.jsonl --limit 50 --json docs/eval/answers-bj-faq.json
 
 clean:  ## remove the virtual environment (data in var/ is kept)
 	rm -rf $(VENV)

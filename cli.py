@@ -405,6 +405,25 @@ def eval_calibrate(
     console.print_json(data=result)
 
 
+@eval_app.command("api")
+def eval_api(
+    ctx: typer.Context,
+    qa: Annotated[Path, typer.Option(help="答复口径文件：其中的问法作为请求。", exists=True, dir_okay=False)] = DEMO_KNOWLEDGE / "qa.jsonl",
+    rounds: Annotated[int, typer.Option(min=1, help="每个问法请求几轮。")] = 3,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8765,
+) -> None:
+    """经 HTTP 接口测原文答复路径的延迟（p50/p95）。需要知识库中已有这些答复口径（xiaobao init）。"""
+    from assistant.engine import Engine
+    from eval.api_latency import measure, qa_phrasings
+    from server import create_app
+
+    settings = ctx.obj
+    with open_kb(settings) as kb:
+        app_ = create_app(Engine(settings, kb, llm_client(settings)), with_ui=False)
+        result = measure(app_, qa_phrasings(qa), rounds, port)
+    console.print_json(data=result)
+
+
 @app.command()
 def bench(
     ctx: typer.Context,

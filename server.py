@@ -154,11 +154,11 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
-        from ui.chat import build_chat
+        from ui.chat import THEME, build_chat
 
         @app.get("/", include_in_schema=False)
         def home() -> RedirectResponse:
             return RedirectResponse("/chat/")
 
-        app = gr.mount_gradio_app(app, build_chat(engine), path="/chat", footer_links=[])
+        app = gr.mount_gradio_app(app, build_chat(engine), path="/chat", footer_links=[], theme=THEME)
     return app

@@ -4,12 +4,17 @@ the AI / official label, 👍/👎 ratings and a 转人工 button."""
 from __future__ import annotations
 
 import html
+import os
 
-import gradio as gr
+# The service runs offline: no usage analytics calls home, and the theme uses local fonts rather
+# than Google Fonts.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr  # noqa: E402
 
 from assistant.engine import Engine, Reply
 from assistant.guard import BadMessage
 
+THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
 
 
