@@ -1,5 +1,7 @@
-"""Checking a generated answer against its passages: every sentence must cite a passage number that
-exists, and the cited passage must contain the sentence's key terms. Sentences that fail are cut."""
+"""Checking a generated answer against its passages. A sentence stays only if a passage supports it
+(holds its key terms and every number in it); it then cites that passage. The model's own marks are
+tried first; a small model often omits them or cites the wrong number, so a sentence without a
+supporting mark is attributed to the passage that does support it, and cut if none does."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class CheckedAnswer:
     text: str
     numbers: list[int] = field(default_factory=list)  # the passage numbers the kept text cites
     kept: int = 0
+    attributed: int = 0  # kept sentences whose citation we set because the model's was missing or wrong
     dropped: list[str] = field(default_factory=list)
 
 
@@ -30,15 +33,14 @@ def key_terms(tokenizer: Tokenizer, text: str) -> set[str]:
     return {t for t in tokenizer.tokens(text) if len(t) >= 2 and not t.isdigit()}
 
 
-def supported(tokenizer: Tokenizer, sentence: str, passages: list[str]) -> bool:
+def support(tokenizer: Tokenizer, sentence: str, passage: str) -> float:
+    """The share of the sentence's key terms found in the passage; 0 when it is not supported."""
     terms = key_terms(tokenizer, sentence)
-    if not terms:
-        return False
-    cited = "\n".join(passages)
-    if any(number not in cited for number in _NUMBER.findall(sentence)):
-        return False
-    shared = {t for t in terms if t in cited}
-    return len(shared) >= min(MIN_SHARED, len(terms)) and len(shared) / len(terms) >= SUPPORT_SHARE
+    if not terms or any(number not in passage for number in _NUMBER.findall(sentence)):
+        return 0.0
+    shared = {t for t in terms if t in passage}
+    share = len(shared) / len(terms)
+    return share if len(shared) >= min(MIN_SHARED, len(terms)) and share >= SUPPORT_SHARE else 0.0
 
 
 def _pieces(answer: str) -> list[str]:
@@ -58,16 +60,21 @@ def check(answer: str, passages: list[str], tokenizer: Tokenizer) -> CheckedAnsw
     result = CheckedAnswer("")
     kept: list[str] = []
     for sentence in _pieces(answer):
-        numbers = [int(n) for n in MARK.findall(sentence)]
+        marked = [int(n) for n in dict.fromkeys(MARK.findall(sentence)) if 1 <= int(n) <= len(passages)]
         body = MARK.sub("", sentence).strip()
-        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(passages)]
-        if valid and supported(tokenizer, body, [passages[n - 1] for n in valid]):
-            ending = body[-1] if body and body[-1] in "。！？；.!?;" else ""
-            core = body[:-1] if ending else body
-            kept.append(core + "".join(f"[{n}]" for n in valid) + (ending or "。"))
-            result.numbers += [n for n in valid if n not in result.numbers]
-        else:
-            result.dropped.append(sentence)
+        scores = {n: support(tokenizer, body, passages[n - 1]) for n in range(1, len(passages) + 1)}
+        cite = [n for n in marked if scores[n] > 0]
+        if not cite:
+            best = max(scores, key=lambda n: scores[n], default=None)
+            if best is None or scores[best] == 0:
+                result.dropped.append(sentence)
+                continue
+            cite = [best]
+            result.attributed += 1
+        ending = body[-1] if body and body[-1] in "。！？；.!?;" else ""
+        core = body[:-1] if ending else body
+        kept.append(core + "".join(f"[{n}]" for n in cite) + (ending or "。"))
+        result.numbers += [n for n in cite if n not in result.numbers]
     result.text = "".join(kept)
     result.kept = len(kept)
     return result

@@ -230,7 +230,7 @@ class Engine:
             refs = "；".join(h.citation for h in evidence[:3])
             return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
         checked = citations.check("".join(parts), passages, self.kb.tokenizer)
-        stats = {"kept": checked.kept, "cut": len(checked.dropped)}
+        stats = {"kept": checked.kept, "cut": len(checked.dropped), "attributed": checked.attributed}
         if not checked.kept:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
         # renumber so the citations shown are 1..n in the order they are cited

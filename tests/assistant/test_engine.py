@@ -39,7 +39,7 @@ def test_grounded_answer_keeps_checked_citations(engine, llm):
     (citation,) = reply.citations
     assert citation["number"] == 1 and citation["citation"] == "《示例区高龄津贴办法》第一条"
     assert citation["key"] == "示例区高龄津贴办法|第一条" and citation["doc_type"] == "statute"
-    assert reply.checked == {"kept": 1, "cut": 0}
+    assert reply.checked == {"kept": 1, "cut": 0, "attributed": 0}
     prompt = llm.calls[0][1]["content"]
     assert "第一条" in prompt and "九十岁老人高龄津贴每月多少钱" in prompt
     assert llm.calls[0][0]["role"] == "system"

@@ -38,6 +38,13 @@ def test_json_schema_output_is_valid(model_server):
 def test_grounded_answer_from_the_real_model(engine, model_server):
     engine.llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
     reply = engine.respond(engine.create_session(), QUESTION)
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from assistant.store import KnowledgeGap
+
+    with Session(engine.db) as db:
+        print("DEBUG", reply.checked, [(g.reason, g.trace) for g in db.scalars(select(KnowledgeGap))])
     assert reply.path == "generated", reply.text
     assert "400" in reply.text and reply.citations[0]["citation"] == "《示例区高龄津贴办法》第一条"
     assert reply.ttft_ms is not None and reply.ttft_ms < reply.total_ms

@@ -5,7 +5,10 @@ from tests.conftest import write
 
 
 def test_measures_verbatim_replies_through_http(engine, tmp_path):
-    qa = write(tmp_path / "qa.jsonl", '{"id": "qa-1", "question": "政务服务中心几点上班？", "alternatives": ["办事大厅什么时候开门"], "answer": "x"}')
+    qa = write(
+        tmp_path / "qa.jsonl",
+        '{"id": "qa-1", "question": "政务服务中心几点上班？", "alternatives": ["办事大厅什么时候开门"], "answer": "x"}',
+    )
     questions = qa_phrasings(qa)
     assert questions == ["政务服务中心几点上班？", "办事大厅什么时候开门"]
     result = measure(create_app(engine, with_ui=False), questions, rounds=2, port=free_port())

@@ -1,0 +1,31 @@
+from assistant.citations import check
+from knowledge.lexical import Tokenizer
+
+PASSAGES = ["高龄老人综合津贴按照年龄分档发放：90周岁至99周岁每人每月400元。", "居住证办理需要身份证和居住证明。"]
+
+
+def test_supported_sentences_keep_their_citations(tmp_path):
+    result = check("90周岁至99周岁的老人每月可领400元[1]。办理居住证需要身份证和居住证明。[2]", PASSAGES, Tokenizer(tmp_path))
+    assert result.text == "90周岁至99周岁的老人每月可领400元[1]。办理居住证需要身份证和居住证明[2]。"
+    assert (result.kept, result.attributed, result.numbers) == (2, 0, [1, 2])
+
+
+def test_invented_content_and_wrong_numbers_are_cut(tmp_path):
+    tokenizer = Tokenizer(tmp_path)
+    assert check("90周岁老人每月可以领取津贴500元[1]。", PASSAGES, tokenizer).kept == 0  # a number not in the passage
+    assert check("办理居住证还需要房产证和营业执照[2]。", PASSAGES, tokenizer).kept == 0  # terms not in the passage
+    assert check("这是编的。", PASSAGES, tokenizer).dropped == ["这是编的。"]
+
+
+def test_a_missing_or_wrong_mark_is_replaced_by_the_supporting_passage(tmp_path):
+    tokenizer = Tokenizer(tmp_path)
+    missing = check("九十岁老人每月领400元高龄津贴。", ["年满九十周岁的老人每人每月领取高龄津贴400元。"], tokenizer)
+    assert (missing.text, missing.attributed) == ("九十岁老人每月领400元高龄津贴[1]。", 1)
+    wrong = check("办理居住证需要身份证和居住证明[1]。", PASSAGES, tokenizer)
+    assert (wrong.text, wrong.numbers) == ("办理居住证需要身份证和居住证明[2]。", [2])
+
+
+def test_marks_in_other_styles_and_out_of_range(tmp_path):
+    result = check("办理居住证需要身份证和居住证明【2】。", PASSAGES, Tokenizer(tmp_path))
+    assert result.text.endswith("[2]。")
+    assert check("办理居住证需要身份证和居住证明[9]。", PASSAGES, Tokenizer(tmp_path)).numbers == [2]
