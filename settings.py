@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
 
     verbatim_threshold: float = Field(
-        0.89, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
+        0.915, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
     )
     evidence_threshold: float = Field(0.88, description="Dense cosine of the best passage below which Xiaobao does not answer.")
     answer_passages: int = Field(3, ge=1, le=8, description="Passages given to the model for a generated answer.")

@@ -17,6 +17,10 @@ log = logging.getLogger("xiaobao.llm_server")
 
 
 def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx: int, alias: str) -> list[str]:
+    # No `--cache`: llama-cpp-python's RAM prompt cache keeps every prompt's logits (~300 MB each
+    # with this vocabulary) without counting them, so it never evicts; in our answer evaluation the
+    # server grew to 22 GB and was OOM-killed after ~70 answers. Without it the server still reuses
+    # the previous request's matching prefix, which is what the fixed system prompt needs.
     return [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model_path),
@@ -26,7 +30,6 @@ def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx:
         "--n_ctx", str(ctx),
         "--n_threads", str(threads),
         "--n_threads_batch", str(threads),
-        "--cache", "true",  # reuse the fixed system prompt across requests
     ]  # fmt: skip
 
 
