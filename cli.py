@@ -125,7 +125,7 @@ def reachable_llm(settings: Settings):
     if not settings.llm_url and not llm.healthy():
         server = local_model_server(settings)
         with console.status("启动本地大模型服务…"):
-            server.start(supervise=False)
+            server.start()  # supervised: a long evaluation survives a crash of the model server
     try:
         yield llm
     finally:
