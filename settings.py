@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     verbatim_threshold: float = Field(
         0.915, description="Dense cosine between a question and a published Q&A phrasing above which its reply is given verbatim."
     )
+    verbatim_margin: float = Field(
+        0.01, ge=0, description="How much closer the best Q&A entry must be than the next one for a verbatim reply."
+    )
     evidence_threshold: float = Field(0.88, description="Dense cosine of the best passage below which Xiaobao does not answer.")
     answer_passages: int = Field(3, ge=1, le=8, description="Passages given to the model for a generated answer.")
     answer_passage_chars: int = Field(

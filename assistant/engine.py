@@ -206,9 +206,12 @@ class Engine:
         s = self.settings
         hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
         trace = _trace(hits)
-        qa = next((h for h in hits[:3] if h.payload.get("doc_type") == "qa"), None)
-        if qa is not None and _dense(qa) >= s.verbatim_threshold:
-            return Draft(qa.payload["answer"], "verbatim", LABEL_OFFICIAL, [qa], trace=trace)
+        # An official reply is given verbatim only when one Q&A entry near the top is both close to the
+        # question and clearly closer than any other entry: two entries about the same allowance
+        # ("how to apply", "how much") can both pass the threshold, and then the model composes.
+        qas = sorted((h for h in hits[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
+        if qas and _dense(qas[0]) >= s.verbatim_threshold and (len(qas) == 1 or _dense(qas[0]) - _dense(qas[1]) >= s.verbatim_margin):
+            return Draft(qas[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [qas[0]], trace=trace)
         if not hits or max(_dense(h) for h in hits) < s.evidence_threshold:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 

@@ -136,3 +136,13 @@ def test_bad_input_and_unknown_sessions(engine):
     with pytest.raises(SessionNotFound):
         engine.respond("no-such-session", "你好")
     assert engine.history(session) == []
+
+
+def test_two_close_qa_entries_are_not_answered_verbatim(engine, llm, kb, tmp_path):
+    from ingest.pipeline import Ingestor
+    from tests.conftest import write
+
+    write(tmp_path / "more" / "qa2.jsonl", '{"id": "qa-9", "question": "办事大厅什么时候开门", "answer": "另一条口径。"}')
+    Ingestor(kb).ingest([tmp_path / "more"])
+    reply = engine.respond(engine.create_session(), "办事大厅什么时候开门")
+    assert reply.path != "verbatim"  # two entries equally close: no single official reply to give
