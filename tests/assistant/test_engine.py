@@ -146,3 +146,8 @@ def test_two_close_qa_entries_are_not_answered_verbatim(engine, llm, kb, tmp_pat
     Ingestor(kb).ingest([tmp_path / "more"])
     reply = engine.respond(engine.create_session(), "办事大厅什么时候开门")
     assert reply.path != "verbatim"  # two entries equally close: no single official reply to give
+
+
+def test_search_tool_reaches_the_knowledge_base(engine):
+    result = engine.tools.call("search_knowledge", {"query": "高龄津贴"}, session_id="s", user_ref=None)
+    assert "示例区高龄津贴办法" in result.text and result.data["hits"] > 0
