@@ -4,6 +4,7 @@ waits until it answers, restarts it when it dies, stops it cleanly, and keeps it
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +32,15 @@ def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx:
         "--n_threads", str(threads),
         "--n_threads_batch", str(threads),
     ]  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when our process goes away, however it
+    goes (uvicorn re-raises SIGTERM after its shutdown, so `finally` blocks do not always run)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class ModelServer:
@@ -61,7 +71,9 @@ class ModelServer:
     def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
-            self._process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self._process = subprocess.Popen(
+                self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            )
         log.info("model server started, pid %s", self._process.pid)
 
     def _wait_ready(self) -> None:

@@ -53,3 +53,34 @@ def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
     srv = ModelServer([sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/v1/models", tmp_path / "llm.log", 10)
     with pytest.raises(RuntimeError, match="退出码 3"):
         srv.start()
+
+
+def test_the_server_dies_with_its_parent(tmp_path):
+    """Whatever ends the process that started it (here SIGKILL), the model server goes too."""
+    import subprocess
+    import textwrap
+
+    port = free_port()
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from assistant.llm_server import ModelServer
+        health = "http://127.0.0.1:{port}/v1/models"
+        srv = ModelServer([sys.executable, {str(FAKE)!r}, "{port}"], health, Path({str(tmp_path / "l.log")!r}), 20)
+        srv.start(supervise=False)
+        print(srv.pid, flush=True)
+        time.sleep(60)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the model server outlived its parent")
