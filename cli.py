@@ -154,20 +154,13 @@ def serve(
     from server import create_app
 
     settings = ctx.obj
-    model_server = None if settings.llm_url else local_model_server(settings)
     try:
-        if model_server:
-            with console.status("启动本地大模型服务…"):
-                model_server.start()
-        with open_kb(settings) as kb:
-            app_ = create_app(Engine(settings, kb, llm_client(settings)))
+        with open_kb(settings) as kb, reachable_llm(settings) as llm:
+            app_ = create_app(Engine(settings, kb, llm))
             console.print(f"[bold green]小宝已启动：http://{host}:{port}/[/bold green]  接口文档：http://{host}:{port}/docs")
             uvicorn.run(app_, host=host, port=port, log_level="warning")
     except RuntimeError as exc:
         raise fail(str(exc)) from None
-    finally:
-        if model_server:
-            model_server.stop()
 
 
 @app.command()
