@@ -19,6 +19,8 @@ from settings import Settings
 app = typer.Typer(help="小宝 — 政务服务智能助手。", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 eval_app = typer.Typer(help="评测：检索质量与速度。", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+users_app = typer.Typer(help="工作人员账号（线上帮办 helper、知识编辑 editor、管理员 admin）。", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console()
 
 DEMO_PACK = Path(__file__).resolve().parent / "demo"
@@ -151,13 +153,17 @@ def serve(
     import uvicorn
 
     from assistant.engine import Engine
-    from server import create_app
+    from server import Services, create_app
 
     settings = ctx.obj
     try:
         with open_kb(settings) as kb, reachable_llm(settings) as llm:
-            app_ = create_app(Engine(settings, kb, llm))
+            services = Services.build(Engine(settings, kb, llm))
+            app_ = create_app(services)
             console.print(f"[bold green]小宝已启动：http://{host}:{port}/[/bold green]  接口文档：http://{host}:{port}/docs")
+            console.print(f"工作人员入口：http://{host}:{port}/staff/login")
+            if not services.accounts.users():
+                console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
             uvicorn.run(app_, host=host, port=port, log_level="warning")
     except RuntimeError as exc:
         raise fail(str(exc)) from None
@@ -408,11 +414,11 @@ def eval_api(
     """经 HTTP 接口测原文答复路径的延迟（p50/p95）。需要知识库中已有这些答复口径（xiaobao init）。"""
     from assistant.engine import Engine
     from eval.api_latency import measure, qa_phrasings
-    from server import create_app
+    from server import Services, create_app
 
     settings = ctx.obj
     with open_kb(settings) as kb:
-        app_ = create_app(Engine(settings, kb, llm_client(settings)), with_ui=False)
+        app_ = create_app(Services.build(Engine(settings, kb, llm_client(settings))), with_ui=False)
         result = measure(app_, qa_phrasings(qa), rounds, port)
     console.print_json(data=result)
 
@@ -432,3 +438,55 @@ def bench(
     console.print_json(data=result)
     if json_out:
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def open_accounts(settings: Settings):
+    from db import make_engine
+    from staff.accounts import Accounts
+
+    return Accounts(make_engine(settings.db_url))
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="登录用户名（小写字母、数字、_ . -）。")],
+    role: Annotated[str, typer.Option(help="角色：helper（线上帮办）、editor（知识编辑）、admin（管理员）。")],
+    name: Annotated[str | None, typer.Option(help="显示的姓名（群众在对话中看到，如“张三”）。")] = None,
+    password: Annotated[
+        str, typer.Option(prompt="密码", hide_input=True, confirmation_prompt="再输入一次", help="至少 8 位；不填则提示输入。")
+    ] = "",
+) -> None:
+    """新增工作人员账号。"""
+    from staff.accounts import AccountError
+
+    try:
+        staff = open_accounts(ctx.obj).add(username, password, role, name)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已创建 {staff.username}（{staff.to_dict()['role_name']}）。登录：/staff/login")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    """列出工作人员账号。"""
+    table = Table("用户名", "姓名", "角色", "最近在线")
+    for user in open_accounts(ctx.obj).users():
+        table.add_row(user["username"], user["display_name"], user["role_name"], user["last_seen_at"] or "—")
+    console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="用户名。")],
+    password: Annotated[str, typer.Option(prompt="新密码", hide_input=True, confirmation_prompt="再输入一次", help="至少 8 位。")] = "",
+) -> None:
+    """重设密码（该账号已有的登录随之失效）。"""
+    from staff.accounts import AccountError
+
+    try:
+        open_accounts(ctx.obj).set_password(username, password)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已重设 {username} 的密码。")

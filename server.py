@@ -6,16 +6,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, HTTPException, Path, Request
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from access import SessionKeys
 from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
 from assistant.guard import MAX_CHARS, BadMessage
+from staff.accounts import AccountError, Accounts
+from staff.api import build_router, token_of
+from staff.editorial import Editorial, EditorialError, EntryNotFound
+from staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
 
 SessionId = Annotated[str, Path(min_length=1, max_length=36)]
+PAGES = FilePath(__file__).resolve().parent / "ui" / "static"
 
 
 class NewSession(BaseModel):
@@ -25,6 +33,7 @@ class NewSession(BaseModel):
 
 class SessionCreated(BaseModel):
     session_id: str
+    session_key: str = Field(description="会话密钥：之后访问这个会话时放在请求头 X-Session-Key 中。")
 
 
 class Message(BaseModel):
@@ -50,7 +59,7 @@ class ChatRequest(BaseModel):
     model: str = "xiaobao"
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
-    metadata: dict[str, str] | None = Field(None, description="可带 session_id 以延续同一会话。")
+    metadata: dict[str, str] | None = Field(None, description="可带 session_id 和 session_key 以延续同一会话。")
 
 
 def sse(event: str, data: dict) -> str:
@@ -67,16 +76,65 @@ def with_sources(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
+@dataclass
+class Services:
+    """Everything the HTTP app serves, built once."""
+
+    engine: Engine
+    accounts: Accounts
+    editorial: Editorial
+    desk: HelpDesk
+    keys: SessionKeys
+
+    @classmethod
+    def build(cls, engine: Engine) -> Services:
+        s = engine.settings
+        accounts = Accounts(engine.db, s.staff_token_hours)
+        editorial = Editorial(engine.kb, group_threshold=s.gap_group_threshold)
+        desk = HelpDesk(engine.db, accounts, editorial, s.helper_offline_after)
+        return cls(engine, accounts, editorial, desk, SessionKeys.from_file(s.secret_path))
+
+
+ERRORS = {  # service exceptions and the HTTP status each means
+    BadMessage: 422,
+    DeskError: 422,
+    EditorialError: 422,
+    AccountError: 422,
+    Conflict: 409,
+    HandoffNotFound: 404,
+    EntryNotFound: 404,
+}
+NOT_YOURS = "无权访问这个会话（缺少或错误的 X-Session-Key）。"
+
+
+def own_session(request: Request, session_id: SessionId, x_session_key: Annotated[str | None, Header()] = None) -> str:
+    """The session, if the caller holds its key: whether another session exists is not revealed."""
+    if not request.app.state.services.keys.valid(session_id, x_session_key):
+        raise HTTPException(403, NOT_YOURS)
+    return session_id
+
+
+Owned = Annotated[str, Depends(own_session)]
+STAFF_PAGES = {"helper": "helper.html", "editor": "editor.html", "admin": "admin.html"}
+
+
+def create_app(services: Services, with_ui: bool = True) -> FastAPI:
+    engine, keys = services.engine, services.keys
     app = FastAPI(
         title="小宝 Xiaobao API",
-        description="宝山区“智慧好办”智能助手的接口：会话、提问（JSON 或 SSE 流）、历史、评价、转人工，以及 OpenAI 兼容接口。",
-        version="0.1.0",
+        description="宝山区“智慧好办”智能助手的接口：会话、提问（JSON 或 SSE 流）、历史、评价、转人工、OpenAI 兼容接口，"
+        "以及工作人员（线上帮办、知识编辑、管理员）的接口。",
+        version="0.2.0",
     )
+    app.state.services = services
 
-    @app.exception_handler(BadMessage)
-    async def bad_message(request: Request, exc: BadMessage) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    for error, status in ERRORS.items():
+
+        async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            message = {HandoffNotFound: "没有这个转人工记录。", EntryNotFound: "没有这个知识条目。"}.get(type(exc), str(exc))
+            return JSONResponse({"detail": message}, status_code=status)
+
+        app.add_exception_handler(error, handler)
 
     @app.exception_handler(SessionNotFound)
     async def no_session(request: Request, exc: SessionNotFound) -> JSONResponse:
@@ -94,14 +152,20 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
     @app.post("/api/sessions", status_code=201, tags=["会话"])
     def create_session(body: NewSession | None = None) -> SessionCreated:
         body = body or NewSession()
-        return SessionCreated(session_id=engine.create_session(body.user_ref, body.channel))
+        session_id = engine.create_session(body.user_ref, body.channel)
+        return SessionCreated(session_id=session_id, session_key=keys.issue(session_id))
+
+    @app.get("/api/sessions/{session_id}", tags=["会话"])
+    def session_status(session_id: Owned) -> dict:
+        """bot：小宝在答；queued：排队等人工；human：人工帮办正在服务。"""
+        return {"session_id": session_id, "status": engine.status(session_id)}
 
     @app.get("/api/sessions/{session_id}/messages", tags=["会话"])
-    def history(session_id: SessionId) -> list[dict]:
-        return engine.history(session_id)
+    def history(session_id: Owned, after: Annotated[int, Query(ge=0, description="只返回这条之后的消息（轮询用）。")] = 0) -> list[dict]:
+        return engine.history(session_id, after)
 
     @app.post("/api/sessions/{session_id}/messages", tags=["会话"], response_model=None)
-    def send(session_id: SessionId, body: Message) -> dict | StreamingResponse:
+    def send(session_id: Owned, body: Message) -> dict | StreamingResponse:
         if not body.stream:
             return engine.respond(session_id, body.text).to_dict()
         events = engine.stream(session_id, body.text)
@@ -113,15 +177,15 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
 
         return StreamingResponse(feed(), media_type="text/event-stream")
 
-    @app.post("/api/turns/{turn_id}/rating", status_code=204, tags=["评价"])
-    def rate(turn_id: int, body: RatingIn) -> None:
+    @app.post("/api/sessions/{session_id}/turns/{turn_id}/rating", status_code=204, tags=["评价"])
+    def rate(session_id: Owned, turn_id: int, body: RatingIn) -> None:
         try:
-            engine.rate(turn_id, body.value, body.comment)
+            engine.rate(turn_id, body.value, body.comment, session_id=session_id)
         except TurnNotFound:
-            raise HTTPException(404, "没有这条回答。") from None
+            raise HTTPException(404, "这个会话里没有这条回答。") from None
 
     @app.post("/api/sessions/{session_id}/handoff", tags=["会话"])
-    def handoff(session_id: SessionId, body: HandoffIn | None = None) -> dict:
+    def handoff(session_id: Owned, body: HandoffIn | None = None) -> dict:
         return engine.handoff(session_id, (body or HandoffIn()).reason).to_dict()
 
     @app.post("/v1/chat/completions", tags=["OpenAI 兼容"], response_model=None)
@@ -131,7 +195,12 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
         question = next((m.content for m in reversed(body.messages) if m.role == "user" and m.content), None)
         if not question:
             raise HTTPException(422, "messages 中需要至少一条 user 消息。")
-        session_id = (body.metadata or {}).get("session_id") or engine.create_session(channel="api")
+        metadata = body.metadata or {}
+        if session_id := metadata.get("session_id"):
+            if not keys.valid(session_id, metadata.get("session_key")):
+                raise HTTPException(403, NOT_YOURS)
+        else:
+            session_id = engine.create_session(channel="api")
         reply = engine.respond(session_id, question)
         created = int(time.time())
         base = {"id": f"chatcmpl-{reply.turn_id}", "created": created, "model": body.model}
@@ -142,7 +211,7 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
                 "object": "chat.completion",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "xiaobao": reply.to_dict(),
+                "xiaobao": {**reply.to_dict(), "session_key": keys.issue(session_id)},
             }
 
         def chunks() -> Iterator[str]:
@@ -155,6 +224,28 @@ def create_app(engine: Engine, with_ui: bool = True) -> FastAPI:
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    app.include_router(build_router(engine, services.accounts, services.desk, services.editorial))
+
+    @app.get("/staff/login", include_in_schema=False)
+    def login_page() -> FileResponse:
+        return FileResponse(PAGES / "login.html")
+
+    @app.get("/staff/static/{name}", include_in_schema=False)
+    def staff_asset(name: Annotated[str, Path(pattern=r"^[a-z]+\.(js|css)$")]) -> FileResponse:
+        if not (PAGES / name).is_file():
+            raise HTTPException(404, "没有这个文件。")
+        return FileResponse(PAGES / name)
+
+    @app.get("/staff/{page}", include_in_schema=False, response_model=None)
+    def staff_page(page: str, request: Request) -> FileResponse | RedirectResponse:
+        """The consoles are served only to a logged-in account with the page's role."""
+        if page not in STAFF_PAGES:
+            raise HTTPException(404, "没有这个页面。")
+        staff = services.accounts.authenticate(token_of(request))
+        if staff is None or not staff.can(page):
+            return RedirectResponse(f"/staff/login?next=/staff/{page}", status_code=303)
+        return FileResponse(PAGES / STAFF_PAGES[page])
 
     if with_ui:
         import gradio as gr

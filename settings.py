@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         160, ge=40, description="Characters of each passage the model reads: prompt length decides time to first token on a CPU."
     )
 
+    helper_offline_after: float = Field(
+        120.0, gt=0, description="Seconds without a sign of life after which a helper's sessions go back to the queue."
+    )
+    gap_group_threshold: float = Field(0.92, description="Dense cosine above which two unanswered questions are grouped as one topic.")
+    staff_token_hours: float = Field(12.0, gt=0, description="How long a staff login lasts.")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -98,6 +104,14 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def models_dir(self) -> Path:

@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant import citations, guard
 from assistant.llm import LLM, LLMUnavailable
 from assistant.router import rewrite, route
-from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn
+from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
 from assistant.tools import Tools
 from knowledge.base import KnowledgeBase
 from knowledge.index import DENSE, SearchFilter
@@ -28,6 +28,8 @@ OFFER_HUMAN = "如需进一步帮助，可以点击“转人工”，由线上�
 NO_ANSWER = "抱歉，小宝在现有知识库中没有找到可以准确回答这个问题的内容，不敢乱说。" + OFFER_HUMAN
 GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可以问我办事指南、政策法规、办件进度，也可以随时转人工。"
 MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
+ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
+RATED_BAD = "您对小宝的回答不太满意，已为您转接线上人工帮办，请稍候。"
 
 
 class SessionNotFound(LookupError):
@@ -105,37 +107,47 @@ class Engine:
             db.commit()
             return session.id
 
-    def history(self, session_id: str) -> list[dict]:
+    def history(self, session_id: str, after: int = 0) -> list[dict]:
+        """The session's turns (those after turn id `after`, for clients that poll for new ones)."""
         with Session(self.db) as db:
             session = db.get(ChatSession, session_id)
             if session is None:
                 raise SessionNotFound(session_id)
-            return [
-                {
-                    "turn_id": t.id,
-                    "role": t.role,
-                    "text": t.text,
-                    "path": t.path,
-                    "label": t.label,
-                    "created_at": t.created_at.isoformat(),
-                    "citations": [{"number": c.number, "citation": c.citation, "text": c.text} for c in t.citations],
-                }
-                for t in session.turns
-            ]
+            return [turn_dict(t) for t in session.turns if t.id > after]
 
-    def rate(self, turn_id: int, value: str, comment: str | None = None) -> None:
+    def status(self, session_id: str) -> str:
+        with Session(self.db) as db:
+            session = db.get(ChatSession, session_id)
+            if session is None:
+                raise SessionNotFound(session_id)
+            return session.status
+
+    def rate(self, turn_id: int, value: str, comment: str | None = None, session_id: str | None = None) -> None:
+        """Store a rating. An unhelpful answer is a gap the editors should close; a second one in a
+        session hands it to a human."""
         with Session(self.db) as db:
             turn = db.get(Turn, turn_id)
-            if turn is None or turn.role != "assistant":
+            if turn is None or turn.role != "assistant" or (session_id is not None and turn.session_id != session_id):
                 raise TurnNotFound(turn_id)
             db.add(Rating(turn_id=turn_id, value=value, comment=comment))
-            if value == "bad":  # an unhelpful answer is a gap the editors should close
+            bad_before = 0
+            if value == "bad":
                 question = db.scalars(
                     select(Turn).where(Turn.session_id == turn.session_id, Turn.id < turn_id, Turn.role == "user").order_by(Turn.id.desc())
                 ).first()
                 if question is not None:
                     db.add(KnowledgeGap(session_id=turn.session_id, turn_id=turn_id, question=question.text, reason="rated_bad", trace={}))
+                bad_before = db.scalar(
+                    select(func.count()).select_from(Rating).join(Turn).where(Turn.session_id == turn.session_id, Rating.value == "bad")
+                )
             db.commit()
+            session_id, status, user_ref = turn.session_id, turn.session.status, turn.session.user_ref
+        if bad_before >= 2 and status == "bot":  # this rating is the second 不满意 (it is counted: flushed before the query)
+            result = self.tools.call("handoff_to_human", {"reason": "连续评价不满意"}, session_id=session_id, user_ref=user_ref)
+            if result.ok:
+                with Session(self.db) as db:
+                    add_notice(db, session_id, RATED_BAD)
+                    db.commit()
 
     def handoff(self, session_id: str, reason: str) -> Reply:
         """The 转人工 button: queue the session for a human helper."""
@@ -167,16 +179,25 @@ class Engine:
             if session is None:
                 raise SessionNotFound(session_id)
             previous = [t.text for t in session.turns if t.role == "user"]
-            db.add(Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {}))
+            last_path = next((t.path for t in reversed(session.turns) if t.role == "assistant"), None)
+            question = Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {})
+            db.add(question)
             db.commit()  # the question is kept even if answering fails
-            user_ref, status = session.user_ref, session.status
+            user_ref, status, question_id = session.user_ref, session.status, question.id
 
+        if status != "bot":  # the session is with the helpers: Xiaobao stays silent, the helper sees the message
+            yield "final", Reply(session_id, question_id, "", "human", "human", None, total_ms=(time.perf_counter() - started) * 1000)
+            return
         intent = route(checked.text)
         first_token: list[float] = []
-        if status == "waiting_human":
-            draft = Draft("已为您转接线上人工帮办，请稍候，工作人员会尽快回复您。", "handoff")
-        elif intent.intent == "knowledge":
+        if intent.intent == "knowledge":
             draft = yield from self._answer(rewrite(checked.text, previous), first_token, started)
+            if draft.path == "refused" and last_path == "refused":  # two questions in a row Xiaobao cannot answer
+                arguments = {"reason": "连续两次无法回答"}
+                handed = self.tools.call("handoff_to_human", arguments, session_id=session_id, user_ref=user_ref)
+                if handed.ok:
+                    draft.text, draft.offer_human = ESCALATED, False
+                    draft.tool_calls.append({"name": "handoff_to_human", "arguments": arguments, "result": handed.data, "ok": True})
         else:
             draft = self._tool_turn(intent.intent, intent.arguments, session_id, user_ref)
         total = (time.perf_counter() - started) * 1000
@@ -202,17 +223,43 @@ class Engine:
             tool_calls=[{"name": name, "arguments": arguments, "result": result.data, "ok": result.ok}],
         )
 
-    def _answer(self, question: str, first_token: list[float], started: float):
+    def triage(self, question: str) -> tuple[list[Hit], str]:
+        """What retrieval finds for a question and what Xiaobao would do with it — "verbatim" (the first
+        hit is the official reply), "generate" or "refuse" — without asking the model."""
         s = self.settings
         hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
-        trace = _trace(hits)
         # An official reply is given verbatim only when one Q&A entry near the top is both close to the
         # question and clearly closer than any other entry: two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold, and then the model composes.
         qas = sorted((h for h in hits[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
         if qas and _dense(qas[0]) >= s.verbatim_threshold and (len(qas) == 1 or _dense(qas[0]) - _dense(qas[1]) >= s.verbatim_margin):
-            return Draft(qas[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [qas[0]], trace=trace)
+            return [qas[0], *(h for h in hits if h is not qas[0])], "verbatim"
         if not hits or max(_dense(h) for h in hits) < s.evidence_threshold:
+            return hits, "refuse"
+        return hits, "generate"
+
+    def suggest(self, question: str) -> dict:
+        """Xiaobao's answer to a question, not stored: the draft a helper sees beside the reply box."""
+        answering = self._answer(question, [], time.perf_counter())
+        try:
+            while True:
+                next(answering)
+        except StopIteration as done:
+            draft: Draft = done.value
+        return {
+            "text": draft.text,
+            "path": draft.path,
+            "label": draft.label,
+            "citations": [{"number": i, "citation": h.citation, "text": hit_text(h)} for i, h in enumerate(draft.hits, start=1)],
+        }
+
+    def _answer(self, question: str, first_token: list[float], started: float):
+        s = self.settings
+        hits, decision = self.triage(question)
+        trace = _trace(hits)
+        if decision == "verbatim":
+            return Draft(hits[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [hits[0]], trace=trace)
+        if decision == "refuse":
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
         evidence = hits[: s.answer_passages]

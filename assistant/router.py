@@ -16,6 +16,8 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
     ("prefill", re.compile(r"预填|帮我填|填表|填写表单|再来一单")),
     ("policy", re.compile(r"免申即享|(能|可以|可)享受(哪些|什么)?(的)?政策|符合(哪些|什么)政策|政策匹配")),
 ]
+# topics a person should handle: complaints, petitions, emergencies and distress
+SENSITIVE = re.compile(r"投诉|举报|信访|上访|自杀|轻生|不想活|家暴|被打|报警|紧急求助")
 _GREETING = re.compile(r"^(你好|您好|hi|hello|嗨|在吗|在不在|谢谢|多谢|再见|拜拜)[呀啊哈!！。.?？~～\s]*$", re.IGNORECASE)
 
 
@@ -28,6 +30,8 @@ class Route:
 def route(text: str) -> Route:
     if _GREETING.match(text.strip()):
         return Route("greeting")
+    if topic := SENSITIVE.search(text):
+        return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
     application = APPLICATION_ID.search(text.upper())
     for intent, pattern in _RULES:
         if pattern.search(text):

@@ -12,10 +12,17 @@ from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db import Base
+from staff.workdays import add_working_days, china_date
+
+GAP_WORKING_DAYS = 5  # every unanswered question gets an official reply within 5 working days
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def gap_due_date() -> dt.date:
+    return add_working_days(china_date(now()), GAP_WORKING_DAYS)
 
 
 class ChatSession(Base):
@@ -25,7 +32,8 @@ class ChatSession(Base):
     # the identified citizen or enterprise (from the portal's login); None for anonymous sessions
     user_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(20), default="web")
-    status: Mapped[str] = mapped_column(String(20), default="bot")  # bot | waiting_human
+    # bot: Xiaobao answers | queued: waiting for a helper | human: a helper holds it (Xiaobao is silent)
+    status: Mapped[str] = mapped_column(String(20), default="bot", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     turns: Mapped[list[Turn]] = relationship(back_populates="session", order_by="Turn.id")
 
@@ -35,9 +43,9 @@ class Turn(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
-    role: Mapped[str] = mapped_column(String(10))  # user | assistant
+    role: Mapped[str] = mapped_column(String(10))  # user | assistant | helper | system (notices)
     text: Mapped[str] = mapped_column(Text)
-    # assistant turns: verbatim | generated | refused | tool | greeting | handoff | error
+    # assistant turns: verbatim | generated | refused | tool | greeting | handoff | error; helper turns: human
     path: Mapped[str | None] = mapped_column(String(20), index=True)
     intent: Mapped[str | None] = mapped_column(String(20))
     label: Mapped[str | None] = mapped_column(String(40))  # 官方答复 / AI 生成 (GB 45438-2025)
@@ -84,27 +92,42 @@ class Rating(Base):
 
 
 class KnowledgeGap(Base):
+    """A question Xiaobao or a helper could not answer; closed when a published Q&A entry answers it."""
+
     __tablename__ = "knowledge_gaps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id"))
     question: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(String(40))  # no_evidence | unsupported_answer | rated_bad
+    # no_evidence | unsupported_answer | rated_bad | helper_unresolved
+    reason: Mapped[str] = mapped_column(String(40))
     trace: Mapped[dict] = mapped_column(JSON)  # what retrieval found, with scores
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | answered | dismissed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    due_date: Mapped[dt.date | None] = mapped_column(default=gap_due_date)  # Chinese working days
+    entry_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the Q&A entry that answers it
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Handoff(Base):
+    """One hand-off of a session to the human helpers, from queued to closed."""
+
     __tablename__ = "handoffs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     reason: Mapped[str] = mapped_column(String(200))
     evidence: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued | claimed | closed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    helper: Mapped[str | None] = mapped_column(String(64), index=True)  # username of the helper holding it
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # resolved | unresolved | referred | returned (to Xiaobao)
+    outcome: Mapped[str | None] = mapped_column(String(20), index=True)
+    requeued: Mapped[int | None] = mapped_column(Integer, default=0)  # times returned to the queue (helper offline)
 
 
 class Application(Base):
@@ -120,6 +143,27 @@ class Application(Base):
     timeline: Mapped[list] = mapped_column(JSON, default=list)  # [{"at": ISO time, "event": "..."}]
     promised_date: Mapped[dt.date | None]
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def turn_dict(turn: Turn) -> dict:
+    """A turn as the citizen's chat, the API and the helper console show it."""
+    return {
+        "turn_id": turn.id,
+        "role": turn.role,
+        "text": turn.text,
+        "path": turn.path,
+        "label": turn.label,
+        "helper": (turn.flags or {}).get("helper"),
+        "created_at": turn.created_at.isoformat(),
+        "citations": [{"number": c.number, "citation": c.citation, "text": c.text} for c in turn.citations],
+    }
+
+
+def add_notice(db: Session, session_id: str, text: str) -> Turn:
+    """A system notice in the citizen's chat (a helper joined, the session went back to Xiaobao…)."""
+    turn = Turn(session_id=session_id, role="system", text=text, path="notice")
+    db.add(turn)
+    return turn
 
 
 def seed_applications(engine: Engine, path: Path) -> int:

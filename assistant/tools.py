@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from assistant.store import Application, ChatSession, Handoff
+from assistant.store import Application, ChatSession, Citation, Handoff, KnowledgeGap, Turn
 
 
 @dataclass
@@ -137,10 +137,19 @@ class Tools:
         )
 
     def handoff_to_human(self, *, reason: str, session_id: str, user_ref: str | None) -> ToolResult:
+        """Queue the session for the helpers, with what Xiaobao found so far as evidence."""
         with Session(self.db) as db:
             session = db.get(ChatSession, session_id)
-            session.status = "waiting_human"
-            handoff = Handoff(session_id=session_id, reason=reason[:200])
+            if session.status != "bot":
+                return ToolResult("您已在人工帮办的队列中，工作人员会尽快回复您，请稍候。", data={"already": session.status})
+            session.status = "queued"
+            gap = db.scalars(select(KnowledgeGap).where(KnowledgeGap.session_id == session_id).order_by(KnowledgeGap.id.desc())).first()
+            cited = db.scalars(
+                select(Citation).join(Turn).where(Turn.session_id == session_id).order_by(Citation.id.desc()).limit(3)
+            ).all()
+            evidence = [{"citation": c.citation, "text": c.text[:300], "cited": True} for c in cited]
+            evidence += [{**hit, "cited": False} for hit in (gap.trace.get("hits", []) if gap else [])[:5]]
+            handoff = Handoff(session_id=session_id, reason=reason[:200], evidence=evidence)
             db.add(handoff)
             db.commit()
             return ToolResult("已为您转接线上人工帮办，工作时间内 1 分钟内会有工作人员回复您，请稍候。", data={"handoff_id": handoff.id})

@@ -4,15 +4,14 @@ retrieval, questions that match published Q&A phrasings; sequential requests."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from eval.metrics import percentile
+from eval.serving import serving
 
 
 def qa_phrasings(qa_file: Path) -> list[str]:
@@ -20,30 +19,27 @@ def qa_phrasings(qa_file: Path) -> list[str]:
     return [p for e in entries if e.get("status", "published") == "published" for p in [e["question"], *(e.get("alternatives") or [])]]
 
 
+def new_session(client: httpx.Client) -> tuple[str, dict]:
+    """A session id and the header that proves it is ours."""
+    created = client.post("/api/sessions", json={}).json()
+    return created["session_id"], {"X-Session-Key": created["session_key"]}
+
+
 def measure(app, questions: list[str], rounds: int = 3, port: int = 8765) -> dict:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     latencies: list[float] = []
     paths: Counter = Counter()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            session = client.post("/api/sessions", json={}).json()["session_id"]
-            client.post(f"/api/sessions/{session}/messages", json={"text": questions[0]})  # warm-up
-            for _ in range(rounds):
-                for question in questions:
-                    session = client.post("/api/sessions", json={}).json()["session_id"]
-                    started = time.perf_counter()
-                    reply = client.post(f"/api/sessions/{session}/messages", json={"text": question}).json()
-                    elapsed = (time.perf_counter() - started) * 1000
-                    paths[reply["path"]] += 1
-                    if reply["path"] == "verbatim":  # other phrasings are routed to tools or hand-off
-                        latencies.append(elapsed)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(app, port) as url, httpx.Client(base_url=url, timeout=30) as client:
+        session, key = new_session(client)
+        client.post(f"/api/sessions/{session}/messages", json={"text": questions[0]}, headers=key)  # warm-up
+        for _ in range(rounds):
+            for question in questions:
+                session, key = new_session(client)
+                started = time.perf_counter()
+                reply = client.post(f"/api/sessions/{session}/messages", json={"text": question}, headers=key).json()
+                elapsed = (time.perf_counter() - started) * 1000
+                paths[reply["path"]] += 1
+                if reply["path"] == "verbatim":  # other phrasings are routed to tools or hand-off
+                    latencies.append(elapsed)
     return {
         "verbatim_requests": len(latencies),
         "paths": dict(paths),

@@ -139,6 +139,30 @@ class Ingestor:
         summary.seconds = time.perf_counter() - started
         return summary
 
+    def put(self, source: str, chunks: list[Chunk]) -> IngestSummary:
+        """Index chunks that come from the database rather than a file (a published Q&A entry),
+        through the same write path as a file's: only changed chunks are embedded again."""
+        summary = IngestSummary(files=1)
+        digest = hashlib.sha256("".join(c.content_hash for c in chunks).encode()).hexdigest()
+        with Session(self.kb.engine) as db:
+            state = {row.source: row for row in db.scalars(self._rows(source))}
+            self._commit(db, state, [(source, digest, Loaded(chunks))], summary, set(), lambda kind, n: None)
+        return summary
+
+    def drop(self, source: str) -> int:
+        """Remove a source's chunks from the index; returns how many there were."""
+        with Session(self.kb.engine) as db:
+            row = db.scalar(self._rows(source))
+            if row is None:
+                return 0
+            self.kb.index.delete(list(row.chunks))
+            db.delete(row)
+            db.commit()
+            return len(row.chunks)
+
+    def _rows(self, source: str):
+        return select(IngestedSource).where(IngestedSource.collection == self.kb.collection, IngestedSource.source == source)
+
     def view(self, chunk: Chunk) -> str:
         """The text the dense embedder reads: the leading characters of the chunk's embedding view."""
         s = self.kb.settings

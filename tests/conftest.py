@@ -167,3 +167,10 @@ def engine(settings, kb, llm, tmp_path):
     # the fake embedder's cosines are not e5's: an exact phrasing scores 1.0, related text ~0.3-0.6
     tuned = settings.model_copy(update={"verbatim_threshold": 0.95, "evidence_threshold": 0.3})
     return Engine(tuned, kb, llm)
+
+
+@pytest.fixture
+def services(engine):
+    from server import Services
+
+    return Services.build(engine)

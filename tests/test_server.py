@@ -8,14 +8,17 @@ from tests.conftest import citing
 
 
 @pytest.fixture
-def client(engine):
-    return TestClient(create_app(engine, with_ui=False))
+def client(services):
+    return TestClient(create_app(services, with_ui=False))
 
 
 def new_session(client, **body) -> str:
+    """A new session; the client sends its key from now on, as the citizen's page would."""
     response = client.post("/api/sessions", json=body)
     assert response.status_code == 201
-    return response.json()["session_id"]
+    created = response.json()
+    client.headers["X-Session-Key"] = created["session_key"]
+    return created["session_id"]
 
 
 def events(response) -> list[tuple[str, dict]]:
@@ -50,8 +53,9 @@ def test_streamed_answer_ends_with_the_checked_reply(client, llm):
 def test_rating_and_handoff(client):
     session = new_session(client)
     reply = client.post(f"/api/sessions/{session}/messages", json={"text": "你好"}).json()
-    assert client.post(f"/api/turns/{reply['turn_id']}/rating", json={"value": "good"}).status_code == 204
-    assert client.post("/api/turns/99999/rating", json={"value": "good"}).status_code == 404
+    assert client.post(f"/api/sessions/{session}/turns/{reply['turn_id']}/rating", json={"value": "good"}).status_code == 204
+    assert client.post(f"/api/sessions/{session}/turns/99999/rating", json={"value": "good"}).status_code == 404
+    assert client.post(f"/api/sessions/{session}/turns/{reply['turn_id']}/rating", json={"value": "meh"}).status_code == 422
     handed = client.post(f"/api/sessions/{session}/handoff", json={}).json()
     assert handed["path"] == "handoff"
 
@@ -59,15 +63,15 @@ def test_rating_and_handoff(client):
 @pytest.mark.parametrize(
     ("method", "url", "body", "status"),
     [
-        ("post", "/api/sessions/nope/messages", {"text": "你好"}, 404),
-        ("get", "/api/sessions/nope/messages", None, 404),
-        ("post", "/api/turns/1/rating", {"value": "meh"}, 422),
+        ("post", "/api/sessions/nope/messages", {"text": "你好"}, 403),
+        ("get", "/api/sessions/nope/messages", None, 403),
+        ("post", "/api/sessions/nope/turns/1/rating", {"value": "good"}, 403),
         ("post", "/v1/chat/completions", {"messages": [{"role": "system", "content": "x"}]}, 422),
         ("post", "/v1/chat/completions", {"messages": []}, 422),
     ],
 )
 def test_bad_requests_get_4xx(client, method, url, body, status):
-    response = getattr(client, method)(url, **({"json": body} if body is not None else {}))
+    response = getattr(client, method)(url, **({"json": body} if body is not None else {}), headers={"X-Session-Key": "x"})
     assert response.status_code == status
     assert "detail" in response.json()
 
@@ -106,8 +110,30 @@ def test_openapi_docs(client):
     assert "/v1/chat/completions" in client.get("/openapi.json").json()["paths"]
 
 
-def test_chat_page_is_mounted(engine):
-    with TestClient(create_app(engine)) as client:
+def test_a_citizen_reads_only_their_own_session(client):
+    mine = new_session(client)
+    client.post(f"/api/sessions/{mine}/messages", json={"text": "办事大厅什么时候开门"})
+    my_key = client.headers["X-Session-Key"]
+    theirs = new_session(client)
+    reply = client.post(f"/api/sessions/{theirs}/messages", json={"text": "你好"}).json()
+    client.headers["X-Session-Key"] = my_key  # with my key, their session is refused whichever route
+    assert client.get(f"/api/sessions/{theirs}/messages").status_code == 403
+    assert client.get(f"/api/sessions/{theirs}").status_code == 403
+    assert client.post(f"/api/sessions/{theirs}/messages", json={"text": "你好"}).status_code == 403
+    assert client.post(f"/api/sessions/{theirs}/handoff", json={}).status_code == 403
+    assert client.post(f"/api/sessions/{theirs}/turns/{reply['turn_id']}/rating", json={"value": "bad"}).status_code == 403
+    # nor can their answer be rated through my session
+    assert client.post(f"/api/sessions/{mine}/turns/{reply['turn_id']}/rating", json={"value": "bad"}).status_code == 404
+    del client.headers["X-Session-Key"]
+    assert client.get(f"/api/sessions/{mine}/messages").status_code == 403
+    body = {"messages": [{"role": "user", "content": "你好"}], "metadata": {"session_id": theirs, "session_key": my_key}}
+    assert client.post("/v1/chat/completions", json=body).status_code == 403
+    for console in ("/api/helpdesk/board", "/api/editor/gaps", "/api/admin/audit"):
+        assert client.get(console).status_code == 401
+
+
+def test_chat_page_is_mounted(services):
+    with TestClient(create_app(services)) as client:
         assert client.get("/", follow_redirects=False).headers["location"] == "/chat/"
         page = client.get("/chat/")
         assert page.status_code == 200 and "小宝" in page.text

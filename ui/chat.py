@@ -1,5 +1,6 @@
 """The citizens' chat page (Gradio): streamed answers, citations that open to show the cited text,
-the AI / official label, 👍/👎 ratings and a 转人工 button."""
+the AI / official label, 👍/👎 ratings, a 转人工 button, and the human helper's replies, which a
+timer fetches every two seconds while the session is with the helpers."""
 
 from __future__ import annotations
 
@@ -30,46 +31,68 @@ def render(reply: Reply) -> str:
     return "\n\n".join(parts)
 
 
-def build_chat(engine: Engine) -> gr.Blocks:
+def render_turn(turn: dict) -> str:
+    """A helper's reply or a system notice, as it appears in the citizen's chat."""
+    if turn["role"] == "helper":
+        return f"**人工帮办 {html.escape(turn['helper'] or '')}**：{html.escape(turn['text'])}"
+    return f"<sub>{html.escape(turn['text'])}</sub>"
+
+
+def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
     with gr.Blocks(title="小宝 · 智慧好办") as page:
         gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手")
         session = gr.State(None)
         turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
+        seen = gr.State(0)  # the last stored turn shown in this chat
         chatbot = gr.Chatbot(value=[{"role": "assistant", "content": INTRO}], height=520, label="对话", elem_id="chat")
         with gr.Row():
             box = gr.Textbox(placeholder="请输入您的问题，例如：高龄津贴怎么申请？", show_label=False, scale=8, elem_id="question")
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
             human = gr.Button("转人工", scale=1, elem_id="human")
 
-        def ask(message: str, history: list, session_id: str | None, turns: dict):
+        def ask(message: str, history: list, session_id: str | None, turns: dict, last: int):
             session_id = session_id or engine.create_session()
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
             try:
                 for kind, value in engine.stream(session_id, message):
                     if kind == "token":
                         history[-1]["content"] += value
+                    elif value.path == "human":  # a helper holds the session: the message went to them
+                        history[-1]["content"] = "<sub>已发送给人工帮办</sub>"
                     else:
                         history[-1]["content"] = render(value)
                         turns = {**turns, len(history) - 1: value.turn_id}
-                    yield "", history, session_id, turns
+                        last = max(last, value.turn_id)
+                    yield "", history, session_id, turns, last
             except BadMessage as exc:
                 history[-1]["content"] = str(exc)
-                yield message, history, session_id, turns
+                yield message, history, session_id, turns, last
 
-        def handoff(history: list, session_id: str | None, turns: dict):
+        def handoff(history: list, session_id: str | None, turns: dict, last: int):
             session_id = session_id or engine.create_session()
             reply = engine.handoff(session_id, "用户点击转人工")
             history = [*history, {"role": "assistant", "content": render(reply)}]
-            return history, session_id, {**turns, len(history) - 1: reply.turn_id}
+            return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id)
+
+        def poll(history: list, session_id: str | None, last: int):
+            """New helper replies and notices (Xiaobao's own answers arrive through ask)."""
+            if session_id is None:
+                return gr.skip(), gr.skip()
+            new = [t for t in engine.history(session_id, after=last) if t["role"] in ("helper", "system")]
+            if not new:
+                return gr.skip(), gr.skip()
+            history = [*history, *({"role": "assistant", "content": render_turn(t)} for t in new)]
+            return history, max(t["turn_id"] for t in new)
 
         def rate(turns: dict, data: gr.LikeData) -> None:
             index = data.index if isinstance(data.index, int) else data.index[0]
             if index in turns:
                 engine.rate(turns[index], "good" if data.liked is True else "bad")
 
-        outputs = [box, chatbot, session, turn_of_message]
-        box.submit(ask, [box, chatbot, session, turn_of_message], outputs)
-        send.click(ask, [box, chatbot, session, turn_of_message], outputs)
-        human.click(handoff, [chatbot, session, turn_of_message], [chatbot, session, turn_of_message])
+        outputs = [box, chatbot, session, turn_of_message, seen]
+        box.submit(ask, [box, chatbot, session, turn_of_message, seen], outputs)
+        send.click(ask, [box, chatbot, session, turn_of_message, seen], outputs)
+        human.click(handoff, [chatbot, session, turn_of_message, seen], [chatbot, session, turn_of_message, seen])
         chatbot.like(rate, [turn_of_message], None)
+        gr.Timer(poll_seconds).tick(poll, [chatbot, session, seen], [chatbot, seen], show_progress="hidden")
     return page

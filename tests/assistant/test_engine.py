@@ -93,7 +93,32 @@ def test_handoff_queues_the_session_and_xiaobao_stops_answering(engine, llm):
     with Session(engine.db) as db:
         assert db.scalars(select(Handoff)).one().session_id == session
     again = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
-    assert again.path == "handoff" and llm.calls == []
+    assert again.path == "human" and again.text == "" and llm.calls == []
+    assert [t["role"] for t in engine.history(session)] == ["user", "assistant", "user"]  # kept for the helper
+
+
+def test_sensitive_topics_and_repeated_failures_go_to_a_human(engine):
+    complaint = engine.respond(engine.create_session(), "我要投诉窗口工作人员")
+    assert complaint.path == "handoff"
+    session = engine.create_session()
+    first = engine.respond(session, "火星移民签证怎么办理")
+    assert first.path == "refused" and first.offer_human and engine.status(session) == "bot"
+    second = engine.respond(session, "月球上的户口怎么迁")
+    assert second.path == "refused" and "转接" in second.text and engine.status(session) == "queued"
+    with Session(engine.db) as db:
+        handoff = db.scalars(select(Handoff).where(Handoff.session_id == session)).one()
+        assert handoff.reason == "连续两次无法回答"
+
+
+def test_two_bad_ratings_hand_the_session_over(engine):
+    session = engine.create_session()
+    first = engine.respond(session, "办事大厅什么时候开门")
+    engine.rate(first.turn_id, "bad")
+    assert engine.status(session) == "bot"
+    second = engine.respond(session, "办事大厅什么时候开门")
+    engine.rate(second.turn_id, "bad")
+    assert engine.status(session) == "queued"
+    assert engine.history(session)[-1]["role"] == "system"
 
 
 def test_tools_not_yet_available_say_so(engine):

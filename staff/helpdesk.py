@@ -1,0 +1,286 @@
+"""The hand-off desk: the queue of sessions waiting for a human, and what helpers do with them —
+claim (one helper only), reply, transfer, give back to Xiaobao, close with an outcome. A helper who
+stops being seen has their sessions put back in the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from assistant.guard import mask
+from assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
+from staff import audit
+from staff.accounts import Accounts, Staff, StaffUser
+from staff.editorial import Editorial
+
+MAX_REPLY = 2000
+OUTCOMES = {"resolved": "已解决", "unresolved": "未解决", "referred": "已转相关部门"}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.replace(tzinfo=dt.UTC) if moment and moment.tzinfo is None else moment
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return round((_aware(end) - _aware(start)).total_seconds(), 1) if start and end else None
+
+
+class DeskError(ValueError):
+    """Bad input; the text says why, in Chinese."""
+
+
+class HandoffNotFound(LookupError):
+    pass
+
+
+class Conflict(RuntimeError):
+    """The hand-off is not in a state that allows this (claimed by someone else, closed…)."""
+
+
+class HelpDesk:
+    def __init__(self, engine: Engine, accounts: Accounts, editorial: Editorial, offline_after: float = 120.0) -> None:
+        self.db = engine
+        self.accounts = accounts
+        self.editorial = editorial
+        self.offline_after = dt.timedelta(seconds=offline_after)
+
+    # the queue ----------------------------------------------------------------------------------
+
+    def board(self, helper: Staff) -> dict:
+        """What a helper's console shows: the queue with waiting times, their own sessions, and the
+        colleagues online (to transfer to)."""
+        self.requeue_offline()
+        moment = now()
+        with Session(self.db) as db:
+            open_ = list(db.scalars(select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)))
+            last = self._last_turns(db, [h.session_id for h in open_])
+            online = self.accounts.online(moment - self.offline_after)
+            colleagues = db.scalars(
+                select(StaffUser).where(StaffUser.username.in_(online), StaffUser.role.in_(("helper", "admin")), StaffUser.active.is_(True))
+            )
+            return {
+                "queued": [self._summary(h, last, moment) for h in open_ if h.status == "queued"],
+                "mine": [self._summary(h, last, moment) for h in open_ if h.status == "claimed" and h.helper == helper.username],
+                "others": len([h for h in open_ if h.status == "claimed" and h.helper != helper.username]),
+                "helpers": [{"username": u.username, "display_name": u.display_name} for u in colleagues if u.username != helper.username],
+            }
+
+    def requeue_offline(self) -> int:
+        """Sessions held by helpers not seen for `offline_after` go back to the queue."""
+        cutoff = now() - self.offline_after
+        with Session(self.db) as db:
+            online = self.accounts.online(cutoff)
+            stale = list(db.scalars(select(Handoff).where(Handoff.status == "claimed", Handoff.helper.not_in(online))))
+            for handoff in stale:
+                audit.record(db, "system", "requeue_offline", "handoff", handoff.id, helper=handoff.helper)
+                handoff.status, handoff.helper, handoff.claimed_at = "queued", None, None
+                handoff.requeued = (handoff.requeued or 0) + 1
+                db.get(ChatSession, handoff.session_id).status = "queued"
+                add_notice(db, handoff.session_id, "帮办人员暂时离开，已为您重新排队，请稍候。")
+            db.commit()
+            return len(stale)
+
+    # one hand-off -------------------------------------------------------------------------------
+
+    def claim(self, handoff_id: int, helper: Staff) -> dict:
+        with Session(self.db) as db:
+            # one conditional UPDATE, first statement of the transaction: of two helpers claiming at
+            # once, exactly one changes the row
+            claimed = db.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.status == "queued")
+                .values(status="claimed", helper=helper.username, claimed_at=now())
+            ).rowcount
+            if not claimed:
+                db.rollback()
+                handoff = db.get(Handoff, handoff_id)
+                if handoff is None:
+                    raise HandoffNotFound(handoff_id)
+                raise Conflict("这个会话已被其他帮办接入" if handoff.status == "claimed" else "这个会话已结束")
+            handoff = db.get(Handoff, handoff_id)
+            db.get(ChatSession, handoff.session_id).status = "human"
+            add_notice(db, handoff.session_id, f"线上帮办{helper.display_name}已接入，正在为您服务。")
+            audit.record(db, helper.username, "claim", "handoff", handoff_id, session=handoff.session_id)
+            db.commit()
+        return self.detail(handoff_id, helper)
+
+    def detail(self, handoff_id: int, helper: Staff) -> dict:
+        """The hand-off with the whole conversation and the evidence Xiaobao had."""
+        with Session(self.db) as db:
+            handoff = self._get(db, handoff_id)
+            session = db.get(ChatSession, handoff.session_id)
+            return {
+                **self._times(handoff),
+                "id": handoff.id,
+                "session_id": handoff.session_id,
+                "user_ref": session.user_ref,
+                "channel": session.channel,
+                "reason": handoff.reason,
+                "status": handoff.status,
+                "helper": handoff.helper,
+                "mine": handoff.helper == helper.username,
+                "outcome": handoff.outcome,
+                "evidence": handoff.evidence,
+                "transcript": [turn_dict(t) for t in session.turns],
+                "last_question": next((t.text for t in reversed(session.turns) if t.role == "user"), ""),
+                "last_reply": next((t.text for t in reversed(session.turns) if t.role == "helper"), ""),
+            }
+
+    def reply(self, handoff_id: int, helper: Staff, text: str) -> dict:
+        text = (text or "").strip()
+        if not text:
+            raise DeskError("回复不能为空")
+        if len(text) > MAX_REPLY:
+            raise DeskError(f"回复不能超过 {MAX_REPLY} 字")
+        with Session(self.db) as db:
+            handoff = self._held(db, handoff_id, helper)
+            turn = Turn(
+                session_id=handoff.session_id,
+                role="helper",
+                text=text,
+                path="human",
+                label="人工帮办",
+                flags={"helper": helper.display_name},
+            )
+            db.add(turn)
+            if handoff.first_reply_at is None:
+                handoff.first_reply_at = now()
+            audit.record(db, helper.username, "reply", "handoff", handoff_id, chars=len(text))
+            db.commit()
+            return turn_dict(turn)
+
+    def transfer(self, handoff_id: int, helper: Staff, to_username: str) -> dict:
+        with Session(self.db) as db:
+            target = db.scalar(select(StaffUser).where(StaffUser.username == to_username, StaffUser.active.is_(True)))
+            if target is None or target.role not in ("helper", "admin"):
+                raise DeskError(f"没有可接手的帮办：{to_username}")
+            if to_username not in self.accounts.online(now() - self.offline_after):
+                raise DeskError(f"{target.display_name} 当前不在线，不能转给他/她")
+            handoff = self._held(db, handoff_id, helper)
+            handoff.helper = to_username
+            add_notice(db, handoff.session_id, f"已为您转接线上帮办{target.display_name}。")
+            audit.record(db, helper.username, "transfer", "handoff", handoff_id, to=to_username)
+            db.commit()
+        return self.detail(handoff_id, helper)
+
+    def give_back(self, handoff_id: int, helper: Staff) -> dict:
+        """Return the session to Xiaobao: the hand-off ends with outcome "returned"."""
+        return self._end(handoff_id, helper, "returned", "人工服务已结束，小宝继续为您服务。")
+
+    def close(
+        self, handoff_id: int, helper: Staff, outcome: str, save_as_knowledge: bool = False, question: str = "", answer: str = ""
+    ) -> dict:
+        """End the hand-off with an outcome. An unresolved question becomes a knowledge gap; with
+        `save_as_knowledge`, the helper's answer becomes a draft Q&A entry (personal numbers masked)."""
+        if outcome not in OUTCOMES:
+            raise DeskError(f"结果须为 {'、'.join(OUTCOMES)} 之一")
+        view = self.detail(handoff_id, helper)
+        question = mask((question or view["last_question"]).strip())
+        answer = mask((answer or view["last_reply"]).strip())
+        if save_as_knowledge and not (question and answer):
+            raise DeskError("保存为知识需要问题和答复")
+        result = self._end(handoff_id, helper, outcome, "本次人工服务已结束，感谢您的耐心。还有问题可以继续问小宝。")
+        if outcome == "unresolved" and question:
+            with Session(self.db) as db:
+                db.add(
+                    KnowledgeGap(
+                        session_id=view["session_id"], question=question, reason="helper_unresolved", trace={"handoff": handoff_id}
+                    )
+                )
+                db.commit()
+        if save_as_knowledge:
+            with Session(self.db) as db:
+                gaps = list(
+                    db.scalars(select(KnowledgeGap.id).where(KnowledgeGap.session_id == view["session_id"], KnowledgeGap.status == "open"))
+                )
+            source = f"线上帮办 {helper.display_name}（转人工 #{handoff_id}）"
+            result["draft"] = self.editorial.create({"question": question, "answer": answer, "source": source}, helper.username, gaps)
+        return result
+
+    # --------------------------------------------------------------------------------------------
+
+    def _end(self, handoff_id: int, helper: Staff, outcome: str, notice: str) -> dict:
+        with Session(self.db) as db:
+            handoff = self._held(db, handoff_id, helper)
+            handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now()
+            db.get(ChatSession, handoff.session_id).status = "bot"
+            add_notice(db, handoff.session_id, notice)
+            audit.record(db, helper.username, "close", "handoff", handoff_id, outcome=outcome)
+            db.commit()
+            return {"id": handoff_id, "status": "closed", "outcome": outcome}
+
+    def _get(self, db: Session, handoff_id: int) -> Handoff:
+        handoff = db.get(Handoff, handoff_id)
+        if handoff is None:
+            raise HandoffNotFound(handoff_id)
+        return handoff
+
+    def _held(self, db: Session, handoff_id: int, helper: Staff) -> Handoff:
+        """The hand-off, if this helper holds it (an admin may act on any claimed one)."""
+        handoff = self._get(db, handoff_id)
+        if handoff.status != "claimed":
+            raise Conflict("请先接入这个会话" if handoff.status == "queued" else "这个会话已结束")
+        if handoff.helper != helper.username and helper.role != "admin":
+            raise Conflict("这个会话由其他帮办负责")
+        return handoff
+
+    @staticmethod
+    def _last_turns(db: Session, session_ids: list[str]) -> dict[str, Turn]:
+        latest = (
+            select(func.max(Turn.id)).where(Turn.session_id.in_(session_ids), Turn.role.in_(("user", "helper"))).group_by(Turn.session_id)
+        )
+        return {t.session_id: t for t in db.scalars(select(Turn).where(Turn.id.in_(latest)))}
+
+    @staticmethod
+    def _times(handoff: Handoff) -> dict:
+        return {
+            "queued_at": _aware(handoff.created_at).isoformat(),
+            "claimed_at": _aware(handoff.claimed_at).isoformat() if handoff.claimed_at else None,
+            "first_reply_at": _aware(handoff.first_reply_at).isoformat() if handoff.first_reply_at else None,
+            "closed_at": _aware(handoff.closed_at).isoformat() if handoff.closed_at else None,
+            "first_response_s": _seconds(handoff.created_at, handoff.first_reply_at),
+        }
+
+    def _summary(self, handoff: Handoff, last: dict[str, Turn], moment: dt.datetime) -> dict:
+        turn = last.get(handoff.session_id)
+        return {
+            **self._times(handoff),
+            "id": handoff.id,
+            "session_id": handoff.session_id,
+            "reason": handoff.reason,
+            "helper": handoff.helper,
+            "waiting_s": _seconds(handoff.created_at, moment),
+            "last_message": turn.text[:60] if turn else "",
+            # the citizen spoke last: someone owes them an answer
+            "awaiting_reply": bool(turn and turn.role == "user"),
+        }
+
+
+def first_response_stats(engine: Engine, since: dt.datetime | None = None) -> dict:
+    """First-response times (queued → first human reply) and outcomes, for operations."""
+    query = select(Handoff)
+    if since:
+        query = query.where(Handoff.created_at >= since)
+    with Session(engine) as db:
+        handoffs = list(db.scalars(query))
+    times = sorted(s for h in handoffs if (s := _seconds(h.created_at, h.first_reply_at)) is not None)
+    closed = [h for h in handoffs if h.outcome in OUTCOMES]
+
+    def pct(p: float) -> float | None:
+        return times[min(len(times) - 1, int(p * len(times)))] if times else None
+
+    return {
+        "handoffs": len(handoffs),
+        "answered": len(times),
+        "first_response_p50_s": pct(0.5),
+        "first_response_p95_s": pct(0.95),
+        "within_60s": round(sum(t <= 60 for t in times) / len(times), 4) if times else None,
+        "closed": len(closed),
+        "resolution_rate": round(sum(h.outcome == "resolved" for h in closed) / len(closed), 4) if closed else None,
+    }

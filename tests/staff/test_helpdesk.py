@@ -1,0 +1,153 @@
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from assistant.store import Handoff, KnowledgeGap
+from staff.accounts import StaffUser
+from staff.helpdesk import Conflict, DeskError, first_response_stats
+
+
+def queued(engine, text="我要投诉窗口工作人员") -> tuple[str, int]:
+    session = engine.create_session()
+    reply = engine.respond(session, text)
+    assert reply.path == "handoff"
+    return session, reply.to_dict()["turn_id"]
+
+
+def handoff_id(engine, session) -> int:
+    with Session(engine.db) as db:
+        return db.scalars(select(Handoff.id).where(Handoff.session_id == session)).one()
+
+
+def test_claim_reply_and_close(engine, desk, helpers):
+    li, _ = helpers
+    session, _ = queued(engine)
+    board = desk.board(li)
+    assert [h["session_id"] for h in board["queued"]] == [session] and board["queued"][0]["reason"] == "敏感话题：投诉"
+    hid = board["queued"][0]["id"]
+    detail = desk.claim(hid, li)
+    assert detail["status"] == "claimed" and detail["mine"] and engine.status(session) == "human"
+    assert "李明已接入" in engine.history(session)[-1]["text"]
+
+    # while a human holds the session, Xiaobao stays silent and the helper sees the message
+    assert engine.respond(session, "窗口让我跑了三次").path == "human"
+    assert desk.board(li)["mine"][0]["awaiting_reply"]
+    desk.reply(hid, li, "您好，我是李明，请说一下是哪个窗口？")
+    citizen_sees = engine.history(session)[-1]
+    assert citizen_sees["role"] == "helper" and citizen_sees["helper"] == "李明"
+
+    result = desk.close(hid, li, "resolved")
+    assert result["outcome"] == "resolved" and engine.status(session) == "bot"
+    stats = first_response_stats(engine.db)
+    assert stats["answered"] == 1 and stats["within_60s"] == 1.0 and stats["resolution_rate"] == 1.0
+
+
+def test_two_helpers_cannot_claim_the_same_session(engine, desk, helpers):
+    session, _ = queued(engine)
+    hid = handoff_id(engine, session)
+    results: list[str] = []
+    barrier = threading.Barrier(len(helpers))
+
+    def claim(helper) -> None:
+        barrier.wait()
+        try:
+            desk.claim(hid, helper)
+            results.append(helper.username)
+        except Conflict:
+            results.append("refused")
+
+    threads = [threading.Thread(target=claim, args=(h,)) for h in helpers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("refused") == 1
+    winner = next(r for r in results if r != "refused")
+    with Session(engine.db) as db:
+        assert db.get(Handoff, hid).helper == winner
+    loser = next(h for h in helpers if h.username != winner)
+    with pytest.raises(Conflict):
+        desk.reply(hid, loser, "我来回答")
+
+
+def test_many_claims_at_once_have_exactly_one_winner(engine, desk, helpers):
+    """The same race, repeated: 8 threads claim each of 5 sessions at the same moment."""
+    for _ in range(5):
+        session, _ = queued(engine)
+        hid = handoff_id(engine, session)
+        barrier = threading.Barrier(8)
+        wins: list[str] = []
+
+        def claim(helper) -> None:
+            barrier.wait()
+            try:
+                desk.claim(hid, helper)
+                wins.append(helper.username)
+            except Conflict:
+                pass
+
+        threads = [threading.Thread(target=claim, args=(helpers[i % 2],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1
+
+
+def test_an_offline_helper_s_sessions_return_to_the_queue(engine, desk, helpers):
+    li, wang = helpers
+    session, _ = queued(engine)
+    hid = handoff_id(engine, session)
+    desk.claim(hid, li)
+    with Session(engine.db) as db:  # li was last seen two minutes ago (the timeout is 60 s)
+        db.execute(update(StaffUser).where(StaffUser.username == "li").values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)))
+        db.commit()
+    board = desk.board(wang)
+    assert [h["id"] for h in board["queued"]] == [hid]
+    assert engine.status(session) == "queued" and "重新排队" in engine.history(session)[-1]["text"]
+    desk.claim(hid, wang)
+    with Session(engine.db) as db:
+        assert db.get(Handoff, hid).requeued == 1
+
+
+def test_transfer_return_and_unresolved_become_work_for_others(engine, desk, helpers, editorial):
+    li, wang = helpers
+    session, _ = queued(engine)
+    hid = handoff_id(engine, session)
+    desk.claim(hid, li)
+    with pytest.raises(DeskError):
+        desk.transfer(hid, li, "nobody")
+    detail = desk.transfer(hid, li, "wang")
+    assert detail["helper"] == "wang" and not detail["mine"]
+    with pytest.raises(Conflict):
+        desk.reply(hid, li, "还是我来")
+    desk.reply(hid, wang, "这个问题需要窗口核实")
+    desk.close(hid, wang, "unresolved")
+    with Session(engine.db) as db:
+        gap = db.scalars(select(KnowledgeGap).where(KnowledgeGap.reason == "helper_unresolved")).one()
+        assert gap.question == "我要投诉窗口工作人员" and gap.due_date is not None
+
+    session, _ = queued(engine)
+    hid = handoff_id(engine, session)
+    desk.claim(hid, wang)
+    desk.give_back(hid, wang)
+    assert engine.status(session) == "bot" and engine.respond(session, "你好").path == "greeting"
+
+
+def test_save_as_knowledge_makes_a_masked_draft_linked_to_the_session_s_gaps(engine, desk, helpers, editorial):
+    li, _ = helpers
+    session = engine.create_session()
+    engine.respond(session, "火星移民签证怎么办理")  # refused: a gap
+    engine.respond(session, "转人工")
+    hid = handoff_id(engine, session)
+    desk.claim(hid, li)
+    desk.reply(hid, li, "本区不受理火星签证，可致电 13812345678 咨询。")
+    result = desk.close(hid, li, "resolved", save_as_knowledge=True, question="火星移民签证怎么办理")
+    draft = result["draft"]
+    assert draft["status"] == "draft" and "【手机号】" in draft["answer"] and "13812345678" not in draft["answer"]
+    assert "李明" in draft["source"] and len(draft["gap_ids"]) == 1
+    with pytest.raises(DeskError):
+        desk.reply(hid, li, "   ")
