@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from assistant.guard import mask
 from assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
+from eval.metrics import percentile
 from staff import audit
 from staff.accounts import Accounts, Staff, StaffUser
 from staff.editorial import Editorial
@@ -272,14 +273,11 @@ def first_response_stats(engine: Engine, since: dt.datetime | None = None) -> di
     times = sorted(s for h in handoffs if (s := _seconds(h.created_at, h.first_reply_at)) is not None)
     closed = [h for h in handoffs if h.outcome in OUTCOMES]
 
-    def pct(p: float) -> float | None:
-        return times[min(len(times) - 1, int(p * len(times)))] if times else None
-
     return {
         "handoffs": len(handoffs),
         "answered": len(times),
-        "first_response_p50_s": pct(0.5),
-        "first_response_p95_s": pct(0.95),
+        "first_response_p50_s": percentile(times, 50) if times else None,
+        "first_response_p95_s": percentile(times, 95) if times else None,
         "within_60s": round(sum(t <= 60 for t in times) / len(times), 4) if times else None,
         "closed": len(closed),
         "resolution_rate": round(sum(h.outcome == "resolved" for h in closed) / len(closed), 4) if closed else None,

@@ -27,7 +27,12 @@ def test_wrong_passwords_unknown_users_and_bad_accounts_are_refused(accounts):
     for username, password in (("zhang", "wrong-pass"), ("nobody", "s3cret-pass")):
         with pytest.raises(AccountError, match="用户名或密码错误"):
             accounts.login(username, password)
-    for args in (("Bad Name", "s3cret-pass", "helper"), ("ok", "short", "helper"), ("ok", "s3cret-pass", "boss"), ("zhang", "s3cret-pass", "helper")):
+    for args in (
+        ("Bad Name", "s3cret-pass", "helper"),
+        ("ok", "short", "helper"),
+        ("ok", "s3cret-pass", "boss"),
+        ("zhang", "s3cret-pass", "helper"),
+    ):
         with pytest.raises(AccountError):
             accounts.add(*args)
     assert [e["action"] for e in entries(accounts.db)][:2] == ["login_failed", "login_failed"]

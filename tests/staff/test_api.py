@@ -72,7 +72,9 @@ def test_a_helper_answers_a_citizen_over_http(app):
     assert ask(person, session, "我想问居住证")["path"] == "human"
     suggestion = helper.post(f"/api/helpdesk/{waiting['id']}/suggestion").json()
     assert suggestion["question"] == "我想问居住证" and suggestion["text"]
-    closed = helper.post(f"/api/helpdesk/{waiting['id']}/close", json={"outcome": "resolved", "save_as_knowledge": True, "answer": "请带身份证。"})
+    closed = helper.post(
+        f"/api/helpdesk/{waiting['id']}/close", json={"outcome": "resolved", "save_as_knowledge": True, "answer": "请带身份证。"}
+    )
     assert closed.json()["draft"]["question"] == "我想问居住证"
     assert helper.get("/api/helpdesk/stats").json()["answered"] == 1
 
@@ -112,7 +114,12 @@ def test_bulk_import_and_document_upload(app, tmp_path):
     hits = editor.get("/api/staff/search", params={"q": "周六延时服务窗口"}).json()["hits"]
     assert any("延时服务" in h["text"] for h in hits)
 
-    for name, data, status in (("x.exe", b"MZ", 422), ("empty.txt", b"", 422), ("bin.txt", b"\x00\x01\x02" * 100, 422), ("qa.pdf", b"%PDF", 422)):
+    for name, data, status in (
+        ("x.exe", b"MZ", 422),
+        ("empty.txt", b"", 422),
+        ("bin.txt", b"\x00\x01\x02" * 100, 422),
+        ("qa.pdf", b"%PDF", 422),
+    ):
         url = "/api/editor/import" if name == "qa.pdf" else "/api/editor/documents"
         response = editor.post(url, files={"file": (name, data)})
         assert response.status_code == status, (name, response.text)

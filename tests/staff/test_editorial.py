@@ -63,7 +63,9 @@ def test_versions_edits_and_retirement(engine, editorial):
 def test_future_policies_warn_until_published_and_answer_from_their_date(engine, editorial):
     today = dt.date.today()
     soon = editorial.create({"question": "新津贴何时发放", "answer": "下月起发放。", "effective_from": today.isoformat()}, "zhang")
-    later = editorial.create({"question": "明年的新规", "answer": "x", "effective_from": (today + dt.timedelta(days=60)).isoformat()}, "zhang")
+    later = editorial.create(
+        {"question": "明年的新规", "answer": "x", "effective_from": (today + dt.timedelta(days=60)).isoformat()}, "zhang"
+    )
     assert [w["id"] for w in editorial.warnings()] == [soon["id"]]
     assert soon["publish_by"] < soon["effective_from"]
     editorial.publish(soon["id"], "zhang")
@@ -82,7 +84,13 @@ def test_bad_fields_are_refused():
 
 
 def test_import_previews_rows_with_their_errors():
-    csv_text = "问题,相似问法,答复,生效日期\n居住证怎么办,居住证在哪办|居住证材料,带身份证到社区事务受理中心。,2026-01-01\n,,没有问题的答复,\n居住证怎么办,,重复,\n坏日期,,答复,2026-02-30\n"
+    csv_text = (
+        "问题,相似问法,答复,生效日期\n"
+        "居住证怎么办,居住证在哪办|居住证材料,带身份证到社区事务受理中心。,2026-01-01\n"
+        ",,没有问题的答复,\n"
+        "居住证怎么办,,重复,\n"
+        "坏日期,,答复,2026-02-30\n"
+    )
     rows = parse_import("qa.csv", csv_text.encode("utf-8-sig"))
     assert [r.row for r in rows] == [2, 3, 4, 5]
     assert rows[0].errors == [] and rows[0].fields["alternatives"] == ["居住证在哪办", "居住证材料"]

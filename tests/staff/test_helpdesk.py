@@ -45,27 +45,31 @@ def test_claim_reply_and_close(engine, desk, helpers):
     assert stats["answered"] == 1 and stats["within_60s"] == 1.0 and stats["resolution_rate"] == 1.0
 
 
-def test_two_helpers_cannot_claim_the_same_session(engine, desk, helpers):
-    session, _ = queued(engine)
-    hid = handoff_id(engine, session)
-    results: list[str] = []
-    barrier = threading.Barrier(len(helpers))
+def race(desk, hid: int, claimants: list) -> list[str]:
+    """All claimants claim the hand-off at the same moment; returns who got it."""
+    barrier = threading.Barrier(len(claimants))
+    wins: list[str] = []
 
     def claim(helper) -> None:
         barrier.wait()
         try:
             desk.claim(hid, helper)
-            results.append(helper.username)
+            wins.append(helper.username)
         except Conflict:
-            results.append("refused")
+            pass
 
-    threads = [threading.Thread(target=claim, args=(h,)) for h in helpers]
+    threads = [threading.Thread(target=claim, args=(h,)) for h in claimants]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results).count("refused") == 1
-    winner = next(r for r in results if r != "refused")
+    return wins
+
+
+def test_two_helpers_cannot_claim_the_same_session(engine, desk, helpers):
+    session, _ = queued(engine)
+    hid = handoff_id(engine, session)
+    (winner,) = race(desk, hid, helpers)
     with Session(engine.db) as db:
         assert db.get(Handoff, hid).helper == winner
     loser = next(h for h in helpers if h.username != winner)
@@ -77,24 +81,7 @@ def test_many_claims_at_once_have_exactly_one_winner(engine, desk, helpers):
     """The same race, repeated: 8 threads claim each of 5 sessions at the same moment."""
     for _ in range(5):
         session, _ = queued(engine)
-        hid = handoff_id(engine, session)
-        barrier = threading.Barrier(8)
-        wins: list[str] = []
-
-        def claim(helper) -> None:
-            barrier.wait()
-            try:
-                desk.claim(hid, helper)
-                wins.append(helper.username)
-            except Conflict:
-                pass
-
-        threads = [threading.Thread(target=claim, args=(helpers[i % 2],)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert len(wins) == 1
+        assert len(race(desk, handoff_id(engine, session), [helpers[i % 2] for i in range(8)])) == 1
 
 
 def test_an_offline_helper_s_sessions_return_to_the_queue(engine, desk, helpers):
@@ -103,7 +90,9 @@ def test_an_offline_helper_s_sessions_return_to_the_queue(engine, desk, helpers)
     hid = handoff_id(engine, session)
     desk.claim(hid, li)
     with Session(engine.db) as db:  # li was last seen two minutes ago (the timeout is 60 s)
-        db.execute(update(StaffUser).where(StaffUser.username == "li").values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)))
+        db.execute(
+            update(StaffUser).where(StaffUser.username == "li").values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+        )
         db.commit()
     board = desk.board(wang)
     assert [h["id"] for h in board["queued"]] == [hid]

@@ -1,48 +1,13 @@
 """The chat page in a real headless Chromium: ask, see the streamed answer with its citation, rate it,
 ask for a human."""
 
-import shutil
-import threading
 import time
 
-import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.store import Handoff, Rating
-from server import create_app
-from tests.assistant.test_llm_server import free_port
 from tests.conftest import citing
-
-CHROMIUM = shutil.which("chromium")
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")]
-
-
-@pytest.fixture
-def site(engine):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-        )
-        yield browser.new_page(viewport={"width": 1000, "height": 900})
-        browser.close()
 
 
 def test_ask_rate_and_hand_off(site, page, engine, llm, tmp_path):

@@ -1,0 +1,40 @@
+import shutil
+
+import pytest
+
+from eval.serving import serving
+from server import create_app
+from tests.assistant.test_llm_server import free_port
+
+CHROMIUM = shutil.which("chromium")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.slow)
+        if CHROMIUM is None:
+            item.add_marker(pytest.mark.skip(reason="Debian chromium is not installed"))
+
+
+@pytest.fixture
+def site(services):
+    with serving(create_app(services), free_port()) as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    return browser.new_page(viewport={"width": 1000, "height": 900})
