@@ -18,13 +18,13 @@ import numpy as np
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.store import KnowledgeGap
+from assistant.store import GAP_WORKING_DAYS, KnowledgeGap
 from db import Base
 from ingest.loaders.records import qa_chunks
 from ingest.pipeline import Ingestor
 from knowledge.base import KnowledgeBase
 from staff import audit
-from staff.workdays import CHINA, add_working_days, previous_working_day
+from staff.workdays import CHINA, add_working_days, china_date, previous_working_day
 
 FIELDS = ("question", "alternatives", "answer", "item", "department", "effective_from", "effective_to", "source")
 MAX_QUESTION, MAX_ANSWER = 200, 5000
@@ -282,6 +282,8 @@ class Editorial:
                 groups.append((vector, [gap]))
         out = []
         for _, members in groups:
+            # gaps stored before due dates existed get theirs from when they were asked
+            due = {g.id: g.due_date or add_working_days(china_date(g.created_at), GAP_WORKING_DAYS) for g in members}
             items = [
                 {
                     "id": g.id,
@@ -289,22 +291,21 @@ class Editorial:
                     "reason": g.reason,
                     "session_id": g.session_id,
                     "created_at": g.created_at.isoformat(),
-                    "due_date": g.due_date.isoformat() if g.due_date else None,
-                    "overdue": bool(g.due_date and g.due_date < on),
+                    "due_date": due[g.id].isoformat(),
+                    "overdue": due[g.id] < on,
                 }
                 for g in members
             ]
-            due = min((g.due_date for g in members if g.due_date), default=None)
             out.append(
                 {
                     "topic": members[0].question,
                     "count": len(members),
-                    "due_date": due.isoformat() if due else None,
+                    "due_date": min(due.values()).isoformat(),
                     "overdue": any(i["overdue"] for i in items),
                     "gaps": items,
                 }
             )
-        return sorted(out, key=lambda g: (not g["overdue"], g["due_date"] or "9999"))
+        return sorted(out, key=lambda g: (not g["overdue"], g["due_date"]))
 
     def dismiss_gaps(self, gap_ids: list[int], actor: str, note: str = "") -> int:
         """Gaps that need no official reply (not a question, out of scope); kept, marked dismissed."""

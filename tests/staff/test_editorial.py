@@ -118,3 +118,16 @@ def test_import_creates_drafts_or_published_entries(engine, editorial):
     created = editorial.import_rows(rows, "zhang", publish=True)
     assert [e["status"] for e in created] == ["published"]
     assert engine.respond(engine.create_session(), "居住证怎么办").path == "verbatim"
+
+
+def test_overdue_gaps_come_first(engine, editorial):
+    refused(engine, "火星移民签证怎么办理")
+    refused(engine, "海底隧道通行证去哪里领")
+    with Session(engine.db) as db:  # the second was asked before the National Day holiday of 2026, the first had no due date
+        old, legacy = db.scalars(select(KnowledgeGap).order_by(KnowledgeGap.id.desc())).all()
+        old.created_at, old.due_date = dt.datetime(2026, 9, 30, 2, 0), dt.date(2026, 10, 13)
+        legacy.due_date = None
+        db.commit()
+    groups = editorial.gap_groups(on=dt.date(2026, 10, 14))
+    assert [g["topic"] for g in groups] == ["海底隧道通行证去哪里领", "火星移民签证怎么办理"]
+    assert groups[0]["overdue"] and not groups[1]["overdue"] and groups[1]["due_date"]
