@@ -25,7 +25,11 @@ console = Console()
 
 DEMO_PACK = Path(__file__).resolve().parent / "demo"
 DEMO_KNOWLEDGE = DEMO_PACK / "knowledge"
-DEMO_APPLICATIONS = DEMO_PACK / "services" / "applications.jsonl"
+DEMO_SERVICES = DEMO_PACK / "services"
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -218,9 +222,7 @@ def init(
     ctx: typer.Context,
     llm: Annotated[bool, typer.Option(help="同时准备本地大模型文件（合并分卷并校验）。")] = True,
 ) -> None:
-    """准备模型，并在知识库为空时导入示例知识包（demo/）和示例办件。"""
-    from assistant.store import seed_applications
-
+    """准备模型，并在知识库为空时导入示例知识包（demo/）和示例政务数据（事项、人员、企业、政策、办件）。"""
     settings = ctx.obj
     with open_kb(settings) as kb:
         console.print(f"嵌入模型：{kb.embedder.model_id}（{kb.embedder.dim} 维）已就绪")
@@ -229,10 +231,24 @@ def init(
             print_summary(run_ingest(kb, [DEMO_KNOWLEDGE]))
         else:
             console.print(f"知识库已有 {kb.index.count()} 个片段，跳过示例知识包。")
-        added = seed_applications(kb.engine, DEMO_APPLICATIONS)
-        console.print(f"示例办件：新增 {added} 条（示例数据）。")
+        added = seed_demo_services(kb.engine)
+        console.print(f"示例政务数据：新增 {added} 条（示例数据）。")
     if llm and not settings.llm_url:
         console.print(f"本地大模型：{prepare_local_model(settings)}")
+
+
+def seed_demo_services(engine) -> int:
+    """The demo pack's service items, persons, enterprises, policies and applications (sample data,
+    loaded once; rows already there are kept)."""
+    from assistant.store import seed_applications
+    from govdata.records import SeedError, seed_records
+
+    try:
+        files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies"}
+        added = sum(seed_records(engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
+    except SeedError as exc:
+        raise fail(f"示例数据有误：{exc}") from None
+    return added + seed_applications(engine, DEMO_SERVICES / "applications.jsonl")
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -372,7 +388,7 @@ def eval_answers(
     console.print_json(data=result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(json_out, result)
 
 
 @eval_app.command("calibrate")
@@ -423,6 +439,66 @@ def eval_api(
     console.print_json(data=result)
 
 
+@eval_app.command("prereview")
+def eval_prereview(
+    ctx: typer.Context,
+    cases: Annotated[Path, typer.Option(help="案例目录：每个案例一个含 case.json 的文件夹。", exists=True, file_okay=False)] = Path(
+        "eval/data/prereview"
+    ),
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """材料预审评测：整体准确率、逐项准确率、各类缺陷的精确率与召回率。"""
+    from db import make_engine
+    from eval.prereview import evaluate
+    from govdata.records import DbDirectory
+
+    settings = ctx.obj
+    engine = make_engine(settings.db_url)
+    seed_demo_services(engine)
+    total = sum(1 for p in cases.iterdir() if (p / "case.json").is_file())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("预审案例", total=total)
+        try:
+            result = evaluate(cases, DbDirectory(engine), on_case=lambda: progress.advance(task))
+        except (FileNotFoundError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    table = Table("缺陷类型", "案例数", "精确率", "召回率", title=f"材料预审：{result['n']} 个案例，准确率 {result['accuracy']:.1%}")
+    for defect, row in result["per_defect"].items():
+        table.add_row(defect, str(row["cases"]), f"{row['precision']:.1%}" if row["precision"] is not None else "—",
+                      f"{row['recall']:.1%}" if row["recall"] is not None else "—")  # fmt: skip
+    console.print(table)
+    console.print(
+        f"逐项准确率 {result['point_accuracy']:.1%}（{result['points']} 项）；平均每案 {result['seconds_per_case']} 秒；"
+        f"错误案例 {len(result['misses'])} 个"
+    )
+    if json_out:
+        write_json(json_out, result)
+
+
+@eval_app.command("prefill")
+def eval_prefill(ctx: typer.Context, json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None) -> None:
+    """智能预填评测：所有示例表单 × 示例申请人的自动填充率。"""
+    from db import make_engine
+    from eval.prefill import evaluate
+    from govdata.records import DbDirectory
+
+    engine = make_engine(ctx.obj.db_url)
+    seed_demo_services(engine)
+    result = evaluate(DbDirectory(engine))
+    table = Table("事项", "表单数", "字段", "自动填充", "填充率", "需申请人填写", title=f"智能预填：总填充率 {result['fill_rate']:.1%}")
+    for row in result["per_item"].values():
+        missing = "、".join(f"{k}×{v}" for k, v in row["missing"].items())
+        table.add_row(row["item"], str(row["forms"]), str(row["fields"]), str(row["filled"]), f"{row['fill_rate']:.1%}", missing)
+    console.print(table)
+    console.print(
+        f"{result['forms']} 张表单，{result['fields']} 个字段，自动填充 {result['filled']} 个；"
+        f"填充率 ≥ 80% 的表单占 {result['forms_at_least_80']:.1%}"
+    )
+    if json_out:
+        write_json(json_out, result)
+
+
 @eval_app.command("handoff")
 def eval_handoff(
     ctx: typer.Context,
@@ -446,7 +522,7 @@ def eval_handoff(
     shown = {k: v for k, v in result.items() if k != "first_responses_s"}
     console.print_json(data=shown)
     if json_out:
-        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(json_out, result)
         plot(result, json_out.with_suffix(".png"))
 
 
@@ -464,7 +540,7 @@ def bench(
     result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=lambda kb, paths: run_ingest(kb, paths), console=console)
     console.print_json(data=result)
     if json_out:
-        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(json_out, result)
 
 
 def open_accounts(settings: Settings):

@@ -26,6 +26,7 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     import assistant.store  # noqa: F401  (registers their tables)
+    import govdata.records  # noqa: F401
     import ingest.state  # noqa: F401
     import staff.accounts  # noqa: F401
     import staff.audit  # noqa: F401

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,7 @@ from access import SessionKeys
 from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
 from assistant.guard import MAX_CHARS, BadMessage
 from staff.accounts import AccountError, Accounts
-from staff.api import build_router, token_of
+from staff.api import MAX_UPLOAD, build_router, token_of
 from staff.editorial import Editorial, EditorialError, EntryNotFound
 from staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
 
@@ -48,6 +49,11 @@ class RatingIn(BaseModel):
 
 class HandoffIn(BaseModel):
     reason: str = Field("用户要求转人工", max_length=200)
+
+
+class PrefillIn(BaseModel):
+    item: str = Field(min_length=1, max_length=100, description="事项编号或名称，如 BS-ITEM-005 或“高龄津贴”")
+    again: bool = Field(False, description="再来一单：以本人最近一次同类申请为底")
 
 
 class ChatMessage(BaseModel):
@@ -187,6 +193,48 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     @app.post("/api/sessions/{session_id}/handoff", tags=["会话"])
     def handoff(session_id: Owned, body: HandoffIn | None = None) -> dict:
         return engine.handoff(session_id, (body or HandoffIn()).reason).to_dict()
+
+    @app.get("/api/services/items", tags=["办事服务"])
+    def service_items() -> list[dict]:
+        """The service catalogue: items with their form fields and materials (review points)."""
+        return [item.model_dump(mode="json") for item in engine.tools.directory.items()]
+
+    @app.get("/api/sessions/{session_id}/applications", tags=["办事服务"])
+    def my_applications(session_id: Owned, application_id: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+        """The identified user's applications, or one application's progress."""
+        arguments = {"application_id": application_id} if application_id else {}
+        return engine.use_tool(session_id, "get_application_progress", arguments, f"查询办件 {application_id or ''}".strip()).to_dict()
+
+    @app.post("/api/sessions/{session_id}/prefill", tags=["办事服务"])
+    def prefill_form(session_id: Owned, body: PrefillIn) -> dict:
+        """Prefill an item's form from the government's data for the session's identified user."""
+        return engine.use_tool(session_id, "prefill_form", {"item": body.item, "again": body.again}, f"预填 {body.item}").to_dict()
+
+    @app.get("/api/sessions/{session_id}/policies", tags=["办事服务"])
+    def my_policies(session_id: Owned) -> dict:
+        """免申即享: every policy checked against the session's enterprise, rule by rule."""
+        return engine.use_tool(session_id, "match_policies", {}, "我可以享受哪些政策").to_dict()
+
+    @app.post("/api/sessions/{session_id}/prereview", tags=["办事服务"])
+    async def prereview(
+        session_id: Owned,
+        item_id: Annotated[str, Form(max_length=40, description="事项编号，如 BS-ITEM-007")],
+        files: Annotated[list[UploadFile], File(description="申请材料：PDF、图片、DOCX、TXT，每份不超过 20 MB")],
+    ) -> dict:
+        """Pre-review uploaded materials against the item's review points."""
+        uploads = []
+        for upload in files:
+            data = await upload.read(MAX_UPLOAD + 1)
+            if len(data) > MAX_UPLOAD:
+                raise HTTPException(413, f"{upload.filename} 太大（上限 {MAX_UPLOAD // 1024 // 1024} MB）")
+            uploads.append((upload.filename or "未命名", data))
+        reply = await run_in_threadpool(engine.prereview, session_id, item_id, uploads)  # OCR is CPU work
+        review = reply.data
+        if review.get("reason") == "no_item":
+            raise HTTPException(422, reply.text)
+        if review.get("unreadable") and len(review["unreadable"]) == len(uploads):
+            raise HTTPException(422, "；".join(review["unreadable"]))
+        return reply.to_dict()
 
     @app.post("/v1/chat/completions", tags=["OpenAI 兼容"], response_model=None)
     def chat_completions(body: ChatRequest) -> dict | StreamingResponse:

@@ -16,6 +16,7 @@ from assistant.llm import LLM, LLMUnavailable
 from assistant.router import rewrite, route
 from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
 from assistant.tools import Tools
+from govdata.records import DbDirectory
 from knowledge.base import KnowledgeBase
 from knowledge.index import DENSE, SearchFilter
 from knowledge.retriever import Hit, unit_key
@@ -30,6 +31,16 @@ GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可�
 MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
 ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
 RATED_BAD = "您对小宝的回答不太满意，已为您转接线上人工帮办，请稍候。"
+
+
+# which tool serves which routed intent
+_INTENTS = {
+    "handoff_to_human": "handoff",
+    "get_application_progress": "progress",
+    "prefill_form": "prefill",
+    "match_policies": "policy",
+    "prereview_materials": "prereview",
+}
 
 
 class SessionNotFound(LookupError):
@@ -53,6 +64,7 @@ class Reply:
     ttft_ms: float | None = None
     total_ms: float | None = None
     checked: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # a tool's structured result (prefilled fields, policy matches, review points…)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +106,7 @@ class Engine:
     def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools | None = None) -> None:
         self.settings, self.kb, self.llm = settings, kb, llm
         self.db = kb.engine
-        self.tools = tools or Tools(self.db, search=lambda query: kb.retriever.search(query, 5))
+        self.tools = tools or Tools(self.db, DbDirectory(self.db), search=lambda query: kb.retriever.search(query, 5))
         self._system = load_prompt("answer_system")
         self._user = load_prompt("answer_user")
 
@@ -151,13 +163,37 @@ class Engine:
 
     def handoff(self, session_id: str, reason: str) -> Reply:
         """The 转人工 button: queue the session for a human helper."""
+        return self.use_tool(session_id, "handoff_to_human", {"reason": reason}, reason)
+
+    def use_tool(self, session_id: str, name: str, arguments: dict, said: str) -> Reply:
+        """Run a tool for the session's own user, outside a chat message (a button, an API call);
+        stored as a turn like any other. `said` is what the turn records as asked."""
+        user_ref = self._user_of(session_id)
+        result = self.tools.call(name, arguments, session_id=session_id, user_ref=user_ref)
+        return self._store(session_id, said, _INTENTS.get(name, "tool"), self._draft(name, arguments, result), None, 0.0)
+
+    def prereview(self, session_id: str, item_id: str, files: list[tuple[str, bytes]]) -> Reply:
+        """Pre-review uploaded materials for an item, against the session user's own records."""
+        user_ref = self._user_of(session_id)
+        started = time.perf_counter()
+        result = self.tools.prereview(item_id, files, user_ref)
+        arguments = {"item": item_id, "files": [name for name, _ in files]}
+        said = f"上传材料预审：{'、'.join(arguments['files']) or '（无）'}"
+        return self._store(
+            session_id,
+            said,
+            "prereview",
+            self._draft("prereview_materials", arguments, result),
+            None,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _user_of(self, session_id: str) -> str | None:
         with Session(self.db) as db:
             session = db.get(ChatSession, session_id)
             if session is None:
                 raise SessionNotFound(session_id)
-            user_ref = session.user_ref
-        draft = self._tool_turn("handoff", {"reason": reason}, session_id, user_ref)
-        return self._store(session_id, reason, "handoff", draft, None, 0.0)
+            return session.user_ref
 
     # one turn ---------------------------------------------------------------------------------
 
@@ -207,15 +243,13 @@ class Engine:
     def _tool_turn(self, intent: str, arguments: dict, session_id: str, user_ref: str | None) -> Draft:
         if intent == "greeting":
             return Draft(GREETING, "greeting")
-        name = {
-            "handoff": "handoff_to_human",
-            "progress": "get_application_progress",
-            "prefill": "prefill_form",
-            "policy": "match_policies",
-        }[intent]
+        name = next(tool for tool, i in _INTENTS.items() if i == intent)
         if name == "handoff_to_human":
             arguments = {"reason": arguments.get("reason") or "用户要求转人工"}
-        result = self.tools.call(name, arguments, session_id=session_id, user_ref=user_ref)
+        return self._draft(name, arguments, self.tools.call(name, arguments, session_id=session_id, user_ref=user_ref))
+
+    @staticmethod
+    def _draft(name: str, arguments: dict, result) -> Draft:
         return Draft(
             result.text,
             "handoff" if name == "handoff_to_human" else "tool",
@@ -337,4 +371,5 @@ class Engine:
                 ttft_ms=ttft,
                 total_ms=total,
                 checked=draft.checked,
+                data=draft.tool_calls[0]["result"] if draft.tool_calls else {},
             )

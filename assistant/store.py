@@ -137,6 +137,8 @@ class Application(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     item: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str | None] = mapped_column(String(40))  # the catalogue's service item
+    form_data: Mapped[dict | None] = mapped_column(JSON)  # the submitted form, for 再来一单
     applicant_ref: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(40))
     next_step: Mapped[str | None] = mapped_column(String(200))

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from assistant.store import Application, ChatSession, Citation, Handoff, KnowledgeGap, Turn
+from assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
+from govdata.policies import matches_for
+from govdata.prefill import applicant_records, prefill
+from govdata.records import Directory, ServiceItem
+from prereview.review import Reviewer
 
 
 @dataclass
@@ -35,12 +39,17 @@ class Tool:
 
 
 _APPLICATION_ID = re.compile(r"^[A-Z]{2,4}\d{6,12}$")
+LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录后我可以用您本人的信息为您办理。"
 
 
 class Tools:
-    def __init__(self, db: Engine, search: Callable[[str], list] | None = None) -> None:
+    def __init__(
+        self, db: Engine, directory: Directory, search: Callable[[str], list] | None = None, reviewer: Reviewer | None = None
+    ) -> None:
         self.db = db
+        self.directory = directory
         self._search = search
+        self.reviewer = reviewer or Reviewer()
         self.registry: dict[str, Tool] = {
             t.name: t
             for t in (
@@ -52,21 +61,28 @@ class Tools:
                 ),
                 Tool(
                     "get_application_progress",
-                    "查询本人名下办件的进度",
-                    {
-                        "type": "object",
-                        "properties": {"application_id": {"type": "string", "pattern": _APPLICATION_ID.pattern}},
-                        "required": ["application_id"],
-                    },
+                    "查询本人名下办件的进度；不给编号时列出本人的办件",
+                    {"type": "object", "properties": {"application_id": {"type": "string", "pattern": _APPLICATION_ID.pattern}}},
                     self.get_application_progress,
                 ),
                 Tool(
                     "prefill_form",
-                    "用政府已有数据预填办事表单",
-                    {"type": "object", "properties": {"item_id": {"type": "string"}}, "required": []},
+                    "用政府已有数据预填办事表单（item 为事项编号或名称；again=true 表示以上一次申请为底“再来一单”）",
+                    {"type": "object", "properties": {"item": {"type": "string"}, "again": {"type": "boolean"}}},
                     self.prefill_form,
                 ),
-                Tool("match_policies", "查找企业可享受的免申即享政策", {"type": "object", "properties": {}}, self.match_policies),
+                Tool(
+                    "match_policies",
+                    "查找本企业可享受的免申即享政策，逐条说明是否符合",
+                    {"type": "object", "properties": {}},
+                    self.match_policies,
+                ),
+                Tool(
+                    "prereview_materials",
+                    "预审上传的申请材料（材料通过接口或页面上传）",
+                    {"type": "object", "properties": {"item": {"type": "string"}, "files": {"type": "array", "items": {"type": "string"}}}},
+                    self.prereview_hint,
+                ),
                 Tool(
                     "handoff_to_human",
                     "转接线上人工帮办",
@@ -84,57 +100,125 @@ class Tools:
         unknown = set(arguments) - set(tool.parameters.get("properties", {}))
         if unknown:
             return ToolResult("参数有误。", ok=False, data={"unknown": sorted(unknown)})
-        if missing and name == "get_application_progress":
-            return ToolResult("请告诉我您的办件编号（例如 BS20240001），我来为您查询进度。", ok=False, data={"missing": missing})
         if missing:
             return ToolResult("参数不完整。", ok=False, data={"missing": missing})
         return tool.run(session_id=session_id, user_ref=user_ref, **arguments)
+
+    def find_item(self, text: str | None) -> ServiceItem | None:
+        """The service item named by id, name or alias in the text (the longest name that occurs)."""
+        if not text:
+            return None
+        items = self.directory.items()
+        exact = next((i for i in items if i.id == text.strip()), None)
+        if exact:
+            return exact
+        named = [(len(name), item) for item in items for name in (item.name, *item.aliases) if name in text]
+        return max(named, key=lambda pair: pair[0])[1] if named else None
 
     def search_knowledge(self, *, query: str, session_id: str, user_ref: str | None) -> ToolResult:
         hits = self._search(query) if self._search else []
         return ToolResult("；".join(h.citation for h in hits[:5]) or "没有找到相关内容。", data={"hits": len(hits)})
 
-    def get_application_progress(self, *, application_id: str, session_id: str, user_ref: str | None) -> ToolResult:
+    def get_application_progress(self, *, session_id: str, user_ref: str | None, application_id: str | None = None) -> ToolResult:
+        if user_ref is None:
+            return ToolResult("查询办件进度需要先实名登录，登录后我可以为您查询本人名下的办件。", ok=False, data={"reason": "anonymous"})
+        mine = self.directory.applications(user_ref)
+        if not application_id:
+            if not mine:
+                return ToolResult("您名下暂时没有办件。", data={"applications": []})
+            lines = [f"· {a['id']} {a['item']}：{a['status']}" for a in mine[-5:]]
+            return ToolResult(
+                "您名下的办件：\n" + "\n".join(lines) + "\n告诉我办件编号可以查看详细进度。", data={"applications": [a["id"] for a in mine]}
+            )
         application_id = application_id.strip().upper()
         if not _APPLICATION_ID.match(application_id):
             return ToolResult("办件编号格式不对，请核对后再试（例如 BS20240001）。", ok=False)
-        if user_ref is None:
-            return ToolResult("查询办件进度需要先实名登录，登录后我可以为您查询本人名下的办件。", ok=False, data={"reason": "anonymous"})
-        with Session(self.db) as db:
-            application = db.get(Application, application_id)
-            # someone else's case and a case that does not exist get the same answer
-            if application is None or application.applicant_ref != user_ref:
-                return ToolResult(
-                    f"没有查到您名下编号为 {application_id} 的办件，请核对编号。",
-                    ok=False,
-                    data={"application_id": application_id, "found": False},
-                    offer_human=True,
-                )
-            today = dt.date.today()
-            overdue = application.promised_date is not None and application.promised_date < today and application.status != "已办结"
-            lines = [f"办件 {application.id}（{application.item}）当前状态：{application.status}。"]
-            if application.timeline:
-                last = application.timeline[-1]
-                lines.append(f"最近进展：{last['at'][:10]} {last['event']}。")
-            if application.next_step:
-                lines.append(f"下一步：{application.next_step}。")
-            if application.promised_date:
-                lines.append(f"承诺办结日期：{application.promised_date.isoformat()}" + ("，已超期，建议转人工催办。" if overdue else "。"))
-            data = {"application_id": application.id, "status": application.status, "overdue": overdue}
-            return ToolResult("".join(lines), data=data, offer_human=overdue)
+        application = next((a for a in mine if a["id"] == application_id), None)
+        # someone else's case and a case that does not exist get the same answer
+        if application is None:
+            return ToolResult(
+                f"没有查到您名下编号为 {application_id} 的办件，请核对编号。",
+                ok=False,
+                data={"application_id": application_id, "found": False},
+                offer_human=True,
+            )
+        promised = dt.date.fromisoformat(application["promised_date"]) if application["promised_date"] else None
+        overdue = promised is not None and promised < dt.date.today() and application["status"] != "已办结"
+        lines = [f"办件 {application['id']}（{application['item']}）当前状态：{application['status']}。"]
+        for event in application["timeline"]:
+            lines.append(f"\n· {event['at'][:16].replace('T', ' ')} {event['event']}")
+        if application["next_step"]:
+            lines.append(f"\n下一步：{application['next_step']}。")
+        if promised:
+            lines.append(f"\n承诺办结日期：{promised.isoformat()}" + ("，已超期，建议转人工催办。" if overdue else "。"))
+        data = {
+            "application_id": application["id"],
+            "status": application["status"],
+            "overdue": overdue,
+            "timeline": application["timeline"],
+        }
+        return ToolResult("".join(lines), data=data, offer_human=overdue)
 
-    def prefill_form(self, *, session_id: str, user_ref: str | None, item_id: str | None = None) -> ToolResult:
-        return ToolResult(
-            "智能预填功能即将开通，目前请在办事页面填写表单；如需帮助可转人工。", ok=False, data={"available": False}, offer_human=True
-        )
+    def prefill_form(self, *, session_id: str, user_ref: str | None, item: str | None = None, again: bool = False) -> ToolResult:
+        if user_ref is None:
+            return ToolResult(LOGIN_FIRST, ok=False, data={"reason": "anonymous"})
+        mine = self.directory.applications(user_ref)
+        service = self.find_item(item)
+        previous = None
+        if again:  # 再来一单: the latest application of that item (or the latest at all)
+            candidates = [a for a in mine if service is None or a.get("item_id") == service.id]
+            previous = candidates[-1] if candidates else None
+            if previous and service is None:
+                service = self.directory.item(previous.get("item_id") or "")
+        if service is None:
+            names = "、".join(i.name for i in self.directory.items() if i.form)
+            return ToolResult(f"请告诉我要办理哪个事项，目前可以预填：{names}。", ok=False, data={"reason": "no_item"})
+        person, enterprise = applicant_records(self.directory, service, user_ref)
+        if person is None and enterprise is None:
+            kind = "企业" if service.applicant == "enterprise" else "个人"
+            return ToolResult(
+                f"《{service.name}》需要以{kind}身份申请，没有找到您的{kind}登记信息。", ok=False, data={"reason": "no_record"}
+            )
+        result = prefill(service, person, enterprise, previous)
+        lines = [f"已为您预填《{service.name}》（{result.filled}/{len(result.fields)} 项）："]
+        lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
+        if result.missing:
+            lines.append(f"还需要您填写：{'、'.join(result.missing)}。")
+        lines.append("请核对以上信息，确认无误后提交。")
+        return ToolResult("\n".join(lines), data=result.to_dict())
 
     def match_policies(self, *, session_id: str, user_ref: str | None) -> ToolResult:
-        return ToolResult(
-            "“免申即享”政策匹配功能即将开通；您可以先问我具体政策的适用条件，或转人工咨询。",
-            ok=False,
-            data={"available": False},
-            offer_human=True,
-        )
+        enterprise = self.directory.enterprise(user_ref) if user_ref else None
+        if enterprise is None:
+            return ToolResult(
+                "“免申即享”政策匹配需要以企业身份登录，登录后我会用贵企业的登记信息逐条核对政策条件。",
+                ok=False,
+                data={"reason": "no_enterprise"},
+            )
+        matches = matches_for(enterprise, self.directory.policies())
+        usable = [m for m in matches if m.eligible]
+        lines = [f"根据{enterprise.name}的登记信息，共核对 {len(matches)} 项政策，可享受 {len(usable)} 项："]
+        for m in usable:
+            lines.append(f"✓ {m.policy}：{m.benefit}。{m.reason}。")
+        for m in matches:
+            if not m.eligible:
+                lines.append(f"✗ {m.policy}：{m.reason}。")
+        return ToolResult("\n".join(lines), data={"matches": [m.to_dict() for m in matches]})
+
+    def prereview_hint(self, *, session_id: str, user_ref: str | None, item: str | None = None, files: list | None = None) -> ToolResult:
+        """In words only: materials arrive as uploads (the page's 材料预审 panel, or the API)."""
+        return ToolResult("请在对话框下方的“材料预审”中选择事项并上传材料（PDF、图片、DOCX 或 TXT），我会逐项检查并告诉您哪些需要修改。")
+
+    def prereview(self, item_id: str, files: list[tuple[str, bytes]], user_ref: str | None) -> ToolResult:
+        service = self.directory.item(item_id)
+        if service is None or not service.materials:
+            names = "、".join(f"{i.name}（{i.id}）" for i in self.directory.items() if i.materials)
+            return ToolResult(f"这个事项暂不支持材料预审，目前支持：{names}。", ok=False, data={"reason": "no_item"})
+        if not files:
+            return ToolResult("请至少上传一份材料。", ok=False, data={"reason": "no_files"})
+        person, enterprise = applicant_records(self.directory, service, user_ref) if user_ref else (None, None)
+        review = self.reviewer.review(service, files, person, enterprise)
+        return ToolResult(review.summary(), data=review.to_dict())
 
     def handoff_to_human(self, *, reason: str, session_id: str, user_ref: str | None) -> ToolResult:
         """Queue the session for the helpers, with what Xiaobao found so far as evidence."""
@@ -144,9 +228,7 @@ class Tools:
                 return ToolResult("您已在人工帮办的队列中，工作人员会尽快回复您，请稍候。", data={"already": session.status})
             session.status = "queued"
             gap = db.scalars(select(KnowledgeGap).where(KnowledgeGap.session_id == session_id).order_by(KnowledgeGap.id.desc())).first()
-            cited = db.scalars(
-                select(Citation).join(Turn).where(Turn.session_id == session_id).order_by(Citation.id.desc()).limit(3)
-            ).all()
+            cited = db.scalars(select(Citation).join(Turn).where(Turn.session_id == session_id).order_by(Citation.id.desc()).limit(3)).all()
             evidence = [{"citation": c.citation, "text": c.text[:300], "cited": True} for c in cited]
             evidence += [{**hit, "cited": False} for hit in (gap.trace.get("hits", []) if gap else [])[:5]]
             handoff = Handoff(session_id=session_id, reason=reason[:200], evidence=evidence)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from pydantic import BaseModel, Field
 
 from assistant.engine import Engine
+from govdata import policies
 from ingest.loaders import SUPPORTED
 from staff import audit
 from staff.accounts import AccountError, Accounts, Staff
@@ -274,6 +275,15 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
         limit: Annotated[int, Query(ge=1, le=2000)] = 200,
     ) -> list[dict]:
         return audit.entries(desk.db, limit, actor, object_type)
+
+    @router.get("/api/admin/policies/{policy_id}/push-list", tags=["管理员"])
+    def push_list(policy_id: str, admin: Admin) -> list[dict]:
+        """免申即享 push list: the enterprises that qualify for one policy (失信 ones flagged or left out, as the policy says)."""
+        directory = engine.tools.directory
+        policy = next((p for p in directory.policies() if p.id == policy_id), None)
+        if policy is None:
+            raise HTTPException(404, "没有这项政策。")
+        return policies.push_list(policy, directory.enterprises())
 
     @router.get("/api/admin/users", tags=["管理员"])
     def users(admin: Admin) -> list[dict]:

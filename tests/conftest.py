@@ -174,3 +174,19 @@ def services(engine):
     from server import Services
 
     return Services.build(engine)
+
+
+DEMO_SERVICES = Path(__file__).resolve().parents[1] / "demo" / "services"
+
+
+@pytest.fixture
+def services_data(engine):
+    """The demo pack's service items, persons, enterprises, policies and applications in the engine's
+    database (sample data; the engine fixture's own two applications stay as they are)."""
+    from assistant.store import seed_applications
+    from govdata.records import seed_records
+
+    for kind, name in (("item", "items"), ("person", "persons"), ("enterprise", "enterprises"), ("policy", "policies")):
+        seed_records(engine.db, kind, DEMO_SERVICES / f"{name}.jsonl")
+    seed_applications(engine.db, DEMO_SERVICES / "applications.jsonl")
+    return engine.tools.directory

@@ -18,6 +18,14 @@ COMMANDS = [
     ["eval", "retrieval"],
     ["eval", "answers"],
     ["eval", "calibrate"],
+    ["eval", "api"],
+    ["eval", "handoff"],
+    ["eval", "prereview"],
+    ["eval", "prefill"],
+    ["users"],
+    ["users", "add"],
+    ["users", "list"],
+    ["users", "passwd"],
 ]
 
 
@@ -84,3 +92,30 @@ def test_interactive_search_loop(tmp_path, fake_models):
     result = runner.invoke(app, [*data, "search"], input="高龄津贴\n\n")
     assert result.exit_code == 0, result.output
     assert "交互模式" not in result.output and "检索结果" in result.output
+
+
+def test_staff_accounts_from_the_command_line(tmp_path):
+    base = ["--data-dir", str(tmp_path / "var"), "users"]
+    added = runner.invoke(app, [*base, "add", "li", "--role", "helper", "--name", "李明"], input="password-1\npassword-1\n")
+    assert added.exit_code == 0, added.output
+    assert "已创建 li（线上帮办）" in added.output
+    listed = runner.invoke(app, [*base, "list"])
+    assert "李明" in listed.output and "线上帮办" in listed.output
+    refused = [
+        ["add", "li", "--role", "helper", "--password", "password-1"],  # exists
+        ["add", "wang", "--role", "boss", "--password", "password-1"],
+        ["add", "wang", "--role", "helper", "--password", "short"],
+        ["passwd", "nobody", "--password", "password-2"],
+    ]
+    for args in refused:
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 2 and "错误" in result.output, result.output
+    assert runner.invoke(app, [*base, "passwd", "li", "--password", "password-2"]).exit_code == 0
+
+
+def test_prefill_evaluation_command(tmp_path):
+    out = tmp_path / "prefill.json"
+    result = runner.invoke(app, ["--data-dir", str(tmp_path / "var"), "eval", "prefill", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert set(data) >= {"forms", "fields", "filled", "fill_rate"} and data["fill_rate"] >= 0.8

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 
 # The service runs offline: no usage analytics calls home, and the theme uses local fonts rather
 # than Google Fonts.
@@ -14,6 +15,7 @@ import gradio as gr  # noqa: E402
 
 from assistant.engine import Engine, Reply
 from assistant.guard import BadMessage
+from govdata.records import sample_identities
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
@@ -44,14 +46,34 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
         session = gr.State(None)
         turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
         seen = gr.State(0)  # the last stored turn shown in this chat
+        identities = sample_identities(engine.db)
+        # the portal's login decides who the user is; the demo lets one pick a sample identity instead
+        identity = gr.Dropdown(
+            [("匿名访客", ""), *identities],
+            value="",
+            label="演示身份（示例数据；正式环境由“一网通办”登录提供）",
+            visible=bool(identities),
+            elem_id="identity",
+        )
         chatbot = gr.Chatbot(value=[{"role": "assistant", "content": INTRO}], height=520, label="对话", elem_id="chat")
         with gr.Row():
             box = gr.Textbox(placeholder="请输入您的问题，例如：高龄津贴怎么申请？", show_label=False, scale=8, elem_id="question")
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
             human = gr.Button("转人工", scale=1, elem_id="human")
+        reviewable = [(f"{item.name}（{item.id}）", item.id) for item in engine.tools.directory.items() if item.materials]
+        with gr.Accordion("材料预审：上传申请材料，提交前先检查一遍", open=False, visible=bool(reviewable)):
+            with gr.Row():
+                item_choice = gr.Dropdown(
+                    reviewable, value=reviewable[0][1] if reviewable else None, label="办理事项", scale=2, elem_id="item"
+                )
+                uploads = gr.File(file_count="multiple", type="filepath", label="材料（PDF、图片、DOCX、TXT）", scale=3, elem_id="uploads")
+            check = gr.Button("开始预审", elem_id="prereview")
 
-        def ask(message: str, history: list, session_id: str | None, turns: dict, last: int):
-            session_id = session_id or engine.create_session()
+        def start(session_id: str | None, user: str) -> str:
+            return session_id or engine.create_session(user_ref=user or None)
+
+        def ask(message: str, history: list, session_id: str | None, turns: dict, last: int, user: str):
+            session_id = start(session_id, user)
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
             try:
                 for kind, value in engine.stream(session_id, message):
@@ -68,8 +90,8 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
                 history[-1]["content"] = str(exc)
                 yield message, history, session_id, turns, last
 
-        def handoff(history: list, session_id: str | None, turns: dict, last: int):
-            session_id = session_id or engine.create_session()
+        def handoff(history: list, session_id: str | None, turns: dict, last: int, user: str):
+            session_id = start(session_id, user)
             reply = engine.handoff(session_id, "用户点击转人工")
             history = [*history, {"role": "assistant", "content": render(reply)}]
             return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id)
@@ -89,10 +111,35 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             if index in turns:
                 engine.rate(turns[index], "good" if data.liked is True else "bad")
 
+        def prereview(
+            item_id: str | None, paths: list[str] | None, history: list, session_id: str | None, turns: dict, last: int, user: str
+        ):
+            if not item_id or not paths:
+                raise gr.Error("请选择事项并上传至少一份材料。")
+            session_id = start(session_id, user)
+            files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+            reply = engine.prereview(session_id, item_id, files)
+            history = [
+                *history,
+                {"role": "user", "content": html.escape(f"请预审我的材料：{'、'.join(name for name, _ in files)}")},
+                {"role": "assistant", "content": render(reply)},
+            ]
+            return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id), None
+
+        def switch(user: str):
+            """Another identity is another user: a new session and a fresh chat."""
+            return None, [{"role": "assistant", "content": INTRO}], {}, 0
+
         outputs = [box, chatbot, session, turn_of_message, seen]
-        box.submit(ask, [box, chatbot, session, turn_of_message, seen], outputs)
-        send.click(ask, [box, chatbot, session, turn_of_message, seen], outputs)
-        human.click(handoff, [chatbot, session, turn_of_message, seen], [chatbot, session, turn_of_message, seen])
+        box.submit(ask, [box, chatbot, session, turn_of_message, seen, identity], outputs)
+        send.click(ask, [box, chatbot, session, turn_of_message, seen, identity], outputs)
+        human.click(handoff, [chatbot, session, turn_of_message, seen, identity], [chatbot, session, turn_of_message, seen])
+        check.click(
+            prereview,
+            [item_choice, uploads, chatbot, session, turn_of_message, seen, identity],
+            [chatbot, session, turn_of_message, seen, uploads],
+        )
+        identity.input(switch, [identity], [session, chatbot, turn_of_message, seen])
         chatbot.like(rate, [turn_of_message], None)
         gr.Timer(poll_seconds).tick(poll, [chatbot, session, seen], [chatbot, seen], show_progress="hidden")
     return page

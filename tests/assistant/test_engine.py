@@ -121,11 +121,6 @@ def test_two_bad_ratings_hand_the_session_over(engine):
     assert engine.history(session)[-1]["role"] == "system"
 
 
-def test_tools_not_yet_available_say_so(engine):
-    assert "即将开通" in engine.respond(engine.create_session(), "帮我预填表单").text
-    assert "即将开通" in engine.respond(engine.create_session(), "我们企业能享受哪些政策").text
-
-
 def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     llm.answers = ["年满九十周岁的本区户籍老人每月领取高龄津贴400元[1]。"]  # breaks after 3 tokens
     llm.fail_after = 3

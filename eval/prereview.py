@@ -1,0 +1,109 @@
+"""Score material pre-review on a labelled case set (see eval/prereview_cases.py for the format):
+case accuracy (every scored point right), point accuracy, and per defect type the precision and
+recall of the reviewer reporting it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from govdata.records import Directory
+from prereview.review import PointResult, Reviewer
+
+
+def reported_defects(points: list[PointResult]) -> set[str]:
+    """The defect types a review reports, from the points it failed."""
+    found = set()
+    for p in points:
+        if p.result != "fail":
+            continue
+        if p.check == "present":
+            found.add("missing_material")
+        elif p.check == "legible":
+            found.add("blurred_scan" if "模糊" in p.evidence else "rotated_scan")
+        elif p.check == "credit_code":
+            found.add("bad_code")
+        elif p.check == "id_number":
+            found.add("bad_id_number")
+        elif p.check == "matches_record":
+            found.add("bad_code" if "信用代码" in p.evidence else "bad_id_number" if "身份证号" in p.evidence else "name_mismatch")
+        elif p.check == "same_name":
+            found.add("name_mismatch")
+        elif p.check == "unexpired":
+            found.add("expired")
+        elif p.check == "has_fields":
+            found.add("missing_field")
+    return found
+
+
+def load_case(folder: Path) -> tuple[dict, list[tuple[str, bytes]]]:
+    case = json.loads((folder / "case.json").read_text(encoding="utf-8"))
+    files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]
+    return case, files
+
+
+def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer | None = None, on_case: Callable[[], None] | None = None) -> dict:
+    reviewer = reviewer or Reviewer()
+    folders = sorted(p for p in cases_dir.iterdir() if (p / "case.json").is_file())
+    if not folders:
+        raise FileNotFoundError(f"{cases_dir} 下没有案例（每个案例是一个含 case.json 的文件夹）")
+    right_cases = points = right_points = 0
+    tp: Counter = Counter()
+    fp: Counter = Counter()
+    fn: Counter = Counter()
+    misses: list[dict] = []
+    seconds: list[float] = []
+    for folder in folders:
+        case, files = load_case(folder)
+        item = directory.item(case["item_id"])
+        if item is None:
+            raise ValueError(f"{folder}: 未知事项 {case['item_id']}")
+        started = time.perf_counter()
+        review = reviewer.review(
+            item,
+            files,
+            directory.person(case["applicant_ref"]),
+            directory.enterprise(case["applicant_ref"]),
+            dt.date.fromisoformat(case["on"]),
+        )
+        seconds.append(time.perf_counter() - started)
+        wrong = {
+            key: (want, review.result(*key.split("/"))) for key, want in case["expected"].items() if review.result(*key.split("/")) != want
+        }
+        points += len(case["expected"])
+        right_points += len(case["expected"]) - len(wrong)
+        right_cases += not wrong
+        if wrong:
+            misses.append(
+                {"case": folder.name, "defect": case["defect"], "wrong": {k: {"expected": w, "got": g} for k, (w, g) in wrong.items()}}
+            )
+        reported = reported_defects(review.points)
+        truth = case["defect"]
+        for defect in reported:
+            (tp if defect == truth else fp)[defect] += 1
+        if truth != "clean" and truth not in reported:
+            fn[truth] += 1
+        if on_case:
+            on_case()
+    defects = sorted(set(tp) | set(fp) | set(fn))
+    return {
+        "n": len(folders),
+        "accuracy": round(right_cases / len(folders), 4),
+        "point_accuracy": round(right_points / points, 4),
+        "points": points,
+        "per_defect": {
+            d: {
+                "precision": round(tp[d] / (tp[d] + fp[d]), 4) if tp[d] + fp[d] else None,
+                "recall": round(tp[d] / (tp[d] + fn[d]), 4) if tp[d] + fn[d] else None,
+                "cases": tp[d] + fn[d],
+            }
+            for d in defects
+        },
+        "defect_counts": dict(Counter(json.loads((f / "case.json").read_text(encoding="utf-8"))["defect"] for f in folders)),
+        "seconds_per_case": round(sum(seconds) / len(seconds), 2),
+        "misses": misses,
+    }

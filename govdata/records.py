@@ -1,0 +1,278 @@
+"""The records the service tools read, their shapes, and where they come from.
+
+`Directory` is the seam: `DbDirectory` reads them from our database (seeded from the demo pack),
+`HttpDirectory` from a district's own systems over HTTP (contract in docs/SERVICES.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal, Protocol
+
+import httpx
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import JSON, Boolean, Engine, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from assistant.store import Application
+from db import Base
+
+
+class FormField(BaseModel):
+    name: str
+    label: str
+    type: Literal["text", "date", "number", "phone", "id_number", "credit_code", "choice"] = "text"
+    required: bool = True
+    choices: list[str] = Field(default_factory=list)
+    # where the government already holds the value: "person.phone", "enterprise.credit_code",
+    # "enterprise.licence.食品经营许可证.number"; None = only the applicant knows it
+    source: str | None = None
+
+
+class ReviewPoint(BaseModel):
+    id: str
+    label: str
+    # present | legible | credit_code | id_number | matches_record | same_name | unexpired | has_fields
+    check: str
+    fields: list[str] = Field(default_factory=list)  # for has_fields: the labels that must appear
+
+
+class Material(BaseModel):
+    id: str
+    name: str
+    required: bool = True
+    keywords: list[str]  # words that identify the material in a file's name or text
+    review_points: list[ReviewPoint] = Field(default_factory=list)
+
+
+class ServiceItem(BaseModel):
+    id: str
+    name: str
+    department: str
+    applicant: Literal["person", "enterprise"]
+    aliases: list[str] = Field(default_factory=list)
+    promised_days: int | None = None
+    form: list[FormField] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+
+
+class Licence(BaseModel):
+    name: str
+    number: str
+    expires: dt.date | None = None
+
+
+class Person(BaseModel):
+    ref: str
+    name: str
+    id_number: str
+    gender: str | None = None
+    birth_date: dt.date | None = None
+    phone: str | None = None
+    address: str | None = None
+    hukou_address: str | None = None
+    bank_account: str | None = None
+
+
+class Enterprise(BaseModel):
+    ref: str
+    name: str
+    credit_code: str
+    legal_rep: str
+    legal_rep_id: str | None = None
+    address: str | None = None  # 住所 (registered address)
+    premises: str | None = None  # 经营场所 (where it trades), when registered
+    district: str | None = None
+    industry: str | None = None
+    size: Literal["微型", "小型", "中型", "大型"] | None = None
+    established: dt.date | None = None
+    revenue_wan: float | None = None  # last year's revenue, 万元
+    employees: int | None = None
+    contact_phone: str | None = None
+    bank_account: str | None = None
+    licences: list[Licence] = Field(default_factory=list)
+    credit: Literal["正常", "失信"] = "正常"
+
+
+class Rule(BaseModel):
+    """One machine-readable eligibility condition of a policy."""
+
+    field: Literal["industry", "size", "district", "age_years", "revenue_wan", "employees", "licence"]
+    op: Literal["in", "not_in", ">=", "<=", "has"]
+    value: list[str] | float | str
+
+
+class Policy(BaseModel):
+    id: str
+    name: str
+    department: str
+    benefit: str
+    rules: list[Rule]
+    credit: Literal["block", "flag", "ignore"] = "block"  # what a 失信 enterprise gets
+    auto_grant: bool = True  # 免申即享: granted without an application once eligible
+
+
+KINDS = {"item": ServiceItem, "person": Person, "enterprise": Enterprise, "policy": Policy}
+
+
+class Directory(Protocol):
+    """Where the tools look things up. Every method returns None / [] for what does not exist."""
+
+    def item(self, item_id: str) -> ServiceItem | None: ...
+
+    def items(self) -> list[ServiceItem]: ...
+
+    def person(self, ref: str) -> Person | None: ...
+
+    def persons(self) -> list[Person]: ...
+
+    def enterprise(self, ref: str) -> Enterprise | None: ...
+
+    def enterprises(self) -> list[Enterprise]: ...
+
+    def policies(self) -> list[Policy]: ...
+
+    def applications(self, applicant_ref: str) -> list[dict]: ...
+
+
+class GovRecord(Base):
+    __tablename__ = "gov_records"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # item | person | enterprise | policy
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def application_dict(a: Application) -> dict:
+    return {
+        "id": a.id,
+        "item": a.item,
+        "item_id": a.item_id,
+        "applicant_ref": a.applicant_ref,
+        "status": a.status,
+        "next_step": a.next_step,
+        "timeline": a.timeline or [],
+        "promised_date": a.promised_date.isoformat() if a.promised_date else None,
+        "form_data": a.form_data or {},
+    }
+
+
+class DbDirectory:
+    def __init__(self, engine: Engine) -> None:
+        self.db = engine
+
+    def _one(self, kind: str, ref: str):
+        with Session(self.db) as db:
+            row = db.get(GovRecord, (kind, ref))
+            return KINDS[kind].model_validate(row.data) if row else None
+
+    def _all(self, kind: str) -> list:
+        with Session(self.db) as db:
+            return [
+                KINDS[kind].model_validate(r.data)
+                for r in db.scalars(select(GovRecord).where(GovRecord.kind == kind).order_by(GovRecord.ref))
+            ]
+
+    def item(self, item_id: str) -> ServiceItem | None:
+        return self._one("item", item_id)
+
+    def items(self) -> list[ServiceItem]:
+        return self._all("item")
+
+    def person(self, ref: str) -> Person | None:
+        return self._one("person", ref)
+
+    def persons(self) -> list[Person]:
+        return self._all("person")
+
+    def enterprise(self, ref: str) -> Enterprise | None:
+        return self._one("enterprise", ref)
+
+    def enterprises(self) -> list[Enterprise]:
+        return self._all("enterprise")
+
+    def policies(self) -> list[Policy]:
+        return self._all("policy")
+
+    def applications(self, applicant_ref: str) -> list[dict]:
+        with Session(self.db) as db:
+            rows = db.scalars(select(Application).where(Application.applicant_ref == applicant_ref).order_by(Application.id))
+            return [application_dict(a) for a in rows]
+
+
+class HttpDirectory:
+    """A district's own systems behind one HTTP API (docs/SERVICES.md): GET /items, /items/{id},
+    /persons, /persons/{ref}, /enterprises, /enterprises/{ref}, /policies, /applications?applicant={ref};
+    404 = unknown."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+    def _get(self, path: str, shape, **params):
+        response = self.http.get(path, params=params or None)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return TypeAdapter(shape).validate_python(response.json())
+
+    def item(self, item_id: str) -> ServiceItem | None:
+        return self._get(f"/items/{item_id}", ServiceItem)
+
+    def items(self) -> list[ServiceItem]:
+        return self._get("/items", list[ServiceItem]) or []
+
+    def person(self, ref: str) -> Person | None:
+        return self._get(f"/persons/{ref}", Person)
+
+    def persons(self) -> list[Person]:
+        return self._get("/persons", list[Person]) or []
+
+    def enterprise(self, ref: str) -> Enterprise | None:
+        return self._get(f"/enterprises/{ref}", Enterprise)
+
+    def enterprises(self) -> list[Enterprise]:
+        return self._get("/enterprises", list[Enterprise]) or []
+
+    def policies(self) -> list[Policy]:
+        return self._get("/policies", list[Policy]) or []
+
+    def applications(self, applicant_ref: str) -> list[dict]:
+        return self._get("/applications", list[dict], applicant=applicant_ref) or []
+
+
+def sample_identities(engine: Engine) -> list[tuple[str, str]]:
+    """(label, ref) of the demo pack's sample persons and enterprises, for the chat page's 演示身份
+    picker; empty where no sample data was loaded (a real deployment)."""
+    with Session(engine) as db:
+        rows = db.scalars(select(GovRecord).where(GovRecord.sample.is_(True), GovRecord.kind.in_(("person", "enterprise"))))
+        return [(f"{r.data['name']}（{'个人' if r.kind == 'person' else '企业'}，示例）", r.ref) for r in rows]
+
+
+class SeedError(ValueError):
+    pass
+
+
+def seed_records(engine: Engine, kind: str, path: Path) -> int:
+    """Load sample records of one kind (JSON Lines) once; rows already present are kept as they are.
+    A bad line is an error that names the file and line."""
+    shape = KINDS[kind]
+    added = 0
+    with Session(engine) as db:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                ref = record["id"] if kind in ("item", "policy") else record["ref"]
+                shape.model_validate(record)
+            except (ValueError, KeyError, ValidationError) as exc:
+                raise SeedError(f"{path}:{number}: {exc}") from None
+            if db.get(GovRecord, (kind, ref)) is None:
+                db.add(GovRecord(kind=kind, ref=ref, data=record, sample=True))
+                added += 1
+        db.commit()
+    return added

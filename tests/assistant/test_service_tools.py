@@ -1,0 +1,99 @@
+"""The service tools through the dialogue engine (chat → tool → answer) and through the HTTP API."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server import create_app
+
+CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
+
+
+def ask(engine, user, text):
+    return engine.respond(engine.create_session(user_ref=user), text)
+
+
+def test_progress_lists_and_details_only_the_user_s_own_cases(engine, services_data):
+    listed = ask(engine, "demo-enterprise-1", "我的办件进度")
+    assert listed.path == "tool" and "BS20240004" in listed.text
+    detail = ask(engine, "demo-enterprise-1", "BS20240004 办到哪一步了")
+    assert "企业稳岗补贴申领" in detail.text and detail.data["status"]
+    other = ask(engine, "demo-enterprise-1", "BS20240003 进度")  # demo-citizen-2's case
+    missing = ask(engine, "demo-enterprise-1", "BS20999999 进度")
+    assert other.text == missing.text.replace("BS20999999", "BS20240003") and not other.data["found"]
+
+
+def test_prefill_in_the_chat(engine, services_data):
+    reply = ask(engine, "demo-citizen-1", "帮我预填高龄津贴的表")
+    assert reply.path == "tool" and reply.data["fill_rate"] == 1.0 and "张示例（来源：人口库）" in reply.text
+    again = ask(engine, "demo-citizen-2", "个体户再来一单")
+    assert again.data["missing"] == [] and "上次申请 BS20240003" in again.text
+    assert "需要先实名登录" in ask(engine, None, "帮我预填高龄津贴").text
+    assert "目前可以预填" in ask(engine, "demo-citizen-1", "帮我填表").text
+    assert "企业" in ask(engine, "demo-citizen-1", "帮我预填稳岗补贴").text  # an enterprise's form, a person's login
+
+
+def test_policy_matching_in_the_chat(engine, services_data):
+    reply = ask(engine, "demo-enterprise-2", "我们企业能享受哪些政策")
+    assert [m["policy_id"] for m in reply.data["matches"] if m["eligible"]] == ["POL-001", "POL-004"]
+    assert "可享受 2 项" in reply.text and "✗ 宝山区科技型企业研发投入奖励" in reply.text
+    assert "需要以企业身份登录" in ask(engine, "demo-citizen-1", "免申即享").text
+
+
+def test_prereview_through_the_engine(engine, services_data):
+    folder = CASES / "case-0001"  # a clean food-licence case of demo-enterprise-1
+    files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]
+    session = engine.create_session(user_ref="demo-enterprise-1")
+    assert "材料预审" in engine.respond(session, "帮我预审一下材料").text
+    reply = engine.prereview(session, "BS-ITEM-007", files)
+    assert reply.intent == "prereview" and reply.data["counts"]["fail"] == 0, reply.text
+    # the same materials under another enterprise's login do not match its records
+    other = engine.prereview(engine.create_session(user_ref="demo-enterprise-2"), "BS-ITEM-007", files)
+    assert {(p["material_id"], p["point"]) for p in other.data["points"] if p["result"] == "fail"} == {
+        ("licence", "record"),
+        ("legal_rep_id", "record"),
+    }
+
+
+@pytest.fixture
+def client(services, services_data):
+    return TestClient(create_app(services, with_ui=False))
+
+
+def session_for(client, user):
+    created = client.post("/api/sessions", json={"user_ref": user}).json()
+    client.headers["X-Session-Key"] = created["session_key"]
+    return created["session_id"]
+
+
+def test_service_tools_over_http(client):
+    assert {i["id"] for i in client.get("/api/services/items").json()} >= {"BS-ITEM-001", "BS-ITEM-007"}
+    session = session_for(client, "demo-citizen-2")
+    filled = client.post(f"/api/sessions/{session}/prefill", json={"item": "BS-ITEM-001"}).json()
+    assert filled["data"]["missing"] == ["个体户名称", "经营范围"]
+    assert client.get(f"/api/sessions/{session}/applications").json()["data"]["applications"] == ["BS20240003"]
+    refused = client.get(f"/api/sessions/{session}/applications", params={"application_id": "BS20240004"}).json()
+    assert refused["data"]["found"] is False
+    assert client.post(f"/api/sessions/{session}/prefill", json={"item": ""}).status_code == 422
+
+    session = session_for(client, "demo-enterprise-2")
+    matches = client.get(f"/api/sessions/{session}/policies").json()["data"]["matches"]
+    assert {m["policy_id"]: m["status"] for m in matches}["POL-004"] == "eligible"
+
+
+def test_prereview_over_http_with_bad_uploads(client):
+    session = session_for(client, "demo-citizen-2")
+    folder = CASES / "case-0004"  # a person case
+    files = [("files", (f.name, f.read_bytes())) for f in sorted(folder.iterdir()) if f.name != "case.json"]
+    response = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=files)
+    assert response.status_code == 200 and response.json()["data"]["points"]
+    broken = [("files", ("身份证.png", b"not an image")), ("files", ("申请书.docx", b"PK\x03\x04 broken"))]
+    response = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=broken)
+    assert response.status_code == 422 and "无法打开这张图片" in response.json()["detail"]
+    response = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-003"}, files=files)
+    assert response.status_code == 422 and "不支持材料预审" in response.json()["detail"]
+    mixed = [*files[:1], ("files", ("scan.exe", b"MZ"))]
+    review = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=mixed).json()
+    assert any("不支持的文件类型" in message for message in review["data"]["unreadable"])
+    assert "不支持的文件类型" in review["text"]

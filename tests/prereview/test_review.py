@@ -1,0 +1,58 @@
+import datetime as dt
+
+import pytest
+
+from prereview.extract import Ocr, Unreadable, extract
+from prereview.review import end_date, find_code, labelled
+
+
+def test_labelled_values_stop_at_the_line_end():
+    text = "企业名称：上海示例科技有限公司\n联系电话：\n经营项目：预包装食品销售\n个体户名称：某某店"
+    assert labelled(text, ("企业名称",)) == "上海示例科技有限公司"
+    assert labelled(text, ("联系电话",)) is None  # empty, not the next line's value
+    assert labelled(text, ("名称",)) is None  # 个体户名称 is not 名称
+
+
+def test_codes_survive_ocr_confusions():
+    assert find_code("统一社会信用代码：9131O113MA1GK1234K", "credit_code") == "91310113MA1GK1234K"
+    assert find_code("公民身份号码：3101131940030l0027", "id_number") == "310113194003010027"
+    assert find_code("无号码", "id_number") is None
+
+
+def test_validity_dates():
+    assert end_date("营业期限：2019年5月20日 至 长期") == ("长期", None)
+    assert end_date("有效期限：2018.05.01-2038.05.01") == ("2038-05-01", dt.date(2038, 5, 1))
+    assert end_date("租赁期限：2024年1月1日至2025年12月31日") == ("2025-12-31", dt.date(2025, 12, 31))
+    assert end_date("签订日期：2024年1月1日") is None
+
+
+def test_unreadable_files_say_why():
+    ocr = Ocr()
+    for name, data, message in (
+        ("a.png", b"not an image", "无法打开这张图片"),
+        ("a.pdf", b"%PDF-1.4 broken", "无法读取这个 PDF"),
+        ("a.docx", b"PK broken", "无法读取这个 DOCX"),
+        ("a.txt", "文本".encode("gbk"), "不是 UTF-8"),
+        ("a.exe", b"MZ", "不支持的文件类型"),
+        ("a.txt", b"", "文件是空的"),
+    ):
+        with pytest.raises(Unreadable, match=message):
+            extract(name, data, ocr)
+
+
+def test_blur_and_orientation_are_detected():
+    from eval.prereview_cases import FONT, render
+
+    pytest.importorskip("PIL")
+    import random
+    from pathlib import Path
+
+    if not Path(FONT).exists():
+        pytest.skip("the CJK font that renders test scans is not installed")
+    lines = ["营业执照", "统一社会信用代码：91310113MA1GK1234K", "名称：上海示例科技有限公司"]
+    ocr = Ocr()
+    sharp = extract("a.png", render(lines, random.Random(1)), ocr)
+    assert not sharp.blurred and sharp.rotated == 0 and "91310113MA1GK1234K" in sharp.text
+    assert extract("b.png", render(lines, random.Random(1), blur=True), ocr).blurred
+    turned = extract("c.png", render(lines, random.Random(1), rotate=90), ocr)
+    assert turned.rotated and "上海示例科技有限公司" in turned.text

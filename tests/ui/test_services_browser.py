@@ -1,0 +1,32 @@
+"""The service tools in the chat page, in a real Chromium: pick a sample identity, ask which
+policies apply, upload materials for pre-review and read the result."""
+
+from pathlib import Path
+
+CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
+
+
+def test_policies_and_prereview_in_the_chat(services_data, site, page, tmp_path: Path):
+    page.goto(site + "/", wait_until="domcontentloaded")
+    page.locator("#identity input").wait_for(timeout=30_000)
+    page.locator("#identity input").click()
+    page.get_by_role("option", name="上海示例科技有限公司（企业，示例）").click()
+    page.fill("#question textarea", "我们企业能享受哪些政策")
+    page.click("#send")
+    page.get_by_text("可享受 2 项").wait_for(timeout=20_000)
+    assert "宝山区科技型企业研发投入奖励" in page.locator("#chat").inner_text()
+
+    page.get_by_text("材料预审：上传申请材料").click()
+    page.locator("#item input").click()
+    page.get_by_role("option", name="食品经营许可证新办（BS-ITEM-007）").click()
+    folder = CASES / "case-0002"  # demo-enterprise-1's food-licence case with one material missing
+    files = [str(f) for f in sorted(folder.iterdir()) if f.name != "case.json"]
+    page.locator("#uploads input[type=file]").set_input_files(files)
+    page.wait_for_timeout(1500)  # Gradio uploads the files before the button can use them
+    page.click("#prereview")
+    page.get_by_text("材料预审：").last.wait_for(timeout=60_000)
+    page.get_by_text("项不通过").wait_for(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "services.png"), full_page=True)
+    chat = page.locator("#chat").inner_text()
+    assert "《食品经营许可证新办》材料预审：" in chat and "未找到" in chat
+    assert "可享受 2 项" in chat  # the earlier answer is still there
