@@ -102,7 +102,14 @@ def test_openai_facade(client, llm):
 
 def test_tool_registry_is_published(client):
     names = [t["function"]["name"] for t in client.get("/api/tools").json()]
-    assert names == ["search_knowledge", "get_application_progress", "prefill_form", "match_policies", "prereview_materials", "handoff_to_human"]
+    assert names == [
+        "search_knowledge",
+        "get_application_progress",
+        "prefill_form",
+        "match_policies",
+        "prereview_materials",
+        "handoff_to_human",
+    ]
 
 
 def test_openapi_docs(client):
