@@ -28,6 +28,14 @@ DEMO_KNOWLEDGE = DEMO_PACK / "knowledge"
 DEMO_SERVICES = DEMO_PACK / "services"
 
 
+def remember(settings: Settings, kind: str, result: dict) -> None:
+    """Keep an evaluation run, with the version and settings, for the dashboard's history."""
+    from db import make_engine
+    from operations.history import record
+
+    record(make_engine(settings.db_url), kind, result, settings.model_dump(mode="json", exclude={"llm_api_key", "qdrant_api_key"}))
+
+
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
@@ -339,6 +347,7 @@ def eval_retrieval(
     except ValueError as exc:
         raise fail(str(exc)) from None
     result.print(console)
+    remember(ctx.obj, "retrieval", result.summary())
     if report:
         result.write_markdown(report)
         console.print(f"报告已写入 {report}")
@@ -386,6 +395,7 @@ def eval_answers(
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     console.print_json(data=result)
+    remember(settings, "answers", result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         write_json(json_out, result)
@@ -472,6 +482,7 @@ def eval_prereview(
         f"逐项准确率 {result['point_accuracy']:.1%}（{result['points']} 项）；平均每案 {result['seconds_per_case']} 秒；"
         f"错误案例 {len(result['misses'])} 个"
     )
+    remember(settings, "prereview", result)
     if json_out:
         write_json(json_out, result)
 
@@ -495,6 +506,29 @@ def eval_prefill(ctx: typer.Context, json_out: Annotated[Path | None, typer.Opti
         f"{result['forms']} 张表单，{result['fields']} 个字段，自动填充 {result['filled']} 个；"
         f"填充率 ≥ 80% 的表单占 {result['forms_at_least_80']:.1%}"
     )
+    remember(ctx.obj, "prefill", result)
+    if json_out:
+        write_json(json_out, result)
+
+
+@eval_app.command("ops")
+def eval_ops(
+    ctx: typer.Context,
+    turns: Annotated[int, typer.Option(min=1000, help="造多少条对话记录（默认 100 万）。")] = 1_000_000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """运营指标的规模测试：在临时数据库中造 N 条对话记录，测运营报表的查询时间（目标 2 秒内）。"""
+    from eval.ops_bench import run
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("写入对话记录", total=turns)
+        result = run(ctx.obj, turns, on_progress=lambda n: progress.advance(task, n))
+    table = Table("统计区间", "回答数", "最快（秒）", "最慢（秒）", title=f"运营报表：{result['rows']['turns']:,} 条对话记录")
+    for name, row in result["report"].items():
+        table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]))
+    console.print(table)
+    console.print(f"写入用时 {result['seed_seconds']} 秒，数据库 {result['database_mb']} MB")
     if json_out:
         write_json(json_out, result)
 
@@ -521,6 +555,7 @@ def eval_handoff(
         result = run_benchmark(ctx.obj, scenario, port)
     shown = {k: v for k, v in result.items() if k != "first_responses_s"}
     console.print_json(data=shown)
+    remember(ctx.obj, "handoff", result)
     if json_out:
         write_json(json_out, result)
         plot(result, json_out.with_suffix(".png"))

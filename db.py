@@ -28,6 +28,8 @@ def make_engine(url: str) -> Engine:
     import assistant.store  # noqa: F401  (registers their tables)
     import govdata.records  # noqa: F401
     import ingest.state  # noqa: F401
+    import operations.history  # noqa: F401
+    import operations.reports  # noqa: F401
     import staff.accounts  # noqa: F401
     import staff.audit  # noqa: F401
     import staff.editorial  # noqa: F401
@@ -39,7 +41,8 @@ def make_engine(url: str) -> Engine:
 
 def add_missing_columns(engine: Engine) -> None:
     """Additive schema changes for databases made by an earlier version: new columns are nullable
-    (defaults are set by the application), so adding them keeps every stored row."""
+    (defaults are set by the application), so adding them keeps every stored row; new indexes are
+    built."""
     existing = inspect(engine)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
@@ -48,3 +51,5 @@ def add_missing_columns(engine: Engine) -> None:
                 if column.name not in have:
                     kind = column.type.compile(dialect=engine.dialect)
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)

@@ -12,12 +12,17 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from access import SessionKeys
 from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
 from assistant.guard import MAX_CHARS, BadMessage
+from operations.api import build_router as build_ops_router
+from operations.metrics import Metrics
+from operations.reports import ReportError, ReportNotFound, Reports
+from operations.telemetry import ERRORS as ERROR_COUNT
+from operations.telemetry import REQUEST_SECONDS, exposition, queue_registry
 from staff.accounts import AccountError, Accounts
 from staff.api import MAX_UPLOAD, build_router, token_of
 from staff.editorial import Editorial, EditorialError, EntryNotFound
@@ -91,6 +96,8 @@ class Services:
     editorial: Editorial
     desk: HelpDesk
     keys: SessionKeys
+    metrics: Metrics
+    reports: Reports
 
     @classmethod
     def build(cls, engine: Engine) -> Services:
@@ -98,7 +105,8 @@ class Services:
         accounts = Accounts(engine.db, s.staff_token_hours)
         editorial = Editorial(engine.kb, group_threshold=s.gap_group_threshold)
         desk = HelpDesk(engine.db, accounts, editorial, s.helper_offline_after)
-        return cls(engine, accounts, editorial, desk, SessionKeys.from_file(s.secret_path))
+        keys = SessionKeys.from_file(s.secret_path)
+        return cls(engine, accounts, editorial, desk, keys, Metrics(engine.kb), engine.tools.reports)
 
 
 ERRORS = {  # service exceptions and the HTTP status each means
@@ -106,9 +114,11 @@ ERRORS = {  # service exceptions and the HTTP status each means
     DeskError: 422,
     EditorialError: 422,
     AccountError: 422,
+    ReportError: 422,
     Conflict: 409,
     HandoffNotFound: 404,
     EntryNotFound: 404,
+    ReportNotFound: 404,
 }
 NOT_YOURS = "无权访问这个会话（缺少或错误的 X-Session-Key）。"
 
@@ -121,7 +131,12 @@ def own_session(request: Request, session_id: SessionId, x_session_key: Annotate
 
 
 Owned = Annotated[str, Depends(own_session)]
-STAFF_PAGES = {"helper": "helper.html", "editor": "editor.html", "admin": "admin.html"}
+STAFF_PAGES = {
+    "helper": ("helper", "helper.html"),
+    "editor": ("editor", "editor.html"),
+    "admin": ("admin", "admin.html"),
+    "ops": ("admin", "ops.html"),
+}
 
 
 def create_app(services: Services, with_ui: bool = True) -> FastAPI:
@@ -137,7 +152,11 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     for error, status in ERRORS.items():
 
         async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            message = {HandoffNotFound: "没有这个转人工记录。", EntryNotFound: "没有这个知识条目。"}.get(type(exc), str(exc))
+            message = {
+                HandoffNotFound: "没有这个转人工记录。",
+                EntryNotFound: "没有这个知识条目。",
+                ReportNotFound: "没有这个查询编号。",
+            }.get(type(exc), str(exc))
             return JSONResponse({"detail": message}, status_code=status)
 
         app.add_exception_handler(error, handler)
@@ -274,6 +293,25 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         return StreamingResponse(chunks(), media_type="text/event-stream")
 
     app.include_router(build_router(engine, services.accounts, services.desk, services.editorial))
+    app.include_router(build_ops_router(services.metrics, services.reports, services.accounts, keys))
+    queues = queue_registry(engine.db)
+
+    @app.middleware("http")
+    async def timed(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # the route's template (/api/sessions/{session_id}/messages), not the raw path: bounded labels
+        name = getattr(route, "path", None) or "unmatched"
+        REQUEST_SECONDS.labels(request.method, name, str(response.status_code)).observe(time.perf_counter() - started)
+        if response.status_code >= 500:
+            ERROR_COUNT.labels("http_5xx").inc()
+        return response
+
+    @app.get("/metrics", tags=["运维"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus metrics: request latency by route, model and retrieval latency, tokens, errors, queue lengths."""
+        return PlainTextResponse(exposition(queues), media_type="text/plain; version=0.0.4")
 
     @app.get("/staff/login", include_in_schema=False)
     def login_page() -> FileResponse:
@@ -290,10 +328,11 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         """The consoles are served only to a logged-in account with the page's role."""
         if page not in STAFF_PAGES:
             raise HTTPException(404, "没有这个页面。")
+        role, file = STAFF_PAGES[page]
         staff = services.accounts.authenticate(token_of(request))
-        if staff is None or not staff.can(page):
+        if staff is None or not staff.can(role):
             return RedirectResponse(f"/staff/login?next=/staff/{page}", status_code=303)
-        return FileResponse(PAGES / STAFF_PAGES[page])
+        return FileResponse(PAGES / file)
 
     if with_ui:
         import gradio as gr

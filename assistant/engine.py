@@ -20,6 +20,7 @@ from govdata.records import DbDirectory
 from knowledge.base import KnowledgeBase
 from knowledge.index import DENSE, SearchFilter
 from knowledge.retriever import Hit, unit_key
+from operations.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from prompts import load as load_prompt
 from settings import Settings
 
@@ -40,6 +41,7 @@ _INTENTS = {
     "prefill_form": "prefill",
     "match_policies": "policy",
     "prereview_materials": "prereview",
+    "report_unresolved": "report",
 }
 
 
@@ -261,7 +263,8 @@ class Engine:
         """What retrieval finds for a question and what Xiaobao would do with it — "verbatim" (the first
         hit is the official reply), "generate" or "refuse" — without asking the model."""
         s = self.settings
-        hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
+        with RETRIEVAL_SECONDS.time():
+            hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
         # An official reply is given verbatim only when one Q&A entry near the top is both close to the
         # question and clearly closer than any other entry: two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold, and then the model composes.
@@ -304,13 +307,18 @@ class Engine:
             {"role": "user", "content": self._user.format(passages=numbered, question=question)},
         ]
         parts: list[str] = []
+        asked = time.perf_counter()
         try:
             for token in self.llm.stream(messages, s.llm_max_tokens):
                 if not first_token:
                     first_token.append((time.perf_counter() - started) * 1000)
+                    LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - asked)
                 parts.append(token)
                 yield "token", token
+            LLM_SECONDS.observe(time.perf_counter() - asked)
+            LLM_TOKENS.inc(len(parts))  # the server streams one token per chunk
         except LLMUnavailable:
+            ERRORS.labels("llm_unavailable").inc()
             refs = "；".join(h.citation for h in evidence[:3])
             return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
         checked = citations.check("".join(parts), passages, self.kb.tokenizer)
@@ -326,6 +334,7 @@ class Engine:
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
         with Session(self.db) as db:
+            about = draft.hits[0].payload if draft.hits else (draft.tool_calls[0]["result"] if draft.tool_calls else {})
             turn = Turn(
                 session_id=session_id,
                 role="assistant",
@@ -333,6 +342,8 @@ class Engine:
                 path=draft.path,
                 intent=intent,
                 label=draft.label,
+                department=about.get("department"),
+                item=about.get("item"),
                 ttft_ms=ttft,
                 total_ms=total,
                 flags={"checked": draft.checked} if draft.checked else {},

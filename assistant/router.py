@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "knowledge"]
+Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "knowledge"]
 
+TRACKING_NO = re.compile(r"BCS\d{8}[A-Z0-9]{4}")  # a 办不成事 report
 APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}\d{6,12})(?![A-Za-z0-9])")
 _RULES: list[tuple[Intent, re.Pattern]] = [
     ("handoff", re.compile(r"转人工|人工(客服|服务|帮办|坐席)|找(个)?人工|真人|找人工")),
     ("progress", re.compile(r"进度|办到哪|到哪一步|审批(状态|结果)|办结了吗|办好了吗|受理了吗")),
+    ("report", re.compile(r"办不成|办不了|没办成|办不下来|跑了(好)?几(趟|次)")),
     ("prereview", re.compile(r"预审|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题)")),
     ("prefill", re.compile(r"预填|帮我填|填表|填写表单|再来一单")),
     ("policy", re.compile(r"免申即享|(能|可以|可)享受(哪些|什么)?(的)?政策|符合(哪些|什么)政策|政策匹配")),
@@ -31,6 +33,8 @@ class Route:
 def route(text: str) -> Route:
     if _GREETING.match(text.strip()):
         return Route("greeting")
+    if tracking := TRACKING_NO.search(text.upper()):
+        return Route("report", {"tracking_no": tracking.group(0)})
     if topic := SENSITIVE.search(text):
         return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
     application = APPLICATION_ID.search(text.upper())
@@ -40,6 +44,8 @@ def route(text: str) -> Route:
                 return Route("progress", {"application_id": application.group(1)} if application else {})
             if intent == "prefill":  # the tool finds the item named in the words
                 return Route("prefill", {"item": text, "again": "再来一单" in text})
+            if intent == "report":
+                return Route("report", {"text": text})
             return Route(intent)
     if application and len(text) <= 30:  # a bare case number is a progress question
         return Route("progress", {"application_id": application.group(1)})

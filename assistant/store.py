@@ -8,7 +8,7 @@ import json
 import uuid
 from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db import Base
@@ -40,6 +40,9 @@ class ChatSession(Base):
 
 class Turn(Base):
     __tablename__ = "turns"
+    # the operations report scans a period's answers: this index holds every column it reads, so
+    # the scan never touches the rows (which carry the text)
+    __table_args__ = (Index("ix_turns_report", "role", "created_at", "path", "department", "session_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
@@ -49,6 +52,9 @@ class Turn(Base):
     path: Mapped[str | None] = mapped_column(String(20), index=True)
     intent: Mapped[str | None] = mapped_column(String(20))
     label: Mapped[str | None] = mapped_column(String(40))  # 官方答复 / AI 生成 (GB 45438-2025)
+    # what the answer was about, from its first citation or tool: operations count per department and item
+    department: Mapped[str | None] = mapped_column(String(100), index=True)
+    item: Mapped[str | None] = mapped_column(String(200))
     flags: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. {"pii": ["phone"]}
     ttft_ms: Mapped[float | None]
     total_ms: Mapped[float | None]
@@ -60,9 +66,11 @@ class Turn(Base):
 
 class Citation(Base):
     __tablename__ = "citations"
+    # a turn's citations, and which knowledge units a period cited, both from this index alone
+    __table_args__ = (Index("ix_citations_turn_cover", "turn_id", "doc_type", "group"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"))
     number: Mapped[int] = mapped_column(Integer)
     citation: Mapped[str] = mapped_column(String(500))
     group: Mapped[str] = mapped_column(String(500), index=True)  # the knowledge unit, for usage statistics
@@ -83,6 +91,7 @@ class ToolCall(Base):
 
 class Rating(Base):
     __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_created", "created_at", "value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)

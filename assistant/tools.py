@@ -15,6 +15,7 @@ from assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
 from govdata.policies import matches_for
 from govdata.prefill import applicant_records, prefill
 from govdata.records import Directory, ServiceItem
+from operations.reports import ReportNotFound, Reports
 from prereview.review import Reviewer
 
 
@@ -50,6 +51,7 @@ class Tools:
         self.directory = directory
         self._search = search
         self.reviewer = reviewer or Reviewer()
+        self.reports = Reports(db)
         self.registry: dict[str, Tool] = {
             t.name: t
             for t in (
@@ -82,6 +84,12 @@ class Tools:
                     "预审上传的申请材料（材料通过接口或页面上传）",
                     {"type": "object", "properties": {"item": {"type": "string"}, "files": {"type": "array", "items": {"type": "string"}}}},
                     self.prereview_hint,
+                ),
+                Tool(
+                    "report_unresolved",
+                    "“办不成事”反映：登记一件没有办成的事，给出查询编号；或按编号查询办理情况",
+                    {"type": "object", "properties": {"text": {"type": "string"}, "tracking_no": {"type": "string"}}},
+                    self.report_unresolved,
                 ),
                 Tool(
                     "handoff_to_human",
@@ -219,6 +227,26 @@ class Tools:
         person, enterprise = applicant_records(self.directory, service, user_ref) if user_ref else (None, None)
         review = self.reviewer.review(service, files, person, enterprise)
         return ToolResult(review.summary(), data=review.to_dict())
+
+    def report_unresolved(self, *, session_id: str, user_ref: str | None, text: str = "", tracking_no: str | None = None) -> ToolResult:
+        """Look a report up by its number, or file one from the citizen's words and the questions before."""
+        if tracking_no:
+            try:
+                found = self.reports.lookup(tracking_no)
+            except ReportNotFound:
+                return ToolResult(f"没有查到编号为 {tracking_no} 的“办不成事”反映，请核对编号。", ok=False, data={"found": False})
+            result = f"，办理结果：{found['result']}" if found["result"] else ""
+            return ToolResult(f"您反映的事项（编号 {found['tracking_no']}）当前状态：{found['status_name']}{result}。", data=found)
+        with Session(self.db) as db:
+            asked = db.scalars(
+                select(Turn.text).where(Turn.session_id == session_id, Turn.role == "user").order_by(Turn.id.desc()).limit(4)
+            )
+            context = "；".join(reversed(list(asked)))
+        filed = self.reports.submit(context or text, session_id=session_id)
+        return ToolResult(
+            f"已登记您反映的“办不成事”，查询编号 {filed['tracking_no']}。工作人员会跟进办理，您可以随时发送这个编号查询进展。",
+            data=filed,
+        )
 
     def handoff_to_human(self, *, reason: str, session_id: str, user_ref: str | None) -> ToolResult:
         """Queue the session for the helpers, with what Xiaobao found so far as evidence."""

@@ -24,6 +24,7 @@ class FilledField:
 class Prefill:
     item_id: str
     item: str
+    department: str
     fields: list[FilledField] = field(default_factory=list)
 
     @property
@@ -62,7 +63,7 @@ def _lookup(path: str, person: Person | None, enterprise: Enterprise | None) -> 
 def prefill(item: ServiceItem, person: Person | None, enterprise: Enterprise | None, previous: dict | None = None) -> Prefill:
     """Fill the form from the data sources; with `previous` (a former application's form data,
     for 再来一单) fields the sources cannot answer are taken from it. Current data wins over old."""
-    result = Prefill(item.id, item.name)
+    result = Prefill(item.id, item.name, item.department)
     for spec in item.form:
         value = _lookup(spec.source, person, enterprise) if spec.source else None
         source = SOURCE_NAMES[spec.source.partition(".")[0]] if value is not None else None

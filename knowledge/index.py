@@ -60,6 +60,10 @@ class Index(Protocol):
 
     def count(self) -> int: ...
 
+    def facet(self, key: str, doc_types: Sequence[str] | None = None, limit: int = 100_000) -> dict[str, int]:
+        """Points per value of a payload field (active points only; optionally of some doc types)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -97,6 +101,13 @@ def _filter(flt: SearchFilter, m):
         must.append(m.filter(should=[m.is_empty("effective_from"), m.range("effective_from", lte=day)]))
         must.append(m.filter(should=[m.is_empty("effective_to"), m.range("effective_to", gte=day)]))
     return m.filter(must=must, must_not=must_not) if must or must_not else None
+
+
+def _facet_filter(doc_types, m):
+    must = [m.match("status", ["active"])]
+    if doc_types:
+        must.append(m.match("doc_type", list(doc_types)))
+    return m.filter(must=must)
 
 
 class _EdgeModels:
@@ -174,6 +185,11 @@ class EdgeIndex:
 
     def count(self) -> int:
         return self._shard.count(self._q.CountRequest(exact=True))
+
+    def facet(self, key, doc_types=None, limit=100_000):
+        flt = _facet_filter(doc_types, self._m)
+        response = self._shard.facet(self._q.FacetRequest(key, limit=limit, exact=True, filter=flt))
+        return {str(hit.value): hit.count for hit in response.hits}
 
     def optimize(self) -> None:
         """Merge segments and build the HNSW graph; worth it after a large ingest."""
@@ -264,6 +280,11 @@ class ServerIndex:
             with_payload=True,
         )
         return [IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+
+    def facet(self, key, doc_types=None, limit=100_000):
+        flt = _facet_filter(doc_types, self._m)
+        response = self._client.facet(self._name, key, facet_filter=flt, limit=limit, exact=True)
+        return {str(hit.value): hit.count for hit in response.hits}
 
     def count(self):
         return self._client.count(self._name, exact=True).count

@@ -78,8 +78,8 @@ async def read_upload(file: UploadFile) -> bytes:
     return data
 
 
-def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: Editorial) -> APIRouter:
-    router = APIRouter()
+def logged_in(accounts: Accounts) -> Callable[..., Staff]:
+    """A dependency: the logged-in account, or 401."""
 
     def current(request: Request) -> Staff:
         staff = accounts.authenticate(token_of(request))
@@ -87,13 +87,27 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
             raise HTTPException(401, "请先登录")
         return staff
 
-    def role(name: str) -> Callable[..., Staff]:
-        def check(staff: Annotated[Staff, Depends(current)]) -> Staff:
-            if not staff.can(name):
-                raise HTTPException(403, "您的账号无权进行此操作")
-            return staff
+    return current
 
-        return check
+
+def with_role(accounts: Accounts, name: str) -> Callable[..., Staff]:
+    """A dependency: a logged-in account that has the role (an admin has every role), or 401 / 403."""
+    current = logged_in(accounts)
+
+    def check(staff: Annotated[Staff, Depends(current)]) -> Staff:
+        if not staff.can(name):
+            raise HTTPException(403, "您的账号无权进行此操作")
+        return staff
+
+    return check
+
+
+def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: Editorial) -> APIRouter:
+    router = APIRouter()
+    current = logged_in(accounts)
+
+    def role(name: str) -> Callable[..., Staff]:
+        return with_role(accounts, name)
 
     Helper = Annotated[Staff, Depends(role("helper"))]
     Editor = Annotated[Staff, Depends(role("editor"))]

@@ -108,6 +108,7 @@ def test_tool_registry_is_published(client):
         "prefill_form",
         "match_policies",
         "prereview_materials",
+        "report_unresolved",
         "handoff_to_human",
     ]
 

@@ -78,3 +78,11 @@ def test_edge_index_persists(tmp_path):
     reopened = EdgeIndex(tmp_path / "shard", dim=3)
     assert reopened.count() == 1
     reopened.close()
+
+
+def test_facet_counts_active_points(index):
+    index.upsert([point(1, "qa", group="qa:1"), point(2, "qa", group="qa:1"), point(3, "qa", group="qa:2"), point(4, "guide", group="g:1")])
+    index.upsert([point(5, "qa", group="qa:3")])
+    index.set_status("src5", "superseded")  # an old version does not count
+    assert index.facet("doc_type") == {"qa": 3, "guide": 1}
+    assert index.facet("group", ["qa"]) == {"qa:1": 2, "qa:2": 1}

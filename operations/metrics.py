@@ -1,0 +1,278 @@
+"""Service metrics over a period, optionally for one department or item, computed by aggregate
+queries in the database (so they stay fast at millions of turns; see `xiaobao bench ops`).
+
+Definitions (also in docs/OPERATIONS.md):
+- questions: the citizens' messages; answers: Xiaobao's turns, by path;
+- resolved by Xiaobao alone: a session with a question, no refusal or error, no hand-off and no
+  不满意 rating; resolved with helpers: that, or a hand-off closed as resolved;
+- first response: a hand-off's queued → first human reply;
+- knowledge usage rate: the share of published Q&A entries cited at least once in the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from assistant.store import Citation, Handoff, KnowledgeGap, Rating, Turn
+from eval.metrics import percentile
+from knowledge.base import KnowledgeBase
+from staff.workdays import CHINA
+
+PATHS = ("verbatim", "generated", "refused", "tool", "handoff", "greeting", "error")
+FIRST_RESPONSE_BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 120), (120, None))
+OUTCOMES = ("resolved", "unresolved", "referred", "returned")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+    department: str | None = None
+    item: str | None = None
+
+    @property
+    def since(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time(), CHINA).astimezone(dt.UTC)
+
+    @property
+    def until(self) -> dt.datetime:
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), CHINA).astimezone(dt.UTC)
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class Metrics:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.db = kb.engine
+
+    def _answers(self, period: Period) -> Select:
+        """Xiaobao's answers in the period (and department / item)."""
+        query = select(Turn).where(Turn.role == "assistant", Turn.created_at >= period.since, Turn.created_at < period.until)
+        if period.department:
+            query = query.where(Turn.department == period.department)
+        if period.item:
+            query = query.where(Turn.item == period.item)
+        return query
+
+    def _sessions(self, period: Period):
+        """Ids of the sessions with an answer in the period (and department / item)."""
+        return self._answers(period).with_only_columns(Turn.session_id).distinct().scalar_subquery()
+
+    def report(self, period: Period) -> dict:
+        with Session(self.db) as db:
+            cells = self._cells(db, period)
+            per_session = self._per_session(db, period)
+            return {
+                "period": {
+                    "start": period.start.isoformat(),
+                    "end": period.end.isoformat(),
+                    "department": period.department,
+                    "item": period.item,
+                },
+                **self._volume(db, period, cells, len(per_session)),
+                "daily": self._daily(db, period, cells),
+                "resolution": self._resolution(db, period, per_session),
+                "handoffs": self._handoffs(db, period),
+                "ratings": self._ratings(db, period),
+                "gaps": self._gaps(db, period),
+                "knowledge": self._knowledge(db, period),
+                "by_department": self._by_department(db, period, cells),
+            }
+
+    def _day(self, column):
+        """The calendar day in China of a stored (UTC) time, in SQL: SQLite has no time zones."""
+        if self.db.dialect.name == "sqlite":
+            return func.date(column, "+8 hours")
+        return func.date(column + dt.timedelta(hours=8))
+
+    def _cells(self, db: Session, period: Period) -> list[tuple[str, str | None, str | None, int]]:
+        """Answers counted per (day, department, path): one pass over the covering index, a few
+        thousand rows back, from which the volume, daily and per-department tables are summed."""
+        answers = self._answers(period).subquery()
+        day = self._day(answers.c.created_at).label("day")
+        rows = db.execute(
+            select(day, answers.c.department, answers.c.path, func.count()).group_by(day, answers.c.department, answers.c.path)
+        )
+        return [(str(d), dep, path, n) for d, dep, path, n in rows]
+
+    def _per_session(self, db: Session, period: Period) -> list[tuple[str, int, int]]:
+        """(session, had a refusal or error, was handed off) for every session answered in the period."""
+        answers = self._answers(period).subquery()
+        failed = func.max(case((answers.c.path.in_(("refused", "error")), 1), else_=0))
+        handed = func.max(case((answers.c.path == "handoff", 1), else_=0))
+        return list(db.execute(select(answers.c.session_id, failed, handed).group_by(answers.c.session_id)))
+
+    def _volume(self, db: Session, period: Period, cells, sessions: int) -> dict:
+        paths: dict[str, int] = {}
+        for _day, _dep, path, n in cells:
+            paths[path or ""] = paths.get(path or "", 0) + n
+        if period.department or period.item:  # a question belongs to a department through the answer it got
+            questions = sum(paths.values())
+        else:
+            questions = db.scalar(
+                select(func.count())
+                .select_from(Turn)
+                .where(Turn.role == "user", Turn.created_at >= period.since, Turn.created_at < period.until)
+            )
+        return {
+            "sessions": sessions,
+            "questions": questions or 0,
+            "answers": sum(paths.values()),
+            "paths": {path: paths.get(path, 0) for path in PATHS} | {p: n for p, n in paths.items() if p not in PATHS and p},
+        }
+
+    def _daily(self, db: Session, period: Period, cells) -> list[dict]:
+        answers = self._answers(period).subquery()
+        day = self._day(answers.c.created_at).label("day")
+        sessions = dict(db.execute(select(day, func.count(distinct(answers.c.session_id))).group_by(day)).all())
+        totals: dict[str, dict[str, int]] = {}
+        for d, _dep, path, n in cells:
+            row = totals.setdefault(d, {})
+            row[path] = row.get(path, 0) + n
+        out = []
+        for day_ in period.days():
+            row = totals.get(day_.isoformat(), {})
+            out.append(
+                {
+                    "date": day_.isoformat(),
+                    "answers": sum(row.values()),
+                    "sessions": sessions.get(day_.isoformat(), 0),
+                    **{p: row.get(p, 0) for p in ("verbatim", "generated", "refused", "handoff")},
+                }
+            )
+        return out
+
+    def _resolution(self, db: Session, period: Period, per_session) -> dict:
+        asked = len(per_session)
+        unhappy = self._bad_rated_sessions(db, period)
+        alone = sum(1 for session, failed, handed in per_session if not failed and not handed and session not in unhappy)
+        helped = db.scalar(
+            select(func.count(distinct(Handoff.session_id))).where(
+                Handoff.created_at >= period.since,
+                Handoff.created_at < period.until,
+                Handoff.outcome == "resolved",
+                Handoff.session_id.in_(self._sessions(period)),
+            )
+        )
+        return {
+            "sessions": asked,
+            "xiaobao_alone": _share(alone, asked),
+            "with_helpers": _share(alone + (helped or 0), asked),
+        }
+
+    def _rated(self, period: Period):
+        """Ratings given in the period to answers that match the period's filters (driven from the
+        ratings, which are few, rather than from the answers)."""
+        query = (
+            select(Rating, Turn.session_id, Turn.department)
+            .join(Turn, Rating.turn_id == Turn.id)
+            .where(Rating.created_at >= period.since, Rating.created_at < period.until, Turn.role == "assistant")
+        )
+        if period.department:
+            query = query.where(Turn.department == period.department)
+        if period.item:
+            query = query.where(Turn.item == period.item)
+        return query
+
+    def _bad_rated_sessions(self, db: Session, period: Period) -> set[str]:
+        rated = self._rated(period).where(Rating.value == "bad").subquery()
+        return set(db.scalars(select(rated.c.session_id).distinct()))
+
+    def _handoffs(self, db: Session, period: Period) -> dict:
+        query = select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome).where(
+            Handoff.created_at >= period.since, Handoff.created_at < period.until
+        )
+        if period.department or period.item:
+            query = query.where(Handoff.session_id.in_(self._sessions(period)))
+        rows = db.execute(query).all()
+        times = sorted(
+            (reply.replace(tzinfo=None) - queued.replace(tzinfo=None)).total_seconds() for queued, reply, _ in rows if reply is not None
+        )
+        outcomes = {o: sum(r[2] == o for r in rows) for o in OUTCOMES}
+        closed = sum(outcomes[o] for o in ("resolved", "unresolved", "referred"))
+        return {
+            "count": len(rows),
+            "answered": len(times),
+            "first_response_p50_s": round(percentile(times, 50), 1) if times else None,
+            "first_response_p95_s": round(percentile(times, 95), 1) if times else None,
+            "within_60s": _share(sum(t <= 60 for t in times), len(times)),
+            "buckets": {
+                (f"{lo}-{hi}s" if hi else f">{lo}s"): sum(lo <= t < hi if hi else t >= lo for t in times)
+                for lo, hi in FIRST_RESPONSE_BUCKETS
+            },
+            "outcomes": outcomes,
+            "helper_resolution_rate": _share(outcomes["resolved"], closed),
+        }
+
+    def _ratings(self, db: Session, period: Period) -> dict:
+        rated = self._rated(period).subquery()
+        counts = dict(db.execute(select(rated.c.value, func.count()).group_by(rated.c.value)).all())
+        good, bad = counts.get("good", 0), counts.get("bad", 0)
+        comments = db.execute(
+            select(rated.c.created_at, rated.c.value, rated.c.comment)
+            .where(rated.c.comment.is_not(None), rated.c.comment != "")
+            .order_by(rated.c.id.desc())
+            .limit(20)
+        ).all()
+        return {
+            "good": good,
+            "bad": bad,
+            "good_share": _share(good, good + bad),
+            "bad_share": _share(bad, good + bad),
+            "comments": [{"at": at.isoformat(), "value": value, "comment": comment} for at, value, comment in comments],
+        }
+
+    def _gaps(self, db: Session, period: Period) -> dict:
+        today = dt.datetime.now(CHINA).date()
+        open_q = select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open")
+        in_period = and_(KnowledgeGap.created_at >= period.since, KnowledgeGap.created_at < period.until)
+        answered = db.execute(
+            select(KnowledgeGap.closed_at, KnowledgeGap.due_date).where(in_period, KnowledgeGap.status == "answered")
+        ).all()
+        on_time = sum(1 for closed, due in answered if due is None or closed.astimezone(CHINA).date() <= due) if answered else 0
+        return {
+            "open": db.scalar(open_q) or 0,
+            "overdue": db.scalar(open_q.where(KnowledgeGap.due_date < today)) or 0,
+            "filed": db.scalar(select(func.count()).select_from(KnowledgeGap).where(in_period)) or 0,
+            "answered": len(answered),
+            "answered_on_time": _share(on_time, len(answered)),
+        }
+
+    def _knowledge(self, db: Session, period: Period) -> dict:
+        published = self.kb.index.facet("group", ["qa"])
+        answered = select(Turn.id).where(Turn.role == "assistant", Turn.created_at >= period.since, Turn.created_at < period.until)
+        cited = set(db.scalars(select(Citation.group).distinct().where(Citation.doc_type == "qa", Citation.turn_id.in_(answered))))
+        used = cited & set(published)
+        never = sorted(set(published) - used)
+        return {
+            "published_qa": len(published),
+            "used_qa": len(used),
+            "usage_rate": _share(len(used), len(published)),
+            "never_used": [group.removeprefix("qa:") for group in never[:100]],
+            "size_by_type": self.kb.index.facet("doc_type"),
+        }
+
+    def _by_department(self, db: Session, period: Period, cells) -> list[dict]:
+        rated = self._rated(period).subquery()
+        ratings = db.execute(select(rated.c.department, rated.c.value, func.count()).group_by(rated.c.department, rated.c.value)).all()
+        rows: dict[str | None, dict] = {}
+        for _day, department, path, n in cells:
+            row = rows.setdefault(department, dict.fromkeys(("answers", "verbatim", "generated", "refused", "tool", "good", "bad"), 0))
+            row["answers"] += n
+            if path in row:
+                row[path] += n
+        for department, value, n in ratings:
+            if department in rows and value in ("good", "bad"):
+                rows[department][value] += n
+        ordered = sorted(rows.items(), key=lambda item: -item[1]["answers"])
+        return [{"department": department or "（未归属）", **row} for department, row in ordered]

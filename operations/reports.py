@@ -1,0 +1,139 @@
+"""办不成事 (“a matter I could not get done”): a citizen reports it from the chat or a form, gets a
+tracking number, an operator assigns and closes it with a result, and the citizen looks it up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from sqlalchemy import DateTime, Engine, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from assistant.guard import mask
+from db import Base
+from staff import audit
+from staff.workdays import CHINA
+
+TRACKING = re.compile(r"BCS\d{8}[A-Z0-9]{4}")
+STATUS_NAMES = {"submitted": "已受理", "assigned": "处理中", "closed": "已办结"}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class IssueReport(Base):
+    __tablename__ = "issue_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(20), unique=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    item: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(100))  # kept for the operator, never shown in a lookup
+    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)  # submitted | assigned | closed
+    assignee: Mapped[str | None] = mapped_column(String(100))  # a department or a person
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReportError(ValueError):
+    """The text says what is wrong, in Chinese."""
+
+
+class ReportNotFound(LookupError):
+    pass
+
+
+def public_view(report: IssueReport) -> dict:
+    """What the citizen sees when looking a report up: no contact details."""
+    return {
+        "tracking_no": report.tracking_no,
+        "status": report.status,
+        "status_name": STATUS_NAMES[report.status],
+        "item": report.item,
+        "created_at": report.created_at.isoformat(),
+        "result": report.result,
+        "closed_at": report.closed_at.isoformat() if report.closed_at else None,
+    }
+
+
+def full_view(report: IssueReport) -> dict:
+    return {
+        **public_view(report),
+        "id": report.id,
+        "description": report.description,
+        "contact": report.contact,
+        "assignee": report.assignee,
+        "session_id": report.session_id,
+        "assigned_at": report.assigned_at.isoformat() if report.assigned_at else None,
+    }
+
+
+class Reports:
+    def __init__(self, engine: Engine) -> None:
+        self.db = engine
+
+    def submit(self, description: str, contact: str | None = None, item: str | None = None, session_id: str | None = None) -> dict:
+        description = (description or "").strip()
+        if len(description) < 5:
+            raise ReportError("请说明没有办成的事情（至少 5 个字）")
+        if len(description) > 2000:
+            raise ReportError("情况说明不能超过 2000 字")
+        with Session(self.db) as db:
+            tracking = f"BCS{dt.datetime.now(CHINA):%Y%m%d}{secrets.token_hex(2).upper()}"
+            report = IssueReport(
+                tracking_no=tracking,
+                session_id=session_id,
+                description=mask(description),  # personal numbers are not needed to follow a matter up
+                item=(item or "").strip()[:200] or None,
+                contact=(contact or "").strip()[:100] or None,
+            )
+            db.add(report)
+            db.commit()
+            return public_view(report)
+
+    def lookup(self, tracking_no: str) -> dict:
+        with Session(self.db) as db:
+            return public_view(self._get(db, tracking_no))
+
+    def list(self, status: str | None = None, limit: int = 500) -> list[dict]:
+        query = select(IssueReport).order_by(IssueReport.id.desc()).limit(limit)
+        if status:
+            query = query.where(IssueReport.status == status)
+        with Session(self.db) as db:
+            return [full_view(r) for r in db.scalars(query)]
+
+    def assign(self, tracking_no: str, assignee: str, actor: str) -> dict:
+        assignee = (assignee or "").strip()
+        if not assignee:
+            raise ReportError("请填写承办部门或人员")
+        with Session(self.db) as db:
+            report = self._get(db, tracking_no)
+            if report.status == "closed":
+                raise ReportError("这件事已办结")
+            report.status, report.assignee, report.assigned_at = "assigned", assignee[:100], now()
+            audit.record(db, actor, "assign_report", "report", tracking_no, to=assignee)
+            db.commit()
+            return full_view(report)
+
+    def close(self, tracking_no: str, result: str, actor: str) -> dict:
+        result = (result or "").strip()
+        if not result:
+            raise ReportError("请填写办理结果")
+        with Session(self.db) as db:
+            report = self._get(db, tracking_no)
+            report.status, report.result, report.closed_at = "closed", result[:2000], now()
+            audit.record(db, actor, "close_report", "report", tracking_no)
+            db.commit()
+            return full_view(report)
+
+    @staticmethod
+    def _get(db: Session, tracking_no: str) -> IssueReport:
+        report = db.scalar(select(IssueReport).where(IssueReport.tracking_no == (tracking_no or "").strip().upper()))
+        if report is None:
+            raise ReportNotFound(tracking_no)
+        return report

@@ -1,0 +1,66 @@
+"""The service's own Prometheus metrics (served at /metrics): request latency by route, model latency
+and tokens, retrieval latency, errors, and the lengths of the queues people work from."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+REQUEST_SECONDS = Histogram(
+    "xiaobao_http_request_seconds",
+    "HTTP request latency by route",
+    ["method", "route", "status"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+LLM_SECONDS = Histogram("xiaobao_llm_seconds", "Time to generate one answer with the model", buckets=(0.5, 1, 2, 4, 8, 16, 32, 64))
+LLM_FIRST_TOKEN_SECONDS = Histogram(
+    "xiaobao_llm_first_token_seconds", "Time to the model's first token", buckets=(0.25, 0.5, 1, 2, 4, 8, 16)
+)
+LLM_TOKENS = Counter("xiaobao_llm_tokens_total", "Tokens the model generated")
+RETRIEVAL_SECONDS = Histogram(
+    "xiaobao_retrieval_seconds", "Hybrid retrieval latency", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
+)
+ERRORS = Counter("xiaobao_errors_total", "Errors by kind", ["kind"])
+
+
+class QueueCollector:
+    """Queue lengths read from the database at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.db = engine
+
+    def collect(self):
+        from assistant.store import Handoff, KnowledgeGap
+        from operations.reports import IssueReport
+
+        today = dt.date.today()
+        with Session(self.db) as db:
+            queued = db.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "queued"))
+            held = db.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "claimed"))
+            gaps = db.scalar(select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open"))
+            overdue = db.scalar(
+                select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open", KnowledgeGap.due_date < today)
+            )
+            reports = db.scalar(select(func.count()).select_from(IssueReport).where(IssueReport.status != "closed"))
+        gauge = GaugeMetricFamily("xiaobao_queue_length", "Items waiting in a queue", labels=["queue"])
+        for name, value in (("handoff_waiting", queued), ("handoff_with_helper", held), ("knowledge_gaps_open", gaps),
+                            ("knowledge_gaps_overdue", overdue), ("issue_reports_open", reports)):  # fmt: skip
+            gauge.add_metric([name], value or 0)
+        yield gauge
+
+
+def exposition(queues: CollectorRegistry) -> bytes:
+    """The process-wide metrics followed by this app's queue gauges, in the text format."""
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY) + generate_latest(queues)
+
+
+def queue_registry(engine: Engine) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(engine))
+    return registry

@@ -1,0 +1,24 @@
+"""The operations dashboard in a real Chromium: an admin logs in and sees the numbers and the charts."""
+
+from pathlib import Path
+
+
+def test_admin_sees_the_dashboard(services, site, page, engine, tmp_path: Path):
+    services.accounts.add("root", "password-1", "admin")
+    engine.respond(engine.create_session(), "办事大厅什么时候开门")
+    engine.respond(engine.create_session(), "火星移民签证怎么办理")
+    services.reports.submit("营业执照变更网上办不成", contact="王先生")
+
+    page.goto(site + "/staff/ops", wait_until="domcontentloaded")
+    page.fill("#username", "root")
+    page.fill("#password", "password-1")
+    page.click("#submit")
+    page.wait_for_url("**/staff/ops", timeout=10_000)
+    page.locator("#kpis .kpi").first.wait_for(timeout=15_000)
+    kpis = page.locator("#kpis").inner_text()
+    assert "会话" in kpis and "知识使用率" in kpis
+    page.wait_for_function("[...document.querySelectorAll('#charts img')].every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    assert page.locator("#charts img").count() == 5
+    assert "营业执照变更网上办不成" in page.locator("#reports").inner_text()
+    assert page.locator("#exports a").count() == 18
+    page.screenshot(path=str(tmp_path / "ops.png"), full_page=True)
