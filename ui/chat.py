@@ -68,6 +68,10 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
                 )
                 uploads = gr.File(file_count="multiple", type="filepath", label="材料（PDF、图片、DOCX、TXT）", scale=3, elem_id="uploads")
             check = gr.Button("开始预审", elem_id="prereview")
+        with gr.Accordion("“办不成事”反映：事情没办成，告诉我们", open=False):
+            problem = gr.Textbox(label="没有办成的事情和经过", lines=3, elem_id="problem")
+            contact = gr.Textbox(label="联系方式（选填，仅工作人员可见）", elem_id="contact")
+            report = gr.Button("提交反映", elem_id="report")
 
         def start(session_id: str | None, user: str) -> str:
             return session_id or engine.create_session(user_ref=user or None)
@@ -126,6 +130,17 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             ]
             return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id), None
 
+        def file_report(text: str, reach: str, history: list, session_id: str | None, user: str):
+            from operations.reports import ReportError
+
+            session_id = start(session_id, user)
+            try:
+                filed = engine.tools.reports.submit(text, reach, session_id=session_id)
+            except ReportError as exc:
+                raise gr.Error(str(exc)) from None
+            notice = f"已登记您反映的“办不成事”，查询编号 {filed['tracking_no']}。工作人员会跟进办理，在对话框发送这个编号即可查询进展。"
+            return [*history, {"role": "assistant", "content": html.escape(notice)}], session_id, "", ""
+
         def switch(user: str):
             """Another identity is another user: a new session and a fresh chat."""
             return None, [{"role": "assistant", "content": INTRO}], {}, 0
@@ -140,6 +155,7 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             [chatbot, session, turn_of_message, seen, uploads],
         )
         identity.input(switch, [identity], [session, chatbot, turn_of_message, seen])
+        report.click(file_report, [problem, contact, chatbot, session, identity], [chatbot, session, problem, contact])
         chatbot.like(rate, [turn_of_message], None)
         gr.Timer(poll_seconds).tick(poll, [chatbot, session, seen], [chatbot, seen], show_progress="hidden")
     return page

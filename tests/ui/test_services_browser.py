@@ -30,3 +30,18 @@ def test_policies_and_prereview_in_the_chat(services_data, site, page, tmp_path:
     chat = page.locator("#chat").inner_text()
     assert "《食品经营许可证新办》材料预审：" in chat and "未找到" in chat
     assert "可享受 2 项" in chat  # the earlier answer is still there
+
+
+def test_report_a_matter_from_the_chat_page(site, page, services):
+    page.goto(site + "/", wait_until="domcontentloaded")
+    page.get_by_text("“办不成事”反映").wait_for(timeout=30_000)
+    page.get_by_text("“办不成事”反映").click()
+    page.fill("#problem textarea", "营业执照变更在网上提交了三次都被退回，没有说明原因")
+    page.fill("#contact textarea", "王先生 13900000000")
+    page.click("#report")
+    page.get_by_text("查询编号 BCS").wait_for(timeout=15_000)
+    number = services.reports.list()[0]["tracking_no"]
+    assert number in page.locator("#chat").inner_text()
+    page.fill("#question textarea", number)
+    page.click("#send")
+    page.get_by_text("当前状态：已受理").wait_for(timeout=15_000)
