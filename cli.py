@@ -428,6 +428,7 @@ def eval_calibrate(
             "verbatim": verbatim_threshold(kb, qa, inside + outside),
         }
     console.print_json(data=result)
+    remember(ctx.obj, "calibrate", result)
 
 
 @eval_app.command("api")
@@ -447,6 +448,7 @@ def eval_api(
         app_ = create_app(Services.build(Engine(settings, kb, llm_client(settings))), with_ui=False)
         result = measure(app_, qa_phrasings(qa), rounds, port)
     console.print_json(data=result)
+    remember(settings, "api", result)
 
 
 @eval_app.command("prereview")
@@ -529,6 +531,7 @@ def eval_ops(
         table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]))
     console.print(table)
     console.print(f"写入用时 {result['seed_seconds']} 秒，数据库 {result['database_mb']} MB")
+    remember(ctx.obj, "ops", result)
     if json_out:
         write_json(json_out, result)
 

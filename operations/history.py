@@ -13,7 +13,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db import Base
 
-# the headline numbers of each kind of evaluation, as (label, path into its result)
+# the headline numbers (shares, 0–1) of each kind of evaluation, as (label, path into its result);
+# other kinds (api, calibrate, ops) are kept with their full result but not charted
 HEADLINES = {
     "retrieval": (("recall@10", ("configs", "default", "recall@10")), ("mrr@10", ("configs", "default", "mrr@10"))),
     "answers": (("citation precision", ("citation_precision",)), ("out-of-scope refused", ("refusal_rate_out_of_scope",))),

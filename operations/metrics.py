@@ -1,5 +1,5 @@
 """Service metrics over a period, optionally for one department or item, computed by aggregate
-queries in the database (so they stay fast at millions of turns; see `xiaobao bench ops`).
+queries in the database (so they stay fast at millions of turns; see `xiaobao eval ops`).
 
 Definitions (also in docs/OPERATIONS.md):
 - questions: the citizens' messages; answers: Xiaobao's turns, by path;
