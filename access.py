@@ -1,5 +1,6 @@
-"""Who may read a citizen's session: whoever holds its key. A session key is an HMAC of the session
-id under the service's secret, so it needs no table and cannot be derived from the id alone."""
+"""Who may use the service, and how often. A citizen's session is read only by whoever holds its key
+(an HMAC of the session id under the service's secret: no table, not derivable from the id), and
+every client address and session has a request budget."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
 from pathlib import Path
 
 
@@ -30,4 +33,30 @@ class SessionKeys:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def valid(self, session_id: str, key: str | None) -> bool:
-        return bool(key) and hmac.compare_digest(self.issue(session_id), key)
+        # bytes, not str: compare_digest refuses non-ASCII strings, and a key is whatever a client sends
+        return bool(key) and hmac.compare_digest(self.issue(session_id).encode(), key.encode(errors="replace"))
+
+
+class RateLimiter:
+    """Token buckets per key (a client address, a session): `per_minute` requests a minute on
+    average, bursts up to `burst`. `check` answers how many seconds to wait, 0 when allowed."""
+
+    def __init__(self, per_minute: int, burst: int | None = None, max_keys: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst or per_minute)
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                if len(self._buckets) > self.max_keys:  # forget idle clients rather than grow without end
+                    self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate

@@ -36,6 +36,18 @@ def remember(settings: Settings, kind: str, result: dict) -> None:
     record(make_engine(settings.db_url), kind, result, settings.model_dump(mode="json", exclude={"llm_api_key", "qdrant_api_key"}))
 
 
+def mask_logs() -> None:
+    """Logs to stderr with personal numbers masked in every record (the service's and uvicorn's)."""
+    import logging
+
+    from assistant.guard import MaskingFilter
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter())
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
@@ -176,7 +188,8 @@ def serve(
             console.print(f"工作人员入口：http://{host}:{port}/staff/login")
             if not services.accounts.users():
                 console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
-            uvicorn.run(app_, host=host, port=port, log_level="warning")
+            mask_logs()
+            uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning")
     except RuntimeError as exc:
         raise fail(str(exc)) from None
 
@@ -443,12 +456,71 @@ def eval_api(
     from eval.api_latency import measure, qa_phrasings
     from server import Services, create_app
 
-    settings = ctx.obj
+    # one client sends every request: budgets per client and session would throttle the measurement
+    settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0})
     with open_kb(settings) as kb:
         app_ = create_app(Services.build(Engine(settings, kb, llm_client(settings))), with_ui=False)
         result = measure(app_, qa_phrasings(qa), rounds, port)
     console.print_json(data=result)
     remember(settings, "api", result)
+
+
+@eval_app.command("load")
+def eval_load(
+    ctx: typer.Context,
+    sessions: Annotated[int, typer.Option(min=1, help="同时在线的模拟群众数。")] = 50,
+    seconds: Annotated[float, typer.Option(min=1, help="压测时长（秒）。")] = 30.0,
+    mix: Annotated[
+        str, typer.Option(help="流量配比：verbatim（官方口径）、generated（需大模型生成）、handoff（转人工）。")
+    ] = "verbatim=8,generated=1,handoff=1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8768,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """并发压测：另起一个 xiaobao serve 进程，N 位模拟群众经 HTTP 接口提问，报告吞吐、各类请求的 p50/p95 与错误。
+
+    需要 xiaobao init 导入的示例知识。"""
+    import asyncio
+
+    from assistant.engine import Engine
+    from assistant.router import route
+    from eval.api_latency import qa_phrasings
+    from eval.load import Load, run, served
+
+    try:
+        weights = {kind: float(weight) for kind, weight in (part.split("=") for part in mix.split(","))}
+    except ValueError:
+        raise fail(f"--mix 格式应为 verbatim=8,generated=1,handoff=1：{mix}") from None
+    if set(weights) - {"verbatim", "generated", "handoff"} or not any(weights.values()):
+        raise fail("--mix 只能包含 verbatim、generated、handoff，且至少一项大于 0")
+    settings = ctx.obj
+    load = Load(sessions, seconds, mix={k: v for k, v in weights.items() if v})
+    with open_kb(settings) as kb:
+        if kb.index.count() == 0:
+            raise fail("知识库为空：请先运行 xiaobao init")
+        engine = Engine(settings, kb, llm_client(settings))
+        # what each kind of citizen asks: demo Q&A phrasings that get their official reply verbatim,
+        # and questions about the demo guides that retrieval finds evidence for but no official reply
+        verbatim = [
+            p for p in qa_phrasings(DEMO_KNOWLEDGE / "qa.jsonl") if route(p).intent == "knowledge" and engine.triage(p)[1] == "verbatim"
+        ]
+        guides = [
+            json.loads(line)["name"] for line in (DEMO_KNOWLEDGE / "guides.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+        asks = ("的受理条件有哪些", "在哪里办，几点上班", "办好要多久", "要交哪些材料，能不能网上交")
+        generated = [
+            q for q in (f"{g}{a}" for g in guides for a in asks) if route(q).intent == "knowledge" and engine.triage(q)[1] == "generate"
+        ]
+        questions = {"verbatim": verbatim, "generated": generated, "handoff": verbatim}
+        if weights.get("generated") and not generated:
+            raise fail("示例知识中找不到需要生成回答的问题")
+    # the service runs in its own process (as in production), so the simulated citizens do not share
+    # its interpreter; every one of them comes from this address, so request budgets are off there
+    with console.status(f"启动服务并让 {sessions} 位模拟群众压测 {seconds:g} 秒…"), served(settings, port) as url:
+        result = asyncio.run(run(url, load, questions))
+    console.print_json(data=result)
+    remember(settings, "load", result)
+    if json_out:
+        write_json(json_out, result)
 
 
 @eval_app.command("prereview")

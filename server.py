@@ -4,6 +4,7 @@ mini-programs, and an OpenAI-compatible /v1/chat/completions facade for existing
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from access import SessionKeys
+from access import RateLimiter, SessionKeys
 from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
 from assistant.guard import MAX_CHARS, BadMessage
+from assistant.llm import ModelBusy
 from operations.api import build_router as build_ops_router
 from operations.metrics import Metrics
 from operations.reports import ReportError, ReportNotFound, Reports
@@ -161,6 +163,11 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
 
         app.add_exception_handler(error, handler)
 
+    @app.exception_handler(ModelBusy)
+    async def busy(request: Request, exc: ModelBusy) -> JSONResponse:
+        ERROR_COUNT.labels("model_busy").inc()
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
     @app.exception_handler(SessionNotFound)
     async def no_session(request: Request, exc: SessionNotFound) -> JSONResponse:
         return JSONResponse({"detail": "会话不存在，请新建会话。"}, status_code=404)
@@ -295,6 +302,23 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     app.include_router(build_router(engine, services.accounts, services.desk, services.editorial))
     app.include_router(build_ops_router(services.metrics, services.reports, services.accounts, keys))
     queues = queue_registry(engine.db)
+    s = engine.settings
+    per_client = RateLimiter(s.rate_limit_per_client) if s.rate_limit_per_client else None
+    per_session = RateLimiter(s.rate_limit_per_session) if s.rate_limit_per_session else None
+
+    @app.middleware("http")
+    async def limited(request: Request, call_next):
+        """Request budgets per client address and per citizen session: 429 with Retry-After."""
+        path = request.url.path
+        if path.startswith(("/api/", "/v1/")):
+            session = path.split("/")[3] if path.startswith("/api/sessions/") and path.count("/") >= 3 else None
+            for limiter, key in ((per_client, request.client.host if request.client else "?"), (per_session, session)):
+                if limiter and key and (wait := limiter.check(key)):
+                    ERROR_COUNT.labels("rate_limited").inc()
+                    return JSONResponse(
+                        {"detail": "请求太频繁，请稍后再试。"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                    )
+        return await call_next(request)
 
     @app.middleware("http")
     async def timed(request: Request, call_next):

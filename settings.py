@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         160, ge=40, description="Characters of each passage the model reads: prompt length decides time to first token on a CPU."
     )
 
+    rate_limit_per_client: int = Field(300, ge=0, description="Requests a minute allowed per client address (0: no limit).")
+    rate_limit_per_session: int = Field(30, ge=0, description="Requests a minute allowed per citizen session (0: no limit).")
+    llm_concurrency: int = Field(2, ge=1, description="Answers the model generates at once.")
+    llm_queue: int = Field(8, ge=0, description="Questions that may wait for the model; beyond that the API answers 503.")
+    sensitive_words_file: Path | None = Field(
+        None, description="A word per line the assistant does not engage with (input and output); unset: a small built-in sample."
+    )
     helper_offline_after: float = Field(
         120.0, gt=0, description="Seconds without a sign of life after which a helper's sessions go back to the queue."
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant import citations, guard
-from assistant.llm import LLM, LLMUnavailable
+from assistant.llm import LLM, LLMUnavailable, Slots
 from assistant.router import rewrite, route
 from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
 from assistant.tools import Tools
@@ -109,6 +109,8 @@ class Engine:
         self.settings, self.kb, self.llm = settings, kb, llm
         self.db = kb.engine
         self.tools = tools or Tools(self.db, DbDirectory(self.db), search=lambda query: kb.retriever.search(query, 5))
+        self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
+        self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
         self._user = load_prompt("answer_user")
 
@@ -223,6 +225,12 @@ class Engine:
             db.commit()  # the question is kept even if answering fails
             user_ref, status, question_id = session.user_ref, session.status, question.id
 
+        if word := self.content.find(checked.text):
+            guard.log.warning("sensitive input refused in session %s: %s", session_id, word)
+            draft = Draft(guard.BLOCKED, "blocked")
+            draft.checked = {"sensitive": word}
+            yield "final", self._store(session_id, checked.text, "blocked", draft, None, (time.perf_counter() - started) * 1000)
+            return
         if status != "bot":  # the session is with the helpers: Xiaobao stays silent, the helper sees the message
             yield "final", Reply(session_id, question_id, "", "human", "human", None, total_ms=(time.perf_counter() - started) * 1000)
             return
@@ -307,22 +315,26 @@ class Engine:
             {"role": "user", "content": self._user.format(passages=numbered, question=question)},
         ]
         parts: list[str] = []
-        asked = time.perf_counter()
         try:
-            for token in self.llm.stream(messages, s.llm_max_tokens):
-                if not first_token:
-                    first_token.append((time.perf_counter() - started) * 1000)
-                    LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - asked)
-                parts.append(token)
-                yield "token", token
-            LLM_SECONDS.observe(time.perf_counter() - asked)
-            LLM_TOKENS.inc(len(parts))  # the server streams one token per chunk
+            with self.slots.hold():  # ModelBusy (→ 503) when the line for the model is full
+                asked = time.perf_counter()
+                for token in self.llm.stream(messages, s.llm_max_tokens):
+                    if not first_token:
+                        first_token.append((time.perf_counter() - started) * 1000)
+                        LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - asked)
+                    parts.append(token)
+                    yield "token", token
+                LLM_SECONDS.observe(time.perf_counter() - asked)
+                LLM_TOKENS.inc(len(parts))  # the server streams one token per chunk
         except LLMUnavailable:
             ERRORS.labels("llm_unavailable").inc()
             refs = "；".join(h.citation for h in evidence[:3])
             return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
         checked = citations.check("".join(parts), passages, self.kb.tokenizer)
         stats = {"kept": checked.kept, "cut": len(checked.dropped), "attributed": checked.attributed}
+        if word := self.content.find(checked.text):  # the output filter: the model said what we do not say
+            guard.log.warning("sensitive output withheld: %s", word)
+            return Draft(guard.BLOCKED, "blocked", trace=trace, checked={**stats, "sensitive": word})
         if not checked.kept:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
         # renumber so the citations shown are 1..n in the order they are cited

@@ -1,10 +1,13 @@
-"""Input guard: clean the message, refuse what cannot be a question, note personal data."""
+"""Input guard: clean the message, refuse what cannot be a question, note personal data; the
+content filter for words the service does not engage with; masking of personal data in logs."""
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 MAX_CHARS = 500
 
@@ -48,3 +51,36 @@ def check(message: str) -> Checked:
     if "id_card" in found and "bank_card" in found and not PII_PATTERNS["bank_card"].search(PII_PATTERNS["id_card"].sub("", text)):
         found.remove("bank_card")  # an 18-digit ID number also looks like a card number
     return Checked(text, found)
+
+
+# a small sample list; a deployment supplies the district's own (XIAOBAO_SENSITIVE_WORDS_FILE)
+DEFAULT_SENSITIVE_WORDS = ("办假证", "代开发票", "买卖身份证", "出售个人信息", "赌博网站", "代办黑户", "刷单返利")
+BLOCKED = "抱歉，这个问题小宝不能回答。如有需要，可以拨打12345市民服务热线。"
+log = logging.getLogger("xiaobao.guard")
+
+
+class ContentFilter:
+    """Words the assistant neither answers about nor says; matched after removing spaces and
+    punctuation, so 办 假 证 is 办假证."""
+
+    def __init__(self, words) -> None:
+        self.words = sorted({w.strip() for w in words if w.strip()}, key=len, reverse=True)
+
+    @classmethod
+    def load(cls, path: Path | None) -> ContentFilter:
+        if path is None:
+            return cls(DEFAULT_SENSITIVE_WORDS)
+        return cls(line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#"))
+
+    def find(self, text: str) -> str | None:
+        squeezed = re.sub(r"[\s\W_]+", "", text)
+        return next((w for w in self.words if w in squeezed), None)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks ID, phone, credit-code and bank-card numbers in every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = ()
+        return True

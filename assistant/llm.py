@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,3 +101,40 @@ class OpenAICompatibleLLM:
 
     def close(self) -> None:
         self._client.close()
+
+
+class ModelBusy(RuntimeError):
+    """Every generation slot is taken and the waiting line is full: try again shortly."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("当前咨询人数较多，请稍后再试，或点击“转人工”。")
+        self.retry_after = retry_after
+
+
+class Slots:
+    """A bounded line for the model: `running` answers at once, at most `waiting` more in line, the
+    rest refused at once (ModelBusy) rather than left waiting without end."""
+
+    def __init__(self, running: int, waiting: int, timeout: float) -> None:
+        self._running = threading.BoundedSemaphore(running)
+        self._lock = threading.Lock()
+        self._inside = 0
+        self.capacity = running + waiting
+        self.timeout = timeout
+
+    @contextmanager
+    def hold(self):
+        with self._lock:
+            if self._inside >= self.capacity:
+                raise ModelBusy(retry_after=5)
+            self._inside += 1
+        try:
+            if not self._running.acquire(timeout=self.timeout):
+                raise ModelBusy(retry_after=10)
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            with self._lock:
+                self._inside -= 1

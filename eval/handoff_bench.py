@@ -192,7 +192,8 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
     from staff.helpdesk import first_response_stats
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-handoff-") as tmp:
-        s = settings.model_copy(update={"data_dir": Path(tmp)})
+        # every simulated client shares one address: the per-client budget would throttle the simulation
+        s = settings.model_copy(update={"data_dir": Path(tmp), "rate_limit_per_client": 0, "rate_limit_per_session": 0})
         with KnowledgeBase(s) as kb:
             llm = OpenAICompatibleLLM(s.llm_base_url, s.llm_model)  # the hand-off path never asks the model
             services = Services.build(Engine(s, kb, llm))

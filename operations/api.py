@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from access import SessionKeys
+from assistant.guard import mask
 from operations import charts, history
 from operations.metrics import Metrics, Period
 from operations.reports import Reports
@@ -68,6 +69,8 @@ EXPORTS = {  # table name -> (columns, rows of a report)
 
 
 def export(columns: tuple[str, ...], rows: list[dict], kind: str, name: str) -> Response:
+    """A table as CSV or XLSX; personal numbers in any text cell are masked (exports leave the system)."""
+    rows = [{c: mask(v) if isinstance(v, str) else v for c, v in row.items()} for row in rows]
     if kind == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")

@@ -15,6 +15,7 @@ import gradio as gr  # noqa: E402
 
 from assistant.engine import Engine, Reply
 from assistant.guard import BadMessage
+from assistant.llm import ModelBusy
 from govdata.records import sample_identities
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
@@ -90,7 +91,7 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
                         turns = {**turns, len(history) - 1: value.turn_id}
                         last = max(last, value.turn_id)
                     yield "", history, session_id, turns, last
-            except BadMessage as exc:
+            except (BadMessage, ModelBusy) as exc:
                 history[-1]["content"] = str(exc)
                 yield message, history, session_id, turns, last
 
