@@ -523,6 +523,42 @@ def eval_load(
         write_json(json_out, result)
 
 
+@eval_app.command("injection")
+def eval_injection(
+    ctx: typer.Context,
+    attacks: Annotated[Path, typer.Option(help="攻击用例（jsonl）。", exists=True, dir_okay=False)] = Path("eval/data/injection.jsonl"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """提示注入评测：在临时数据目录（示例知识 + 示例政务数据）中用真实大模型逐条攻击，按类别报告通过率。"""
+    import tempfile
+
+    from assistant.engine import Engine
+    from eval.injection import load_attacks, run_suite
+    from staff.editorial import Editorial
+
+    cases = load_attacks(attacks)
+    with tempfile.TemporaryDirectory(prefix="xiaobao-injection-") as tmp:
+        # the attacks write documents and entries: a scratch copy of the demo, never the live knowledge
+        settings = ctx.obj.model_copy(update={"data_dir": Path(tmp)})
+        with open_kb(settings) as kb, reachable_llm(ctx.obj) as llm:
+            run_ingest(kb, [DEMO_KNOWLEDGE])
+            seed_demo_services(kb.engine)
+            engine = Engine(settings, kb, llm)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task("攻击用例", total=len(cases))
+                result = run_suite(engine, Editorial(kb), cases, Path(tmp) / "scratch", on_attack=lambda *_: progress.advance(task))
+    table = Table("类别", "用例", "通过", "通过率", title=f"提示注入：{result['n']} 条，通过率 {result['pass_rate']:.1%}")
+    for category, row in result["per_category"].items():
+        table.add_row(category, str(row["n"]), str(row["passed"]), f"{row['pass_rate']:.0%}")
+    console.print(table)
+    for failure in result["failures"]:
+        console.print(f"[red]未通过[/red] {failure['id']}：{failure['why']}")
+    remember(ctx.obj, "injection", result)
+    if json_out:
+        write_json(json_out, result)
+
+
 @eval_app.command("prereview")
 def eval_prereview(
     ctx: typer.Context,

@@ -4,6 +4,7 @@ mini-programs, and an OpenAI-compatible /v1/chat/completions facade for existing
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path, Q
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from access import RateLimiter, SessionKeys
 from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
@@ -31,6 +33,7 @@ from staff.editorial import Editorial, EditorialError, EntryNotFound
 from staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
 
 SessionId = Annotated[str, Path(min_length=1, max_length=36)]
+log = logging.getLogger("xiaobao.server")
 PAGES = FilePath(__file__).resolve().parent / "ui" / "static"
 
 
@@ -167,6 +170,14 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     async def busy(request: Request, exc: ModelBusy) -> JSONResponse:
         ERROR_COUNT.labels("model_busy").inc()
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        """The database is locked past its wait, or the disk is full: nothing was half-written (the
+        transaction rolled back); the client may simply try again."""
+        ERROR_COUNT.labels("database").inc()
+        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        return JSONResponse({"detail": "服务暂时繁忙，请稍后再试。"}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(SessionNotFound)
     async def no_session(request: Request, exc: SessionNotFound) -> JSONResponse:

@@ -32,6 +32,7 @@ GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可�
 MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
 ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
 RATED_BAD = "您对小宝的回答不太满意，已为您转接线上人工帮办，请稍候。"
+NOT_AN_ORDER = "小宝只依据官方资料回答政务服务问题，不能按要求改变规则、扮演他人或透露内部设定。" + OFFER_HUMAN
 
 
 # which tool serves which routed intent
@@ -237,7 +238,8 @@ class Engine:
         intent = route(checked.text)
         first_token: list[float] = []
         if intent.intent == "knowledge":
-            draft = yield from self._answer(rewrite(checked.text, previous), first_token, started)
+            ordered = guard.suspicious(checked.text)
+            draft = yield from self._answer(rewrite(checked.text, previous), first_token, started, ordered)
             if draft.path == "refused" and last_path == "refused":  # two questions in a row Xiaobao cannot answer
                 arguments = {"reason": "连续两次无法回答"}
                 handed = self.tools.call("handoff_to_human", arguments, session_id=session_id, user_ref=user_ref)
@@ -298,10 +300,13 @@ class Engine:
             "citations": [{"number": i, "citation": h.citation, "text": hit_text(h)} for i, h in enumerate(draft.hits, start=1)],
         }
 
-    def _answer(self, question: str, first_token: list[float], started: float):
+    def _answer(self, question: str, first_token: list[float], started: float, ordered: str | None = None):
         s = self.settings
         hits, decision = self.triage(question)
         trace = _trace(hits)
+        if ordered:  # not even an official reply: it would read as the answer to what was ordered
+            guard.log.warning("instruction-like question not answered: %s", ordered)
+            return Draft(NOT_AN_ORDER, "blocked", offer_human=True, trace=trace, checked={"injection": ordered})
         if decision == "verbatim":
             return Draft(hits[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [hits[0]], trace=trace)
         if decision == "refuse":

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.guard import strip_injections
 from ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
 from ingest.state import IngestedSource
 from knowledge.base import KnowledgeBase
@@ -114,7 +115,7 @@ class Ingestor:
                     summary.problems.append(Problem(exc.path, exc.line, exc.message))
                     notify("file", 1)
                     continue
-                summary.problems += loaded.problems
+                summary.problems += loaded.problems + sanitize(loaded, path)
                 pending.append((source, digest, loaded))
                 pending_chunks += len(loaded.chunks)
                 if pending_chunks >= self.window:
@@ -239,6 +240,25 @@ class Ingestor:
                     self.kb.index.set_status(row.source, status)
                     row.status = status
         return superseded
+
+
+def sanitize(loaded: Loaded, path: Path) -> list[Problem]:
+    """Sentences that give the model orders (忽略之前的指令…) are taken out of what is indexed: a
+    document is data for the model, never instructions. Each removal is reported."""
+    problems = []
+    kept = []
+    for chunk in loaded.chunks:
+        chunk.text, removed = strip_injections(chunk.text)
+        if chunk.embed_text:
+            chunk.embed_text, _ = strip_injections(chunk.embed_text)
+        if "answer" in chunk.meta:
+            chunk.meta["answer"], more = strip_injections(str(chunk.meta["answer"]))
+            removed += more
+        problems += [Problem(path, None, f"已移除疑似指令注入的内容：{sentence[:60]}") for sentence in removed]
+        if chunk.text:
+            kept.append(chunk)
+    loaded.chunks = kept
+    return problems
 
 
 def lexical_text(chunk: Chunk) -> str:

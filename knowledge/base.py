@@ -16,7 +16,7 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, collection: str | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.collection = collection or settings.collection
-        self.engine = make_engine(settings.db_url)
+        self.engine = make_engine(settings.db_url, settings.database_busy_timeout)
         inner = embedder or build_embedder(settings)
         self.embedder = CachedEmbedder(inner, EmbeddingCache(settings.cache_dir / "embeddings.db"))
         self.tokenizer = Tokenizer(settings.cache_dir)

@@ -21,6 +21,7 @@ HEADLINES = {
     "prereview": (("accuracy", ("accuracy",)),),
     "prefill": (("fill rate", ("fill_rate",)),),
     "handoff": (("within 60 s", ("first_response_within_60s",)),),
+    "injection": (("pass rate", ("pass_rate",)),),
 }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assistant.guard import suspicious
 from assistant.store import GAP_WORKING_DAYS, KnowledgeGap
 from db import Base
 from ingest.loaders.records import qa_chunks
@@ -364,6 +365,9 @@ class Editorial:
             entry = self._get(db, entry_id)
             if entry.status == "retired":
                 raise EditorialError("已停用的条目不能发布；请新建条目")
+            for text in (entry.question, entry.answer, *(entry.alternatives or [])):
+                if found := suspicious(text):  # an official reply is given verbatim: it must not carry orders
+                    raise EditorialError(f"条目中有疑似指令注入的内容（“{found}”），请修改后再发布")
             self.ingestor.put(self._source(entry), self._chunks(entry))
             entry.status, entry.published_at = "published", now()
             entry.version += 1

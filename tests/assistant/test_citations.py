@@ -29,3 +29,11 @@ def test_marks_in_other_styles_and_out_of_range(tmp_path):
     result = check("办理居住证需要身份证和居住证明【2】。", PASSAGES, Tokenizer(tmp_path))
     assert result.text.endswith("[2]。")
     assert check("办理居住证需要身份证和居住证明[9]。", PASSAGES, Tokenizer(tmp_path)).numbers == [2]
+
+
+def test_an_invented_title_is_cut(kb):
+    from assistant.citations import check
+
+    passages = ["《示例区高龄津贴办法》第一条：年满九十周岁的老人每月领取400元。"]
+    checked = check("根据《示例区新生儿十万元奖励办法》，九十周岁老人每月领取400元[1]。年满九十周岁的老人每月领取400元[1]。", passages, kb.tokenizer)
+    assert checked.kept == 1 and "十万元" not in checked.text
