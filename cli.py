@@ -739,3 +739,27 @@ def users_passwd(
     except AccountError as exc:
         raise fail(str(exc)) from None
     console.print(f"已重设 {username} 的密码。")
+
+
+@app.command("backup")
+def backup_command(ctx: typer.Context, target: Annotated[Path, typer.Argument(help="备份到这个（空）目录。")]) -> None:
+    """备份数据目录：数据库与嵌入缓存在线复制（服务可以继续运行），索引在服务停止时一并复制。"""
+    from backup import BackupError, backup
+
+    try:
+        done = backup(ctx.obj, target)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已备份到 {target}：数据库 ✓，索引：{done['index']}")
+
+
+@app.command("restore")
+def restore_command(ctx: typer.Context, source: Annotated[Path, typer.Argument(help="备份目录。", exists=True, file_okay=False)]) -> None:
+    """从备份恢复到（空的）数据目录；索引没有备份时，恢复后用 xiaobao ingest 重新导入知识。"""
+    from backup import BackupError, restore
+
+    try:
+        done = restore(ctx.obj, source)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已从 {source}（{done['at'][:19]}）恢复到 {ctx.obj.data_dir}；索引：{done['index']}")

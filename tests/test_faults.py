@@ -52,3 +52,26 @@ def test_a_locked_database_is_a_503_then_recovers(engine, settings):
     response = client.post(f"/api/sessions/{sid}/messages", json={"text": "办事大厅什么时候开门"}, headers=key)
     assert response.status_code == 200 and response.json()["path"] == "verbatim"
     assert [t["role"] for t in client.get(f"/api/sessions/{sid}/messages", headers=key).json()] == ["user", "assistant"]
+
+
+def test_a_full_disk_is_a_503_then_recovers(engine):
+    """SQLite's max_page_count makes the database file unable to grow: what a full disk does."""
+    from sqlalchemy import event
+
+    client = TestClient(create_app(Services.build(engine), with_ui=False))
+    sid, key = session(client)
+
+    def full(conn, _record) -> None:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.db.dispose()
+    event.listen(engine.db, "connect", full)
+    try:
+        refused = [client.post(f"/api/sessions/{sid}/messages", json={"text": "办事大厅什么时候开门" * 40}, headers=key) for _ in range(12)]
+        assert 503 in {r.status_code for r in refused} and all(r.status_code in (200, 503) for r in refused)
+    finally:
+        event.remove(engine.db, "connect", full)
+        engine.db.dispose()
+    response = client.post(f"/api/sessions/{sid}/messages", json={"text": "办事大厅什么时候开门"}, headers=key)
+    assert response.status_code == 200 and response.json()["path"] == "verbatim"

@@ -35,5 +35,6 @@ def test_an_invented_title_is_cut(kb):
     from assistant.citations import check
 
     passages = ["《示例区高龄津贴办法》第一条：年满九十周岁的老人每月领取400元。"]
-    checked = check("根据《示例区新生儿十万元奖励办法》，九十周岁老人每月领取400元[1]。年满九十周岁的老人每月领取400元[1]。", passages, kb.tokenizer)
+    answer = "根据《示例区新生儿十万元奖励办法》，九十周岁老人每月领取400元[1]。年满九十周岁的老人每月领取400元[1]。"
+    checked = check(answer, passages, kb.tokenizer)
     assert checked.kept == 1 and "十万元" not in checked.text

@@ -97,3 +97,10 @@ def test_prereview_over_http_with_bad_uploads(client):
     review = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=mixed).json()
     assert any("不支持的文件类型" in message for message in review["data"]["unreadable"])
     assert "不支持的文件类型" in review["text"]
+
+
+def test_huge_uploads_are_refused(client):
+    session = session_for(client, "demo-citizen-2")
+    huge = b"0" * (20 * 1024 * 1024 + 1)
+    response = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=[("files", ("申请书.txt", huge))])
+    assert response.status_code == 413 and "太大" in response.json()["detail"]

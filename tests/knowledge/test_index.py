@@ -86,3 +86,24 @@ def test_facet_counts_active_points(index):
     index.set_status("src5", "superseded")  # an old version does not count
     assert index.facet("doc_type") == {"qa": 3, "guide": 1}
     assert index.facet("group", ["qa"]) == {"qa:1": 2, "qa:2": 1}
+
+
+def test_a_shard_held_by_another_process_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from knowledge.index import IndexUnavailable
+
+    EdgeIndex(tmp_path / "shard", 3).close()
+    hold = (
+        "from pathlib import Path; import time; from knowledge.index import EdgeIndex; "
+        f"i = EdgeIndex(Path('{tmp_path / 'shard'}'), 3); print('held', flush=True); time.sleep(30)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(IndexUnavailable, match="另一个小宝进程"):
+            EdgeIndex(tmp_path / "shard", 3)
+    finally:
+        holder.kill()
+        holder.wait()
