@@ -48,6 +48,13 @@ def mask_logs() -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
+def keep(settings: Settings, kind: str, result: dict, json_out: Path | None) -> None:
+    """An evaluation's result: into the history, and into a JSON file when one was asked for."""
+    remember(settings, kind, result)
+    if json_out:
+        write_json(json_out, result)
+
+
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
@@ -408,10 +415,9 @@ def eval_answers(
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     console.print_json(data=result)
-    remember(settings, "answers", result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        write_json(json_out, result)
+    keep(settings, "answers", result, json_out)
 
 
 @eval_app.command("calibrate")
@@ -518,9 +524,7 @@ def eval_load(
     with console.status(f"启动服务并让 {sessions} 位模拟群众压测 {seconds:g} 秒…"), served(settings, port) as url:
         result = asyncio.run(run(url, load, questions))
     console.print_json(data=result)
-    remember(settings, "load", result)
-    if json_out:
-        write_json(json_out, result)
+    keep(settings, "load", result, json_out)
 
 
 @eval_app.command("injection")
@@ -554,9 +558,7 @@ def eval_injection(
     console.print(table)
     for failure in result["failures"]:
         console.print(f"[red]未通过[/red] {failure['id']}：{failure['why']}")
-    remember(ctx.obj, "injection", result)
-    if json_out:
-        write_json(json_out, result)
+    keep(ctx.obj, "injection", result, json_out)
 
 
 @eval_app.command("prereview")
@@ -592,9 +594,7 @@ def eval_prereview(
         f"逐项准确率 {result['point_accuracy']:.1%}（{result['points']} 项）；平均每案 {result['seconds_per_case']} 秒；"
         f"错误案例 {len(result['misses'])} 个"
     )
-    remember(settings, "prereview", result)
-    if json_out:
-        write_json(json_out, result)
+    keep(settings, "prereview", result, json_out)
 
 
 @eval_app.command("prefill")
@@ -616,9 +616,7 @@ def eval_prefill(ctx: typer.Context, json_out: Annotated[Path | None, typer.Opti
         f"{result['forms']} 张表单，{result['fields']} 个字段，自动填充 {result['filled']} 个；"
         f"填充率 ≥ 80% 的表单占 {result['forms_at_least_80']:.1%}"
     )
-    remember(ctx.obj, "prefill", result)
-    if json_out:
-        write_json(json_out, result)
+    keep(ctx.obj, "prefill", result, json_out)
 
 
 @eval_app.command("ops")
@@ -639,9 +637,7 @@ def eval_ops(
         table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]))
     console.print(table)
     console.print(f"写入用时 {result['seed_seconds']} 秒，数据库 {result['database_mb']} MB")
-    remember(ctx.obj, "ops", result)
-    if json_out:
-        write_json(json_out, result)
+    keep(ctx.obj, "ops", result, json_out)
 
 
 @eval_app.command("handoff")
@@ -666,9 +662,8 @@ def eval_handoff(
         result = run_benchmark(ctx.obj, scenario, port)
     shown = {k: v for k, v in result.items() if k != "first_responses_s"}
     console.print_json(data=shown)
-    remember(ctx.obj, "handoff", result)
+    keep(ctx.obj, "handoff", result, json_out)
     if json_out:
-        write_json(json_out, result)
         plot(result, json_out.with_suffix(".png"))
 
 

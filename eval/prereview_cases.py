@@ -121,6 +121,16 @@ def mark_failures(expected: dict, fails: dict[str, list[str]], defect: str, expi
         expected[key.format(expired=expired, scan=scan)] = "fail"
 
 
+def drop_material(files: dict, expected: dict, rng: random.Random) -> str:
+    """Leave one material out: its presence fails, its other points are not scored."""
+    gone = rng.choice(list(files))
+    del files[gone]
+    for key in [k for k in expected if k.startswith(gone + "/")]:
+        expected[key] = None
+    expected[f"{gone}/present"] = "fail"
+    return gone
+
+
 def enterprise_case(e: Enterprise, defect: str, rng: random.Random) -> tuple[dict[str, tuple[str, bytes]], dict[str, str | None]]:
     code, name, rep_id = e.credit_code, e.name, e.legal_rep_id
     licence_end = "长期" if rng.random() < 0.5 else date_cn(ON + dt.timedelta(days=rng.randint(400, 6000)))
@@ -177,14 +187,8 @@ def enterprise_case(e: Enterprise, defect: str, rng: random.Random) -> tuple[dic
             expected[key] = None
         if scan_target == "licence":
             expected["application/same_name"] = None
-    if defect == "missing_material":
-        gone = rng.choice(list(files))
-        del files[gone]
-        for key in [k for k in expected if k.startswith(gone + "/")]:
-            expected[key] = None
-        expected[f"{gone}/present"] = "fail"
-        if gone == "licence":
-            expected["application/same_name"] = None
+    if defect == "missing_material" and drop_material(files, expected, rng) == "licence":
+        expected["application/same_name"] = None  # nothing to compare the name with
     return files, expected
 
 
@@ -231,11 +235,7 @@ def person_case(p: Person, defect: str, rng: random.Random) -> tuple[dict[str, t
         for key in ("id_card/id_number", "id_card/record", "id_card/unexpired"):
             expected[key] = None
     if defect == "missing_material":
-        gone = rng.choice(list(files))
-        del files[gone]
-        for key in [k for k in expected if k.startswith(gone + "/")]:
-            expected[key] = None
-        expected[f"{gone}/present"] = "fail"
+        drop_material(files, expected, rng)
     return files, expected
 
 
