@@ -17,6 +17,7 @@ import io
 import json
 import random
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from govdata.codes import CREDIT_CHARS
@@ -42,21 +43,44 @@ def load(kind: str, shape):
     return [shape.model_validate_json(line) for line in (DEMO / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def render(lines: list[str], rng: random.Random, *, blur: bool = False, rotate: int = 0, photo: bool = False) -> bytes:
+@dataclass(frozen=True)
+class Style:
+    """How scans look. NORMAL makes the labelled set; HARSH the out-of-set probe (docs/SERVICES.md)."""
+
+    font_sizes: tuple[int, ...] = (24, 26, 28)
+    paper: tuple[int, int] = (225, 255)
+    width: int = 860
+    line_height: int = 46
+    ink: tuple[int, int] = (0, 60)
+    skew: float = 2.0
+    noise: float = 5.0
+    jpeg_quality: int = 55
+    always_photo: bool = False
+
+
+NORMAL = Style()
+HARSH = Style(font_sizes=(18, 20), paper=(200, 235), width=700, line_height=34, ink=(40, 90), skew=6.0, noise=12.0, jpeg_quality=40,
+              always_photo=True)  # fmt: skip
+
+
+def render(
+    lines: list[str], rng: random.Random, *, blur: bool = False, rotate: int = 0, photo: bool = False, style: Style = NORMAL
+) -> bytes:
     """A scan: the lines on greyish paper, slightly skewed and noisy; optionally out of focus or on
     its side. `photo`: a phone photo instead (lower contrast, sensor noise, JPEG)."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-    font = ImageFont.truetype(FONT, rng.choice([24, 26, 28]))
-    paper = rng.randint(225, 255)
-    image = Image.new("L", (860, 60 + 46 * len(lines)), paper)
+    photo = photo or style.always_photo
+    font = ImageFont.truetype(FONT, rng.choice(style.font_sizes))
+    paper = rng.randint(*style.paper)
+    image = Image.new("L", (style.width, 60 + style.line_height * len(lines)), paper)
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
-        draw.text((40 + rng.randint(-4, 4), 30 + 46 * i), line, font=font, fill=rng.randint(0, 60))
-    image = image.rotate(rng.uniform(-2.0, 2.0), expand=False, fillcolor=paper)  # a scan is never quite straight
+        draw.text((40 + rng.randint(-4, 4), 30 + style.line_height * i), line, font=font, fill=rng.randint(*style.ink))
+    image = image.rotate(rng.uniform(-style.skew, style.skew), expand=False, fillcolor=paper)  # a scan is never quite straight
     if photo:
-        noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 5, (image.height, image.width))
+        noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, style.noise, (image.height, image.width))
         image = Image.fromarray(np.clip(np.asarray(image, dtype=np.float32) * 0.85 + 25 + noise, 0, 255).astype(np.uint8))
     if blur:
         image = image.filter(ImageFilter.GaussianBlur(radius=rng.uniform(3.5, 4.5)))
@@ -64,7 +88,7 @@ def render(lines: list[str], rng: random.Random, *, blur: bool = False, rotate: 
         image = image.rotate(rotate, expand=True, fillcolor=paper)
     out = io.BytesIO()
     if photo:
-        image.save(out, format="JPEG", quality=55)
+        image.save(out, format="JPEG", quality=style.jpeg_quality)
     else:
         image.quantize(16).save(out, format="PNG", optimize=True)  # 16 greys: a third of the size, reads the same
     return out.getvalue()
@@ -131,7 +155,9 @@ def drop_material(files: dict, expected: dict, rng: random.Random) -> str:
     return gone
 
 
-def enterprise_case(e: Enterprise, defect: str, rng: random.Random) -> tuple[dict[str, tuple[str, bytes]], dict[str, str | None]]:
+def enterprise_case(
+    e: Enterprise, defect: str, rng: random.Random, style: Style = NORMAL
+) -> tuple[dict[str, tuple[str, bytes]], dict[str, str | None]]:
     code, name, rep_id = e.credit_code, e.name, e.legal_rep_id
     licence_end = "长期" if rng.random() < 0.5 else date_cn(ON + dt.timedelta(days=rng.randint(400, 6000)))
     lease_end = ON + dt.timedelta(days=rng.randint(200, 2000))
@@ -161,7 +187,9 @@ def enterprise_case(e: Enterprise, defect: str, rng: random.Random) -> tuple[dic
                 f"租赁期限：2024年1月1日至{date_cn(lease_end)}"]  # fmt: skip
 
     def scan(lines, target, photo):
-        return render(lines, rng, blur=blur and scan_target == target, rotate=rotate if scan_target == target else 0, photo=photo)
+        return render(
+            lines, rng, blur=blur and scan_target == target, rotate=rotate if scan_target == target else 0, photo=photo, style=style
+        )
 
     licence_photo, id_photo = rng.random() < 0.25, rng.random() < 0.25
     licence_png = scan(licence, "licence", licence_photo)
@@ -192,7 +220,9 @@ def enterprise_case(e: Enterprise, defect: str, rng: random.Random) -> tuple[dic
     return files, expected
 
 
-def person_case(p: Person, defect: str, rng: random.Random) -> tuple[dict[str, tuple[str, bytes]], dict[str, str | None]]:
+def person_case(
+    p: Person, defect: str, rng: random.Random, style: Style = NORMAL
+) -> tuple[dict[str, tuple[str, bytes]], dict[str, str | None]]:
     id_number, name = p.id_number, p.name
     id_end = ON + dt.timedelta(days=rng.randint(300, 5000))
     lease_end = ON + dt.timedelta(days=rng.randint(200, 2000))
@@ -217,7 +247,7 @@ def person_case(p: Person, defect: str, rng: random.Random) -> tuple[dict[str, t
     premises = ["经营场所租赁合同", "出租方：上海示例物业管理有限公司", f"承租方：{name}", f"房屋地址：{p.address}",
                 f"租赁期限：2024年1月1日至{date_cn(lease_end)}"]  # fmt: skip
     photo = rng.random() < 0.25
-    id_png = render(id_card, rng, blur=blur, rotate=rotate, photo=photo)
+    id_png = render(id_card, rng, blur=blur, rotate=rotate, photo=photo, style=style)
     files = {
         "application": ("个体工商户登记申请书.docx", as_docx(application))
         if rng.random() < 0.15
@@ -239,7 +269,7 @@ def person_case(p: Person, defect: str, rng: random.Random) -> tuple[dict[str, t
     return files, expected
 
 
-def generate(out: Path, n: int, seed: int = 1) -> int:
+def generate(out: Path, n: int, seed: int = 1, style: Style = NORMAL) -> int:
     rng = random.Random(seed)
     items = {i.id: i for i in load("items", ServiceItem)}
     enterprises = [e for e in load("enterprises", Enterprise) if e.legal_rep_id]
@@ -252,10 +282,10 @@ def generate(out: Path, n: int, seed: int = 1) -> int:
             defect = "clean"  # a few more clean cases than any one defect
         if number % 5 < 3:
             applicant = rng.choice(enterprises)
-            item, (files, expected) = items["BS-ITEM-007"], enterprise_case(applicant, defect, rng)
+            item, (files, expected) = items["BS-ITEM-007"], enterprise_case(applicant, defect, rng, style)
         else:
             applicant = rng.choice(persons)
-            item, (files, expected) = items["BS-ITEM-001"], person_case(applicant, defect, rng)
+            item, (files, expected) = items["BS-ITEM-001"], person_case(applicant, defect, rng, style)
             defect = "bad_id_number" if defect == "bad_code" else defect  # a person's only code is the ID number
         folder = out / f"case-{number:04d}"
         folder.mkdir(parents=True)
@@ -272,8 +302,9 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="输出目录（会被清空重建）")
     parser.add_argument("--n", type=int, default=240, help="案例数（默认 240）")
     parser.add_argument("--seed", type=int, default=1, help="随机种子")
+    parser.add_argument("--harsh", action="store_true", help="更难的扫描件（小字、暗纸、±6° 歪斜、强噪声、JPEG 40），用于集外压力测试")
     args = parser.parse_args()
-    print(f"已生成 {generate(args.out, args.n, args.seed)} 个案例：{args.out}")
+    print(f"已生成 {generate(args.out, args.n, args.seed, HARSH if args.harsh else NORMAL)} 个案例：{args.out}")
 
 
 if __name__ == "__main__":

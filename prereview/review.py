@@ -199,11 +199,15 @@ class Reviewer:
             valid = valid_credit_code(code) if point.check == "credit_code" else valid_id_number(code)
             if valid:
                 return result("pass", f"{what} {code} 校验通过")
+            if not doc.sure_of(code):  # a scan read without confidence: the machine may be the one wrong
+                return result(
+                    "uncertain", f"识别出的{what} {code} 校验位不正确，可能是扫描识别误差", f"请人工核对{what}，或上传更清晰的扫描件"
+                )
             return result("fail", f"{what} {code} 校验位不正确", f"请核对{what}是否填写或打印有误")
         if point.check == "matches_record":
             if record is None:
                 return result("uncertain", "没有申请人的登记信息可供比对")
-            problems, unread = [], []
+            problems, unread, unsure = [], [], []
             for name in point.fields:
                 expected = getattr(record, name, None)
                 actual = find_code(doc.text, "credit_code" if name == "credit_code" else "id_number") if name in (
@@ -213,11 +217,16 @@ class Reviewer:
                 if actual is None:
                     unread.append(FIELD_NAMES[name])
                 elif normalise(actual).upper() != normalise(str(expected)).upper():
-                    problems.append(f"{FIELD_NAMES[name]}为“{actual}”，登记信息为“{expected}”")
+                    if not doc.sure_of(actual.upper()):
+                        unsure.append(FIELD_NAMES[name])  # misread rather than mismatched, perhaps
+                    else:
+                        problems.append(f"{FIELD_NAMES[name]}为“{actual}”，登记信息为“{expected}”")
             if problems:
                 return result("fail", "；".join(problems), "请核对材料与登记信息是否一致，如登记信息有变化请先办理变更")
             if unread:
                 return result(missing, f"未找到{'、'.join(unread)}", "请确认材料信息完整清晰")
+            if unsure:
+                return result("uncertain", f"{'、'.join(unsure)}识别不确定，与登记信息不一致", "请人工核对，或上传更清晰的扫描件")
             return result("pass", "与登记信息一致")
         if point.check == "same_name":
             other = assigned.get(point.fields[0]) if point.fields else None

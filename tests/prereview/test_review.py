@@ -56,3 +56,11 @@ def test_blur_and_orientation_are_detected():
     assert extract("b.png", render(lines, random.Random(1), blur=True), ocr).blurred
     turned = extract("c.png", render(lines, random.Random(1), rotate=90), ocr)
     assert turned.rotated and "上海示例科技有限公司" in turned.text
+
+
+def test_only_confident_ocr_reads_can_fail_a_number():
+    from prereview.extract import Extracted
+
+    scan = Extracted("a.png", "", scanned=True, line_confidence={"统一社会信用代码：91310113MA1K3T205W": 0.972, "名称：X": 0.999})
+    assert not scan.sure_of("91310113MA1K3T205W") and scan.sure_of("X") and not scan.sure_of("NOT-THERE")
+    assert Extracted("a.txt", "代码：123").sure_of("123")  # typed text is what it says
