@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -10,6 +11,16 @@ from sqlalchemy.orm import DeclarativeBase
 
 class Base(DeclarativeBase):
     pass
+
+
+def now() -> dt.datetime:
+    """The time stored in every table: UTC, with its zone."""
+    return dt.datetime.now(dt.UTC)
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """A stored time with its zone: SQLite hands them back naive, and they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:

@@ -11,14 +11,10 @@ from pathlib import Path
 from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from db import Base
+from db import Base, now
 from staff.workdays import add_working_days, china_date
 
 GAP_WORKING_DAYS = 5  # every unanswered question gets an official reply within 5 working days
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def gap_due_date() -> dt.date:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base
+from db import Base, now
 
 # the headline numbers (shares, 0–1) of each kind of evaluation, as (label, path into its result);
 # other kinds (api, calibrate, ops) are kept with their full result but not charted
@@ -29,7 +29,7 @@ class EvalRun(Base):
     __tablename__ = "eval_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     version: Mapped[str] = mapped_column(String(60))
     settings: Mapped[dict] = mapped_column(JSON)

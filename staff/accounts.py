@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base
+from db import Base, aware, now
 from staff import audit
 
 ROLES = ("helper", "editor", "admin")
@@ -23,14 +23,6 @@ _USERNAME = re.compile(r"^[a-z0-9_.-]{2,32}$")
 _HASHER = PasswordHasher()
 # a login refreshes "last seen" at most this often: every request is a heartbeat, not every one a write
 _SEEN_EVERY = dt.timedelta(seconds=5)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class StaffUser(Base):
@@ -148,12 +140,12 @@ class Accounts:
             return None
         with Session(self.db) as db:
             row = db.get(StaffToken, _digest(token))
-            if row is None or _aware(row.expires_at) < now():
+            if row is None or aware(row.expires_at) < now():
                 return None
             user = db.scalar(select(StaffUser).where(StaffUser.username == row.username, StaffUser.active.is_(True)))
             if user is None:
                 return None
-            if user.last_seen_at is None or now() - _aware(user.last_seen_at) > _SEEN_EVERY:
+            if user.last_seen_at is None or now() - aware(user.last_seen_at) > _SEEN_EVERY:
                 user.last_seen_at = now()
                 db.commit()
             return _staff(user)

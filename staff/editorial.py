@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.guard import suspicious
 from assistant.store import GAP_WORKING_DAYS, KnowledgeGap
-from db import Base
+from db import Base, now
 from ingest.loaders.records import qa_chunks
 from ingest.pipeline import Ingestor
 from knowledge.base import KnowledgeBase
@@ -29,10 +29,6 @@ from staff.workdays import CHINA, add_working_days, china_date, previous_working
 
 FIELDS = ("question", "alternatives", "answer", "item", "department", "effective_from", "effective_to", "source")
 MAX_QUESTION, MAX_ANSWER = 200, 5000
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def today() -> dt.date:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from assistant.guard import mask
 from assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
+from db import aware, now
 from eval.metrics import percentile
 from staff import audit
 from staff.accounts import Accounts, Staff, StaffUser
@@ -20,16 +21,8 @@ MAX_REPLY = 2000
 OUTCOMES = {"resolved": "已解决", "unresolved": "未解决", "referred": "已转相关部门"}
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment and moment.tzinfo is None else moment
-
-
 def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    return round((_aware(end) - _aware(start)).total_seconds(), 1) if start and end else None
+    return round((aware(end) - aware(start)).total_seconds(), 1) if start and end else None
 
 
 class DeskError(ValueError):
@@ -241,10 +234,10 @@ class HelpDesk:
     @staticmethod
     def _times(handoff: Handoff) -> dict:
         return {
-            "queued_at": _aware(handoff.created_at).isoformat(),
-            "claimed_at": _aware(handoff.claimed_at).isoformat() if handoff.claimed_at else None,
-            "first_reply_at": _aware(handoff.first_reply_at).isoformat() if handoff.first_reply_at else None,
-            "closed_at": _aware(handoff.closed_at).isoformat() if handoff.closed_at else None,
+            "queued_at": aware(handoff.created_at).isoformat(),
+            "claimed_at": aware(handoff.claimed_at).isoformat() if handoff.claimed_at else None,
+            "first_reply_at": aware(handoff.first_reply_at).isoformat() if handoff.first_reply_at else None,
+            "closed_at": aware(handoff.closed_at).isoformat() if handoff.closed_at else None,
             "first_response_s": _seconds(handoff.created_at, handoff.first_reply_at),
         }
 

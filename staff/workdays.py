@@ -8,6 +8,8 @@ import logging
 
 import chinese_calendar
 
+from db import aware
+
 CHINA = dt.timezone(dt.timedelta(hours=8))  # no daylight saving time in China
 log = logging.getLogger(__name__)
 _warned: set[int] = set()
@@ -47,6 +49,4 @@ def previous_working_day(day: dt.date) -> dt.date:
 
 def china_date(moment: dt.datetime) -> dt.date:
     """The calendar date in China of a stored (UTC) time."""
-    if moment.tzinfo is None:  # SQLite returns naive datetimes; they are stored as UTC
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CHINA).date()
+    return aware(moment).astimezone(CHINA).date()
