@@ -88,6 +88,13 @@ class Draft:
     checked: dict = field(default_factory=dict)  # generated answers: sentences kept / cut by the citation check
 
 
+def _session(db: Session, session_id: str) -> ChatSession:
+    session = db.get(ChatSession, session_id)
+    if session is None:
+        raise SessionNotFound(session_id)
+    return session
+
+
 def _dense(hit: Hit) -> float:
     return hit.signals.get(DENSE, (0, 0.0))[1]
 
@@ -127,17 +134,11 @@ class Engine:
     def history(self, session_id: str, after: int = 0) -> list[dict]:
         """The session's turns (those after turn id `after`, for clients that poll for new ones)."""
         with Session(self.db) as db:
-            session = db.get(ChatSession, session_id)
-            if session is None:
-                raise SessionNotFound(session_id)
-            return [turn_dict(t) for t in session.turns if t.id > after]
+            return [turn_dict(t) for t in _session(db, session_id).turns if t.id > after]
 
     def status(self, session_id: str) -> str:
         with Session(self.db) as db:
-            session = db.get(ChatSession, session_id)
-            if session is None:
-                raise SessionNotFound(session_id)
-            return session.status
+            return _session(db, session_id).status
 
     def rate(self, turn_id: int, value: str, comment: str | None = None, session_id: str | None = None) -> None:
         """Store a rating. An unhelpful answer is a gap the editors should close; a second one in a
@@ -195,10 +196,7 @@ class Engine:
 
     def _user_of(self, session_id: str) -> str | None:
         with Session(self.db) as db:
-            session = db.get(ChatSession, session_id)
-            if session is None:
-                raise SessionNotFound(session_id)
-            return session.user_ref
+            return _session(db, session_id).user_ref
 
     # one turn ---------------------------------------------------------------------------------
 
@@ -216,9 +214,7 @@ class Engine:
         checked = guard.check(message)
         started = time.perf_counter()
         with Session(self.db) as db:
-            session = db.get(ChatSession, session_id)
-            if session is None:
-                raise SessionNotFound(session_id)
+            session = _session(db, session_id)
             previous = [t.text for t in session.turns if t.role == "user"]
             last_path = next((t.path for t in reversed(session.turns) if t.role == "assistant"), None)
             question = Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {})

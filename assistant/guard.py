@@ -9,12 +9,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govdata.codes import CREDIT_CODE, ID_NUMBER
+
 MAX_CHARS = 500
 
 PII_PATTERNS = {
-    "id_card": re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"),
+    "id_card": ID_NUMBER,
     "phone": re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
-    "credit_code": re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])"),
+    "credit_code": CREDIT_CODE,
     "bank_card": re.compile(r"(?<!\d)\d{16,19}(?!\d)"),
 }
 
@@ -50,9 +52,10 @@ def suspicious(text: str) -> str | None:
 
 def strip_injections(text: str) -> tuple[str, list[str]]:
     """The text without the sentences that give the model orders, and those sentences."""
-    sentences = re.split(r"(?<=[。！？!?；;\n])", text)
-    kept = [s for s in sentences if not suspicious(s)]
-    return "".join(kept).strip(), [s.strip() for s in sentences if suspicious(s)]
+    kept, removed = [], []
+    for sentence in re.split(r"(?<=[。！？!?；;\n])", text):
+        (removed if suspicious(sentence) else kept).append(sentence)
+    return "".join(kept).strip(), [s.strip() for s in removed]
 
 
 class BadMessage(ValueError):
