@@ -184,12 +184,14 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
     touched): real embedder and database, helpers created for the run."""
     import tempfile
 
+    from sqlalchemy.orm import Session
+
     from assistant.engine import Engine
     from assistant.llm import OpenAICompatibleLLM
     from eval.serving import serving
     from knowledge.base import KnowledgeBase
+    from operations.metrics import handoff_stats
     from server import Services, create_app
-    from staff.helpdesk import first_response_stats
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-handoff-") as tmp:
         # every simulated client shares one address: the per-client budget would throttle the simulation
@@ -203,5 +205,6 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
                 tokens.append(services.accounts.login(f"helper{i}", PASSWORD)[0])
             with serving(create_app(services, with_ui=False), port) as url:
                 result = asyncio.run(simulate(url, tokens, scenario))
-            result["server_side"] = first_response_stats(kb.engine)
+            with Session(kb.engine) as db:
+                result["server_side"] = handoff_stats(db)
     return result

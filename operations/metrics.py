@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from assistant.store import Citation, Handoff, KnowledgeGap, Rating, Turn
+from db import aware
 from eval.metrics import percentile
 from knowledge.base import KnowledgeBase
 from staff.workdays import CHINA
@@ -45,6 +46,28 @@ class Period:
 
     def days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def handoff_stats(db: Session, query: Select | None = None) -> dict:
+    """First responses (queued → first human reply) and outcomes of the hand-offs a query of
+    (created_at, first_reply_at, outcome) selects — all of them when none is given."""
+    query = query if query is not None else select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome)
+    rows = db.execute(query).all()
+    times = sorted((aware(reply) - aware(queued)).total_seconds() for queued, reply, _ in rows if reply is not None)
+    outcomes = {o: sum(r[2] == o for r in rows) for o in OUTCOMES}
+    closed = sum(outcomes[o] for o in ("resolved", "unresolved", "referred"))
+    return {
+        "count": len(rows),
+        "answered": len(times),
+        "first_response_p50_s": round(percentile(times, 50), 1) if times else None,
+        "first_response_p95_s": round(percentile(times, 95), 1) if times else None,
+        "within_60s": _share(sum(t <= 60 for t in times), len(times)),
+        "buckets": {
+            (f"{lo}-{hi}s" if hi else f">{lo}s"): sum(lo <= t < hi if hi else t >= lo for t in times) for lo, hi in FIRST_RESPONSE_BUCKETS
+        },
+        "outcomes": outcomes,
+        "helper_resolution_rate": _share(outcomes["resolved"], closed),
+    }
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -207,25 +230,7 @@ class Metrics:
         )
         if period.department or period.item:
             query = query.where(Handoff.session_id.in_(self._sessions(period)))
-        rows = db.execute(query).all()
-        times = sorted(
-            (reply.replace(tzinfo=None) - queued.replace(tzinfo=None)).total_seconds() for queued, reply, _ in rows if reply is not None
-        )
-        outcomes = {o: sum(r[2] == o for r in rows) for o in OUTCOMES}
-        closed = sum(outcomes[o] for o in ("resolved", "unresolved", "referred"))
-        return {
-            "count": len(rows),
-            "answered": len(times),
-            "first_response_p50_s": round(percentile(times, 50), 1) if times else None,
-            "first_response_p95_s": round(percentile(times, 95), 1) if times else None,
-            "within_60s": _share(sum(t <= 60 for t in times), len(times)),
-            "buckets": {
-                (f"{lo}-{hi}s" if hi else f">{lo}s"): sum(lo <= t < hi if hi else t >= lo for t in times)
-                for lo, hi in FIRST_RESPONSE_BUCKETS
-            },
-            "outcomes": outcomes,
-            "helper_resolution_rate": _share(outcomes["resolved"], closed),
-        }
+        return handoff_stats(db, query)
 
     def _ratings(self, db: Session, period: Period) -> dict:
         rated = self._rated(period).subquery()

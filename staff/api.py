@@ -7,14 +7,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from assistant.engine import Engine
 from govdata import policies
 from ingest.loaders import SUPPORTED
+from operations.metrics import handoff_stats
 from staff import audit
 from staff.accounts import AccountError, Accounts, Staff
 from staff.editorial import FIELDS, Editorial, parse_import
-from staff.helpdesk import HelpDesk, first_response_stats
+from staff.helpdesk import HelpDesk
 
 COOKIE = "xiaobao_staff"
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -164,7 +166,9 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
 
     @router.get("/api/helpdesk/stats", tags=["线上帮办"])
     def stats(helper: Helper) -> dict:
-        return first_response_stats(desk.db)
+        """First responses and outcomes of every hand-off so far (the dashboard has them per period)."""
+        with Session(desk.db) as db:
+            return handoff_stats(db)
 
     @router.post("/api/helpdesk/{handoff_id}/claim", tags=["线上帮办"])
     def claim(handoff_id: int, helper: Helper) -> dict:

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from assistant.guard import mask
 from assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
 from db import aware, now
-from eval.metrics import percentile
 from staff import audit
 from staff.accounts import Accounts, Staff, StaffUser
 from staff.editorial import Editorial
@@ -255,23 +254,3 @@ class HelpDesk:
             "awaiting_reply": bool(turn and turn.role == "user"),
         }
 
-
-def first_response_stats(engine: Engine, since: dt.datetime | None = None) -> dict:
-    """First-response times (queued → first human reply) and outcomes, for operations."""
-    query = select(Handoff)
-    if since:
-        query = query.where(Handoff.created_at >= since)
-    with Session(engine) as db:
-        handoffs = list(db.scalars(query))
-    times = sorted(s for h in handoffs if (s := _seconds(h.created_at, h.first_reply_at)) is not None)
-    closed = [h for h in handoffs if h.outcome in OUTCOMES]
-
-    return {
-        "handoffs": len(handoffs),
-        "answered": len(times),
-        "first_response_p50_s": percentile(times, 50) if times else None,
-        "first_response_p95_s": percentile(times, 95) if times else None,
-        "within_60s": round(sum(t <= 60 for t in times) / len(times), 4) if times else None,
-        "closed": len(closed),
-        "resolution_rate": round(sum(h.outcome == "resolved" for h in closed) / len(closed), 4) if closed else None,
-    }

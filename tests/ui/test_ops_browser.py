@@ -22,3 +22,16 @@ def test_admin_sees_the_dashboard(services, site, page, engine, tmp_path: Path):
     assert "营业执照变更网上办不成" in page.locator("#reports").inner_text()
     assert page.locator("#exports a").count() == 18
     page.screenshot(path=str(tmp_path / "ops.png"), full_page=True)
+
+
+def test_admin_page_shows_hand_off_figures_users_and_audit(services, site, page, engine):
+    services.accounts.add("root", "password-1", "admin")
+    engine.respond(engine.create_session(), "转人工")
+    page.goto(site + "/staff/admin", wait_until="domcontentloaded")
+    page.fill("#username", "root")
+    page.fill("#password", "password-1")
+    page.click("#submit")
+    page.wait_for_url("**/staff/admin", timeout=10_000)
+    page.locator("#audit tr").first.wait_for(timeout=15_000)
+    assert "转人工\n1" in page.locator("#stats").inner_text()
+    assert "root" in page.locator("#users").inner_text() and "登录" in page.locator("#audit").inner_text()
