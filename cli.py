@@ -59,6 +59,13 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def progress_bars() -> Progress:
+    """The progress display of every long command: what, bar, done/total, elapsed, remaining."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console
+    )
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     console.print(f"[red]错误：[/red]{message}")
     return typer.Exit(code)
@@ -94,8 +101,7 @@ def run_ingest(kb, paths: list[Path]):
         total = len(discover(paths))
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with progress_bars() as progress:
         files = progress.add_task("文件", total=total)
         embedded = progress.add_task("新嵌入的片段", total=None)
 
@@ -402,14 +408,7 @@ def eval_answers(
             if corpus:
                 run_ingest(kb, corpus)
             engine = Engine(settings, kb, llm)
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            ) as progress:
+            with progress_bars() as progress:
                 task = progress.add_task("问题", total=len(cases))
                 result = run_answer_eval(engine, cases, on_case=lambda case, reply: progress.advance(task))
     except RuntimeError as exc:
@@ -548,8 +547,7 @@ def eval_injection(
             run_ingest(kb, [DEMO_KNOWLEDGE])
             seed_demo_services(kb.engine)
             engine = Engine(settings, kb, llm)
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=console) as progress:
+            with progress_bars() as progress:
                 task = progress.add_task("攻击用例", total=len(cases))
                 result = run_suite(engine, Editorial(kb), cases, Path(tmp) / "scratch", on_attack=lambda *_: progress.advance(task))
     table = Table("类别", "用例", "通过", "通过率", title=f"提示注入：{result['n']} 条，通过率 {result['pass_rate']:.1%}")
@@ -578,8 +576,7 @@ def eval_prereview(
     engine = make_engine(settings.db_url)
     seed_demo_services(engine)
     total = sum(1 for p in cases.iterdir() if (p / "case.json").is_file())
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with progress_bars() as progress:
         task = progress.add_task("预审案例", total=total)
         try:
             result = evaluate(cases, DbDirectory(engine), on_case=lambda: progress.advance(task))
@@ -628,8 +625,7 @@ def eval_ops(
     """运营指标的规模测试：在临时数据库中造 N 条对话记录，测运营报表的查询时间（目标 2 秒内）。"""
     from eval.ops_bench import run
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with progress_bars() as progress:
         task = progress.add_task("写入对话记录", total=turns)
         result = run(ctx.obj, turns, on_progress=lambda n: progress.advance(task, n))
     table = Table("统计区间", "回答数", "最快（秒）", "最慢（秒）", title=f"运营报表：{result['rows']['turns']:,} 条对话记录")
