@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from settings import Settings
+from xiaobao.settings import Settings
 
 app = typer.Typer(help="小宝 — 政务服务智能助手。", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 eval_app = typer.Typer(help="评测：检索质量与速度。", no_args_is_help=True)
@@ -30,8 +30,8 @@ DEMO_SERVICES = DEMO_PACK / "services"
 
 def remember(settings: Settings, kind: str, result: dict) -> None:
     """Keep an evaluation run, with the version and settings, for the dashboard's history."""
-    from db import make_engine
-    from operations.history import record
+    from xiaobao.db import make_engine
+    from xiaobao.operations.history import record
 
     record(make_engine(settings.db_url), kind, result, settings.model_dump(mode="json", exclude={"llm_api_key", "qdrant_api_key"}))
 
@@ -40,7 +40,7 @@ def mask_logs() -> None:
     """Logs to stderr with personal numbers masked in every record (the service's and uvicorn's)."""
     import logging
 
-    from assistant.guard import MaskingFilter
+    from xiaobao.assistant.guard import MaskingFilter
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
@@ -83,9 +83,9 @@ def main(
 
 
 def open_kb(settings: Settings, collection: str | None = None):
-    from knowledge.base import KnowledgeBase
-    from knowledge.embedders import ModelMissing
-    from knowledge.index import IndexUnavailable
+    from xiaobao.knowledge.base import KnowledgeBase
+    from xiaobao.knowledge.embedders import ModelMissing
+    from xiaobao.knowledge.index import IndexUnavailable
 
     try:
         return KnowledgeBase(settings, collection)
@@ -95,7 +95,7 @@ def open_kb(settings: Settings, collection: str | None = None):
 
 def run_ingest(kb, paths: list[Path]):
     """Ingest with a progress bar; returns the summary."""
-    from ingest.pipeline import Ingestor, discover
+    from xiaobao.ingest.pipeline import Ingestor, discover
 
     try:
         total = len(discover(paths))
@@ -137,8 +137,8 @@ def print_summary(summary) -> None:
 
 
 def prepare_local_model(settings: Settings) -> Path:
-    from assistant.model_files import QWEN_1_5B, prepare_model
-    from knowledge.embedders import ModelMissing
+    from xiaobao.assistant.model_files import QWEN_1_5B, prepare_model
+    from xiaobao.knowledge.embedders import ModelMissing
 
     try:
         with console.status("合并并校验模型文件（约 1.1 GB）…"):
@@ -148,7 +148,7 @@ def prepare_local_model(settings: Settings) -> Path:
 
 
 def local_model_server(settings: Settings):
-    from assistant.llm_server import ModelServer, llama_cpp_command
+    from xiaobao.assistant.llm_server import ModelServer, llama_cpp_command
 
     model = prepare_local_model(settings)
     command = llama_cpp_command(model, settings.llm_host, settings.llm_port, settings.llm_threads, settings.llm_ctx, settings.llm_model)
@@ -173,7 +173,7 @@ def reachable_llm(settings: Settings):
 
 
 def llm_client(settings: Settings):
-    from assistant.llm import OpenAICompatibleLLM
+    from xiaobao.assistant.llm import OpenAICompatibleLLM
 
     return OpenAICompatibleLLM(
         settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, schema_style=settings.llm_schema_style
@@ -189,8 +189,8 @@ def serve(
     """启动小宝：本地大模型服务（未设置 XIAOBAO_LLM_URL 时）+ API + 网页。"""
     import uvicorn
 
-    from assistant.engine import Engine
-    from server import Services, create_app
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.server import Services, create_app
 
     settings = ctx.obj
     try:
@@ -214,8 +214,8 @@ def ask(
     user: Annotated[str | None, typer.Option(help="以哪位实名用户身份提问（查询办件进度时需要）。")] = None,
 ) -> None:
     """在终端回答一个问题（需要时临时启动本地大模型）。"""
-    from assistant.engine import Engine
-    from assistant.guard import BadMessage
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.assistant.guard import BadMessage
 
     settings = ctx.obj
     try:
@@ -274,8 +274,8 @@ def init(
 def seed_demo_services(engine) -> int:
     """The demo pack's service items, persons, enterprises, policies and applications (sample data,
     loaded once; rows already there are kept)."""
-    from assistant.store import seed_applications
-    from govdata.records import SeedError, seed_records
+    from xiaobao.assistant.store import seed_applications
+    from xiaobao.govdata.records import SeedError, seed_records
 
     try:
         files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies"}
@@ -324,7 +324,7 @@ def search(
     collection: Annotated[str | None, typer.Option(help="知识集合。")] = None,
 ) -> None:
     """检索知识库，列出出处、得分和摘要。"""
-    from knowledge.index import SearchFilter
+    from xiaobao.knowledge.index import SearchFilter
 
     day = parse_date(on_date) if on_date is not None else dt.date.today()
     flt = SearchFilter(
@@ -358,7 +358,7 @@ def eval_retrieval(
     configs: Annotated[str | None, typer.Option(help="逗号分隔的配置名（默认全部）。")] = None,
 ) -> None:
     """在真实问题上评测各检索配置：recall@k、MRR@10、nDCG@10 与延迟。"""
-    from eval.retrieval import run_retrieval_eval
+    from xiaobao.eval.retrieval import run_retrieval_eval
 
     try:
         result = run_retrieval_eval(
@@ -393,10 +393,10 @@ def eval_answers(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
     """端到端评测：回答路径、引用正确率、句子支持率、超范围拒答率、首字时间。"""
-    from assistant.engine import Engine
-    from eval.answers import run_answer_eval
-    from eval.questions import load_questions
-    from eval.retrieval import corpus_collection
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.eval.answers import run_answer_eval
+    from xiaobao.eval.questions import load_questions
+    from xiaobao.eval.retrieval import corpus_collection
 
     settings = ctx.obj
     try:
@@ -430,9 +430,9 @@ def eval_calibrate(
     limit: Annotated[int, typer.Option(help="每个问题文件最多取多少个问题。")] = 300,
 ) -> None:
     """用数据校准两个阈值：证据阈值（拒答）与原文答复阈值。"""
-    from eval.calibrate import evidence_threshold, verbatim_threshold
-    from eval.questions import load_questions
-    from eval.retrieval import corpus_collection
+    from xiaobao.eval.calibrate import evidence_threshold, verbatim_threshold
+    from xiaobao.eval.questions import load_questions
+    from xiaobao.eval.retrieval import corpus_collection
 
     try:
         inside = [q.text for q in load_questions(answerable, limit)]
@@ -457,9 +457,9 @@ def eval_api(
     port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8765,
 ) -> None:
     """经 HTTP 接口测原文答复路径的延迟（p50/p95）。需要知识库中已有这些答复口径（xiaobao init）。"""
-    from assistant.engine import Engine
-    from eval.api_latency import measure, qa_phrasings
-    from server import Services, create_app
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.eval.api_latency import measure, qa_phrasings
+    from xiaobao.server import Services, create_app
 
     # one client sends every request: budgets per client and session would throttle the measurement
     settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0})
@@ -486,10 +486,10 @@ def eval_load(
     需要 xiaobao init 导入的示例知识。"""
     import asyncio
 
-    from assistant.engine import Engine
-    from assistant.router import route
-    from eval.api_latency import qa_phrasings
-    from eval.load import Load, run, served
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.assistant.router import route
+    from xiaobao.eval.api_latency import qa_phrasings
+    from xiaobao.eval.load import Load, run, served
 
     try:
         weights = {kind: float(weight) for kind, weight in (part.split("=") for part in mix.split(","))}
@@ -535,9 +535,9 @@ def eval_injection(
     """提示注入评测：在临时数据目录（示例知识 + 示例政务数据）中用真实大模型逐条攻击，按类别报告通过率。"""
     import tempfile
 
-    from assistant.engine import Engine
-    from eval.injection import load_attacks, run_suite
-    from staff.editorial import Editorial
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.eval.injection import load_attacks, run_suite
+    from xiaobao.staff.editorial import Editorial
 
     cases = load_attacks(attacks)
     with tempfile.TemporaryDirectory(prefix="xiaobao-injection-") as tmp:
@@ -568,9 +568,9 @@ def eval_prereview(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
     """材料预审评测：整体准确率、逐项准确率、各类缺陷的精确率与召回率。"""
-    from db import make_engine
-    from eval.prereview import evaluate
-    from govdata.records import DbDirectory
+    from xiaobao.db import make_engine
+    from xiaobao.eval.prereview import evaluate
+    from xiaobao.govdata.records import DbDirectory
 
     settings = ctx.obj
     engine = make_engine(settings.db_url)
@@ -597,9 +597,9 @@ def eval_prereview(
 @eval_app.command("prefill")
 def eval_prefill(ctx: typer.Context, json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None) -> None:
     """智能预填评测：所有示例表单 × 示例申请人的自动填充率。"""
-    from db import make_engine
-    from eval.prefill import evaluate
-    from govdata.records import DbDirectory
+    from xiaobao.db import make_engine
+    from xiaobao.eval.prefill import evaluate
+    from xiaobao.govdata.records import DbDirectory
 
     engine = make_engine(ctx.obj.db_url)
     seed_demo_services(engine)
@@ -623,7 +623,7 @@ def eval_ops(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
     """运营指标的规模测试：在临时数据库中造 N 条对话记录，测运营报表的查询时间（目标 2 秒内）。"""
-    from eval.ops_bench import run
+    from xiaobao.eval.ops_bench import run
 
     with progress_bars() as progress:
         task = progress.add_task("写入对话记录", total=turns)
@@ -649,7 +649,7 @@ def eval_handoff(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON；同名 .png 为首次响应时间分布图。")] = None,
 ) -> None:
     """模拟群众与帮办，经 HTTP 测转人工的首次响应时间分布（排队 → 帮办看到 → 接入 → 回复 → 群众看到）。"""
-    from eval.handoff_bench import Scenario, plot, run_benchmark
+    from xiaobao.eval.handoff_bench import Scenario, plot, run_benchmark
 
     if typing_max < typing_min:
         raise fail("--typing-max 不能小于 --typing-min")
@@ -672,7 +672,7 @@ def bench(
     cold: Annotated[bool, typer.Option(help="清空嵌入缓存，测冷启动导入。")] = True,
 ) -> None:
     """基准测试：导入吞吐（冷/热）、检索延迟与内存峰值。"""
-    from eval.bench import run_bench
+    from xiaobao.eval.bench import run_bench
 
     result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=lambda kb, paths: run_ingest(kb, paths), console=console)
     console.print_json(data=result)
@@ -681,8 +681,8 @@ def bench(
 
 
 def open_accounts(settings: Settings):
-    from db import make_engine
-    from staff.accounts import Accounts
+    from xiaobao.db import make_engine
+    from xiaobao.staff.accounts import Accounts
 
     return Accounts(make_engine(settings.db_url))
 
@@ -698,7 +698,7 @@ def users_add(
     ] = "",
 ) -> None:
     """新增工作人员账号。"""
-    from staff.accounts import AccountError
+    from xiaobao.staff.accounts import AccountError
 
     try:
         staff = open_accounts(ctx.obj).add(username, password, role, name)
@@ -723,7 +723,7 @@ def users_passwd(
     password: Annotated[str, typer.Option(prompt="新密码", hide_input=True, confirmation_prompt="再输入一次", help="至少 8 位。")] = "",
 ) -> None:
     """重设密码（该账号已有的登录随之失效）。"""
-    from staff.accounts import AccountError
+    from xiaobao.staff.accounts import AccountError
 
     try:
         open_accounts(ctx.obj).set_password(username, password)
@@ -735,7 +735,7 @@ def users_passwd(
 @app.command("backup")
 def backup_command(ctx: typer.Context, target: Annotated[Path, typer.Argument(help="备份到这个（空）目录。")]) -> None:
     """备份数据目录：数据库与嵌入缓存在线复制（服务可以继续运行），索引在服务停止时一并复制。"""
-    from backup import BackupError, backup
+    from xiaobao.operations.backup import BackupError, backup
 
     try:
         done = backup(ctx.obj, target)
@@ -747,7 +747,7 @@ def backup_command(ctx: typer.Context, target: Annotated[Path, typer.Argument(he
 @app.command("restore")
 def restore_command(ctx: typer.Context, source: Annotated[Path, typer.Argument(help="备份目录。", exists=True, file_okay=False)]) -> None:
     """从备份恢复到（空的）数据目录；索引没有备份时，恢复后用 xiaobao ingest 重新导入知识。"""
-    from backup import BackupError, restore
+    from xiaobao.operations.backup import BackupError, restore
 
     try:
         done = restore(ctx.obj, source)

@@ -37,14 +37,14 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    import assistant.store  # noqa: F401  (registers their tables)
-    import govdata.records  # noqa: F401
-    import ingest.state  # noqa: F401
-    import operations.history  # noqa: F401
-    import operations.reports  # noqa: F401
-    import staff.accounts  # noqa: F401
-    import staff.audit  # noqa: F401
-    import staff.editorial  # noqa: F401
+    import xiaobao.assistant.store  # noqa: F401  (registers their tables)
+    import xiaobao.govdata.records  # noqa: F401
+    import xiaobao.ingest.state  # noqa: F401
+    import xiaobao.operations.history  # noqa: F401
+    import xiaobao.operations.reports  # noqa: F401
+    import xiaobao.staff.accounts  # noqa: F401
+    import xiaobao.staff.audit  # noqa: F401
+    import xiaobao.staff.editorial  # noqa: F401
 
     Base.metadata.create_all(engine)
     add_missing_columns(engine)

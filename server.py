@@ -18,19 +18,19 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Red
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from access import RateLimiter, SessionKeys
-from assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
-from assistant.guard import MAX_CHARS, BadMessage
-from assistant.llm import ModelBusy
-from operations.api import build_router as build_ops_router
-from operations.metrics import Metrics
-from operations.reports import ReportError, ReportNotFound, Reports
-from operations.telemetry import ERRORS as ERROR_COUNT
-from operations.telemetry import REQUEST_SECONDS, exposition, queue_registry
-from staff.accounts import AccountError, Accounts
-from staff.api import MAX_UPLOAD, build_router, token_of
-from staff.editorial import Editorial, EditorialError, EntryNotFound
-from staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
+from xiaobao.api.access import RateLimiter, SessionKeys
+from xiaobao.assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
+from xiaobao.assistant.guard import MAX_CHARS, BadMessage
+from xiaobao.assistant.llm import ModelBusy
+from xiaobao.operations.api import build_router as build_ops_router
+from xiaobao.operations.metrics import Metrics
+from xiaobao.operations.reports import ReportError, ReportNotFound, Reports
+from xiaobao.operations.telemetry import ERRORS as ERROR_COUNT
+from xiaobao.operations.telemetry import REQUEST_SECONDS, exposition, queue_registry
+from xiaobao.staff.accounts import AccountError, Accounts
+from xiaobao.staff.api import MAX_UPLOAD, build_router, token_of
+from xiaobao.staff.editorial import Editorial, EditorialError, EntryNotFound
+from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
 
 SessionId = Annotated[str, Path(min_length=1, max_length=36)]
 log = logging.getLogger("xiaobao.server")
@@ -372,7 +372,7 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
-        from ui.chat import THEME, build_chat
+        from xiaobao.ui.chat import THEME, build_chat
 
         @app.get("/", include_in_schema=False)
         def home() -> RedirectResponse:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.splitter import sentences
-from knowledge.lexical import Tokenizer
+from xiaobao.ingest.splitter import sentences
+from xiaobao.knowledge.lexical import Tokenizer
 
 MARK = re.compile(r"\s*[\[【［](\d{1,2})[\]】］]")
 # A sentence is supported when this share of its key terms (jieba words of 2+ characters) appears

@@ -11,18 +11,18 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assistant import citations, guard
-from assistant.llm import LLM, LLMUnavailable, Slots
-from assistant.router import rewrite, route
-from assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
-from assistant.tools import Tools
-from govdata.records import DbDirectory
-from knowledge.base import KnowledgeBase
-from knowledge.index import DENSE, SearchFilter
-from knowledge.retriever import Hit, unit_key
-from operations.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
-from prompts import load as load_prompt
-from settings import Settings
+from xiaobao.assistant import citations, guard
+from xiaobao.assistant.llm import LLM, LLMUnavailable, Slots
+from xiaobao.assistant.router import rewrite, route
+from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
+from xiaobao.assistant.tools import Tools
+from xiaobao.govdata.records import DbDirectory
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.knowledge.index import DENSE, SearchFilter
+from xiaobao.knowledge.retriever import Hit, unit_key
+from xiaobao.operations.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
+from xiaobao.prompts import load as load_prompt
+from xiaobao.settings import Settings
 
 LABEL_OFFICIAL = "官方答复口径"
 LABEL_AI = "本回答由人工智能生成，仅供参考"

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govdata.codes import CREDIT_CODE, ID_NUMBER
+from xiaobao.govdata.codes import CREDIT_CODE, ID_NUMBER
 
 MAX_CHARS = 500
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.embedders import ModelMissing
+from xiaobao.knowledge.embedders import ModelMissing
 
 
 @dataclass(frozen=True)

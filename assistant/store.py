@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from db import Base, now
-from staff.workdays import add_working_days, china_date
+from xiaobao.db import Base, now
+from xiaobao.staff.workdays import add_working_days, china_date
 
 GAP_WORKING_DAYS = 5  # every unanswered question gets an official reply within 5 working days
 

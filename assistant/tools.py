@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
-from govdata.policies import matches_for
-from govdata.prefill import applicant_records, prefill
-from govdata.records import Directory, ServiceItem
-from operations.reports import ReportNotFound, Reports
-from prereview.review import Reviewer
+from xiaobao.assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
+from xiaobao.govdata.policies import matches_for
+from xiaobao.govdata.prefill import applicant_records, prefill
+from xiaobao.govdata.records import Directory, ServiceItem
+from xiaobao.operations.reports import ReportNotFound, Reports
+from xiaobao.prereview.review import Reviewer
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from eval.metrics import percentile
-from eval.questions import Question
+from xiaobao.eval.metrics import percentile
+from xiaobao.eval.questions import Question
 
 
 def run_answer_eval(engine, cases: list[Question], on_case=None) -> dict:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from eval.metrics import percentile
-from eval.serving import serving
+from xiaobao.eval.metrics import percentile
+from xiaobao.eval.serving import serving
 
 
 def qa_phrasings(qa_file: Path) -> list[str]:

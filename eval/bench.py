@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from eval.metrics import percentile
-from eval.questions import load_questions
-from knowledge.base import KnowledgeBase
-from settings import Settings
+from xiaobao.eval.metrics import percentile
+from xiaobao.eval.questions import load_questions
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.settings import Settings
 
 COLLECTION = "bench"
 
@@ -25,8 +25,8 @@ def _drop_index(settings: Settings) -> None:
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
-    from db import make_engine
-    from ingest.state import IngestedSource
+    from xiaobao.db import make_engine
+    from xiaobao.ingest.state import IngestedSource
 
     shutil.rmtree(settings.qdrant_path / COLLECTION, ignore_errors=True)
     engine = make_engine(settings.db_url)
@@ -39,7 +39,7 @@ def _drop_index(settings: Settings) -> None:
 def _ingest(settings: Settings, corpus: Sequence[Path], ingest: Callable | None) -> dict:
     with KnowledgeBase(settings, COLLECTION) as kb:
         if ingest is None:
-            from ingest.pipeline import Ingestor
+            from xiaobao.ingest.pipeline import Ingestor
 
             summary = Ingestor(kb).ingest(corpus)
         else:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.metrics import percentile
+from xiaobao.eval.metrics import percentile
 
 PASSWORD = "bench-password"
 
@@ -186,12 +186,12 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
 
     from sqlalchemy.orm import Session
 
-    from assistant.engine import Engine
-    from assistant.llm import OpenAICompatibleLLM
-    from eval.serving import serving
-    from knowledge.base import KnowledgeBase
-    from operations.metrics import handoff_stats
-    from server import Services, create_app
+    from xiaobao.assistant.engine import Engine
+    from xiaobao.assistant.llm import OpenAICompatibleLLM
+    from xiaobao.eval.serving import serving
+    from xiaobao.knowledge.base import KnowledgeBase
+    from xiaobao.operations.metrics import handoff_stats
+    from xiaobao.server import Services, create_app
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-handoff-") as tmp:
         # every simulated client shares one address: the per-client budget would throttle the simulation

@@ -9,9 +9,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.engine import LABEL_OFFICIAL, Engine
-from ingest.pipeline import Ingestor
-from staff.editorial import Editorial, EditorialError
+from xiaobao.assistant.engine import LABEL_OFFICIAL, Engine
+from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.staff.editorial import Editorial, EditorialError
 
 
 def load_attacks(path: Path) -> list[dict]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.metrics import percentile
+from xiaobao.eval.metrics import percentile
 
 
 @dataclass(frozen=True)

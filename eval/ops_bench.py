@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Rating, Turn
-from operations.metrics import Metrics, Period
-from staff.workdays import CHINA
+from xiaobao.assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Rating, Turn
+from xiaobao.operations.metrics import Metrics, Period
+from xiaobao.staff.workdays import CHINA
 
 DEPARTMENTS = [f"宝山区示例局{i:02d}" for i in range(12)]
 OUTCOMES = ("resolved",) * 9 + ("unresolved",)  # helpers resolve nine in ten
@@ -81,7 +81,7 @@ def run(settings, turns: int, repeats: int = 3, on_progress=None) -> dict:
     """Seed a temporary data directory and time the report (best and worst of `repeats`)."""
     import tempfile
 
-    from knowledge.base import KnowledgeBase
+    from xiaobao.knowledge.base import KnowledgeBase
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-ops-") as tmp:
         s = settings.model_copy(update={"data_dir": Path(tmp)})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from govdata.prefill import prefill
-from govdata.records import Directory
+from xiaobao.govdata.prefill import prefill
+from xiaobao.govdata.records import Directory
 
 
 def evaluate(directory: Directory) -> dict:

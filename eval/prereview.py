@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from govdata.records import Directory
-from prereview.review import PointResult, Reviewer
+from xiaobao.govdata.records import Directory
+from xiaobao.prereview.review import PointResult, Reviewer
 
 
 def reported_defects(points: list[PointResult]) -> set[str]:

@@ -1,7 +1,7 @@
 """Generate the labelled pre-review evaluation set: synthetic materials for the demo items and
 applicants, clean or with one known defect each, and the expected result of every review point.
 
-    python -m eval.prereview_cases eval/data/prereview --n 240
+    python -m xiaobao.eval.prereview_cases eval/data/prereview --n 240
 
 A case is a folder: `case.json` ({"item_id", "applicant_ref", "defect", "on", "expected":
 {"material/point": "pass" | "fail"}}) beside the material files. Points a defect makes unreadable
@@ -20,8 +20,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from govdata.codes import CREDIT_CHARS
-from govdata.records import Enterprise, Person, ServiceItem
+from xiaobao.govdata.codes import CREDIT_CHARS
+from xiaobao.govdata.records import Enterprise, Person, ServiceItem
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "services"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

@@ -9,12 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
-from eval.questions import Question, load_questions
-from knowledge.base import KnowledgeBase
-from knowledge.index import SearchFilter
-from knowledge.retriever import unit_key
-from settings import Settings
+from xiaobao.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from xiaobao.eval.questions import Question, load_questions
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.knowledge.index import SearchFilter
+from xiaobao.knowledge.retriever import unit_key
+from xiaobao.settings import Settings
 
 METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
 
@@ -153,7 +153,7 @@ def run_retrieval_eval(
     queries = load_questions(queries_file, limit, require_gold=True)
     with KnowledgeBase(settings, corpus_collection(corpus)) as kb:
         if ingest is None:
-            from ingest.pipeline import Ingestor
+            from xiaobao.ingest.pipeline import Ingestor
 
             Ingestor(kb).ingest(corpus)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from govdata.records import Enterprise, Policy, Rule
+from xiaobao.govdata.records import Enterprise, Policy, Rule
 
 FIELD_NAMES = {
     "industry": "所属行业",

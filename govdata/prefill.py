@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from govdata.records import Directory, Enterprise, Person, ServiceItem
+from xiaobao.govdata.records import Directory, Enterprise, Person, ServiceItem
 
 SOURCE_NAMES = {"person": "人口库", "enterprise": "法人库"}
 

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import JSON, Boolean, Engine, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.store import Application
-from db import Base
+from xiaobao.assistant.store import Application
+from xiaobao.db import Base
 
 
 class FormField(BaseModel):

@@ -17,12 +17,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.guard import strip_injections
-from ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
-from ingest.state import IngestedSource
-from knowledge.base import KnowledgeBase
-from knowledge.chunk import Chunk
-from knowledge.index import IndexPoint
+from xiaobao.assistant.guard import strip_injections
+from xiaobao.ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
+from xiaobao.ingest.state import IngestedSource
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.knowledge.chunk import Chunk
+from xiaobao.knowledge.index import IndexPoint
 
 # Bump when loaders change what they produce, so unchanged files are re-chunked once.
 LOADER_VERSION = "1"

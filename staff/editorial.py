@@ -18,14 +18,14 @@ import numpy as np
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.guard import suspicious
-from assistant.store import GAP_WORKING_DAYS, KnowledgeGap
-from db import Base, now
-from ingest.loaders.records import qa_chunks
-from ingest.pipeline import Ingestor
-from knowledge.base import KnowledgeBase
-from staff import audit
-from staff.workdays import CHINA, add_working_days, china_date, previous_working_day
+from xiaobao.assistant.guard import suspicious
+from xiaobao.assistant.store import GAP_WORKING_DAYS, KnowledgeGap
+from xiaobao.db import Base, now
+from xiaobao.ingest.loaders.records import qa_chunks
+from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.staff import audit
+from xiaobao.staff.workdays import CHINA, add_working_days, china_date, previous_working_day
 
 FIELDS = ("question", "alternatives", "answer", "item", "department", "effective_from", "effective_to", "source")
 MAX_QUESTION, MAX_ANSWER = 200, 5000

@@ -9,12 +9,12 @@ import datetime as dt
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from assistant.guard import mask
-from assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
-from db import aware, now
-from staff import audit
-from staff.accounts import Accounts, Staff, StaffUser
-from staff.editorial import Editorial
+from xiaobao.assistant.guard import mask
+from xiaobao.assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
+from xiaobao.db import aware, now
+from xiaobao.staff import audit
+from xiaobao.staff.accounts import Accounts, Staff, StaffUser
+from xiaobao.staff.editorial import Editorial
 
 MAX_REPLY = 2000
 OUTCOMES = {"resolved": "已解决", "unresolved": "未解决", "referred": "已转相关部门"}

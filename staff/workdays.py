@@ -8,7 +8,7 @@ import logging
 
 import chinese_calendar
 
-from db import aware
+from xiaobao.db import aware
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # no daylight saving time in China
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from assistant.engine import Engine
-from assistant.llm import Completion, LLMUnavailable
-from assistant.store import Application
-from ingest.pipeline import Ingestor
-from settings import Settings
+from xiaobao.assistant.engine import Engine
+from xiaobao.assistant.llm import Completion, LLMUnavailable
+from xiaobao.assistant.store import Application
+from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -58,7 +58,7 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture
 def kb(settings, fake_embedder):
-    from knowledge.base import KnowledgeBase
+    from xiaobao.knowledge.base import KnowledgeBase
 
     with KnowledgeBase(settings, embedder=fake_embedder) as base:
         yield base
@@ -171,7 +171,7 @@ def engine(settings, kb, llm, tmp_path):
 
 @pytest.fixture
 def services(engine):
-    from server import Services
+    from xiaobao.server import Services
 
     return Services.build(engine)
 
@@ -183,8 +183,8 @@ DEMO_SERVICES = Path(__file__).resolve().parents[1] / "demo" / "services"
 def services_data(engine):
     """The demo pack's service items, persons, enterprises, policies and applications in the engine's
     database (sample data; the engine fixture's own two applications stay as they are)."""
-    from assistant.store import seed_applications
-    from govdata.records import seed_records
+    from xiaobao.assistant.store import seed_applications
+    from xiaobao.govdata.records import seed_records
 
     for kind, name in (("item", "items"), ("person", "persons"), ("enterprise", "enterprises"), ("policy", "policies")):
         seed_records(engine.db, kind, DEMO_SERVICES / f"{name}.jsonl")

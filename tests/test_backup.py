@@ -3,11 +3,11 @@ only when no process holds it."""
 
 from typer.testing import CliRunner
 
-from assistant.engine import Engine
-from backup import BackupError, backup, restore
-from cli import app
-from knowledge.base import KnowledgeBase
-from settings import Settings
+from xiaobao.assistant.engine import Engine
+from xiaobao.operations.backup import BackupError, backup, restore
+from xiaobao.cli import app
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.settings import Settings
 from tests.conftest import QA, FakeEmbedder, write
 
 
@@ -16,7 +16,7 @@ def test_backup_and_restore(tmp_path, llm):
 
     live = Settings(data_dir=tmp_path / "live")
     corpus = write(tmp_path / "kb" / "qa.jsonl", "\n".join(json.dumps(q, ensure_ascii=False) for q in QA))
-    from ingest.pipeline import Ingestor
+    from xiaobao.ingest.pipeline import Ingestor
 
     with KnowledgeBase(live, embedder=FakeEmbedder()) as kb:
         Ingestor(kb).ingest([corpus.parent])

@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from xiaobao.cli import app
 
 runner = CliRunner()
 COMMANDS = [
@@ -39,9 +39,9 @@ def test_every_command_has_help(command):
 @pytest.fixture
 def fake_models(monkeypatch, fake_embedder):
     """Commands build their embedder from the settings; give them the fast fake instead."""
-    import knowledge.base
+    from xiaobao.knowledge import base as knowledge_base
 
-    monkeypatch.setattr(knowledge.base, "build_embedder", lambda settings: fake_embedder)
+    monkeypatch.setattr(knowledge_base, "build_embedder", lambda settings: fake_embedder)
 
 
 def test_ingest_then_search(tmp_path, fake_models):

@@ -5,9 +5,9 @@ import sqlite3
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.llm import LLMUnavailable
-from server import Services, create_app
-from settings import Settings
+from xiaobao.assistant.llm import LLMUnavailable
+from xiaobao.server import Services, create_app
+from xiaobao.settings import Settings
 
 
 @pytest.fixture

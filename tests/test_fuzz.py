@@ -5,7 +5,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from server import create_app
+from xiaobao.server import create_app
 
 pytestmark = pytest.mark.slow
 

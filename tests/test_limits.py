@@ -5,9 +5,9 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from access import RateLimiter
-from assistant.llm import ModelBusy, Slots
-from server import Services, create_app
+from xiaobao.api.access import RateLimiter
+from xiaobao.assistant.llm import ModelBusy, Slots
+from xiaobao.server import Services, create_app
 
 
 def test_token_buckets():

@@ -3,7 +3,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from server import create_app
+from xiaobao.server import create_app
 from tests.conftest import citing
 
 
@@ -148,8 +148,8 @@ def test_chat_page_is_mounted(services):
 
 
 def test_render_shows_citations_label_and_escapes_html():
-    from assistant.engine import Reply
-    from ui.chat import render
+    from xiaobao.assistant.engine import Reply
+    from xiaobao.ui.chat import render
 
     reply = Reply("s", 1, "答复<script>[1]", "generated", "knowledge", "本回答由人工智能生成，仅供参考",
                   [{"number": 1, "citation": "《办法》第一条", "text": "原文", "doc_type": "statute"}])  # fmt: skip

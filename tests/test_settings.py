@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from settings import Settings
+from xiaobao.settings import Settings
 
 
 def test_environment_and_toml(tmp_path, monkeypatch):

@@ -13,10 +13,10 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
-from assistant.engine import Engine, Reply
-from assistant.guard import BadMessage
-from assistant.llm import ModelBusy
-from govdata.records import sample_identities
+from xiaobao.assistant.engine import Engine, Reply
+from xiaobao.assistant.guard import BadMessage
+from xiaobao.assistant.llm import ModelBusy
+from xiaobao.govdata.records import sample_identities
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
@@ -132,7 +132,7 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id), None
 
         def file_report(text: str, reach: str, history: list, session_id: str | None, user: str):
-            from operations.reports import ReportError
+            from xiaobao.operations.reports import ReportError
 
             session_id = start(session_id, user)
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.chunk import Chunk
+from xiaobao.knowledge.chunk import Chunk
 
 SUPPORTED = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
 
@@ -55,7 +55,7 @@ def read_text(path: Path) -> str:
 def load_file(path: Path, source: str, root: Path, options: LoadOptions) -> Loaded:
     """Load one file. `source` is its key in the index; `root` is the folder it was found under
     (its first sub-folder names the category of a law)."""
-    from ingest.loaders import documents, records, statutes
+    from xiaobao.ingest.loaders import documents, records, statutes
 
     suffix = path.suffix.lower()
     if suffix == ".jsonl":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.loaders import Loaded, LoadFailed, LoadOptions, read_text
-from ingest.splitter import split
-from knowledge.chunk import Chunk
+from xiaobao.ingest.loaders import Loaded, LoadFailed, LoadOptions, read_text
+from xiaobao.ingest.splitter import split
+from xiaobao.knowledge.chunk import Chunk
 
 
 def extract_text(path: Path) -> tuple[str, str | None]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.loaders import Loaded, LoadOptions, Problem, read_text
-from ingest.splitter import split
-from knowledge.chunk import Chunk
-from knowledge.index import date_int
+from xiaobao.ingest.loaders import Loaded, LoadOptions, Problem, read_text
+from xiaobao.ingest.splitter import split
+from xiaobao.knowledge.chunk import Chunk
+from xiaobao.knowledge.index import date_int
 
 GUIDE_SECTIONS = (
     ("conditions", "受理条件"),

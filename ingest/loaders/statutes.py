@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.loaders import Loaded, LoadOptions, documents
-from ingest.splitter import split
-from knowledge.chunk import Chunk
+from xiaobao.ingest.loaders import Loaded, LoadOptions, documents
+from xiaobao.ingest.splitter import split
+from xiaobao.knowledge.chunk import Chunk
 
 _NUM = "零〇一二三四五六七八九十百千两0-9"
 ARTICLE = re.compile(rf"^(第[{_NUM}]+条(?:之[{_NUM}]+)?)[\s\u3000]*(.*)$")

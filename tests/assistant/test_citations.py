@@ -1,5 +1,5 @@
-from assistant.citations import check
-from knowledge.lexical import Tokenizer
+from xiaobao.assistant.citations import check
+from xiaobao.knowledge.lexical import Tokenizer
 
 PASSAGES = ["高龄老人综合津贴按照年龄分档发放：90周岁至99周岁每人每月400元。", "居住证办理需要身份证和居住证明。"]
 
@@ -32,7 +32,7 @@ def test_marks_in_other_styles_and_out_of_range(tmp_path):
 
 
 def test_an_invented_title_is_cut(kb):
-    from assistant.citations import check
+    from xiaobao.assistant.citations import check
 
     passages = ["《示例区高龄津贴办法》第一条：年满九十周岁的老人每月领取400元。"]
     answer = "根据《示例区新生儿十万元奖励办法》，九十周岁老人每月领取400元[1]。年满九十周岁的老人每月领取400元[1]。"

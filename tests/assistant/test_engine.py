@@ -2,9 +2,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.engine import LABEL_AI, LABEL_OFFICIAL, Engine, SessionNotFound
-from assistant.guard import BadMessage
-from assistant.store import Citation, Handoff, KnowledgeGap, Turn
+from xiaobao.assistant.engine import LABEL_AI, LABEL_OFFICIAL, Engine, SessionNotFound
+from xiaobao.assistant.guard import BadMessage
+from xiaobao.assistant.store import Citation, Handoff, KnowledgeGap, Turn
 from tests.conftest import citing
 
 
@@ -159,7 +159,7 @@ def test_bad_input_and_unknown_sessions(engine):
 
 
 def test_two_close_qa_entries_are_not_answered_verbatim(engine, llm, kb, tmp_path):
-    from ingest.pipeline import Ingestor
+    from xiaobao.ingest.pipeline import Ingestor
     from tests.conftest import write
 
     write(tmp_path / "more" / "qa2.jsonl", '{"id": "qa-9", "question": "办事大厅什么时候开门", "answer": "另一条口径。"}')

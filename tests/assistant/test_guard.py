@@ -1,7 +1,7 @@
 import logging
 
-from assistant import guard
-from assistant.guard import ContentFilter, MaskingFilter, mask
+from xiaobao.assistant import guard
+from xiaobao.assistant.guard import ContentFilter, MaskingFilter, mask
 from tests.conftest import citing
 
 

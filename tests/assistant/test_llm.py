@@ -3,7 +3,7 @@ import json
 import httpx
 import pytest
 
-from assistant.llm import LLMUnavailable, OpenAICompatibleLLM
+from xiaobao.assistant.llm import LLMUnavailable, OpenAICompatibleLLM
 
 
 def client(handler, schema_style="json_schema") -> OpenAICompatibleLLM:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm import OpenAICompatibleLLM
-from assistant.llm_server import ModelServer
+from xiaobao.assistant.llm import OpenAICompatibleLLM
+from xiaobao.assistant.llm_server import ModelServer
 
 FAKE = Path(__file__).with_name("fake_openai_server.py")
 
@@ -64,7 +64,7 @@ def test_the_server_dies_with_its_parent(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from assistant.llm_server import ModelServer
+        from xiaobao.assistant.llm_server import ModelServer
         health = "http://127.0.0.1:{port}/v1/models"
         srv = ModelServer([sys.executable, {str(FAKE)!r}, "{port}"], health, Path({str(tmp_path / "l.log")!r}), 20)
         srv.start(supervise=False)

@@ -3,8 +3,8 @@ import types
 
 import pytest
 
-from assistant.model_files import ModelPackage, prepare_model
-from knowledge.embedders import ModelMissing
+from xiaobao.assistant.model_files import ModelPackage, prepare_model
+from xiaobao.knowledge.embedders import ModelMissing
 
 
 def fake_package(tmp_path, parts: list[bytes]):

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from assistant.llm import OpenAICompatibleLLM
-from assistant.llm_server import ModelServer, llama_cpp_command
-from assistant.model_files import QWEN_1_5B, prepare_model
+from xiaobao.assistant.llm import OpenAICompatibleLLM
+from xiaobao.assistant.llm_server import ModelServer, llama_cpp_command
+from xiaobao.assistant.model_files import QWEN_1_5B, prepare_model
 from tests.assistant.test_llm_server import free_port
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def test_grounded_answer_from_the_real_model(engine, model_server):
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from assistant.store import KnowledgeGap
+    from xiaobao.assistant.store import KnowledgeGap
 
     with Session(engine.db) as db:
         print("DEBUG", reply.checked, [(g.reason, g.trace) for g in db.scalars(select(KnowledgeGap))])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server import create_app
+from xiaobao.server import create_app
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 

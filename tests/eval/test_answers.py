@@ -1,7 +1,7 @@
 import json
 
-from eval.answers import run_answer_eval
-from eval.questions import Question, load_questions
+from xiaobao.eval.answers import run_answer_eval
+from xiaobao.eval.questions import Question, load_questions
 from tests.conftest import citing, write
 
 

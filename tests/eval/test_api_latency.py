@@ -1,5 +1,5 @@
-from eval.api_latency import measure, qa_phrasings
-from server import create_app
+from xiaobao.eval.api_latency import measure, qa_phrasings
+from xiaobao.server import create_app
 from tests.assistant.test_llm_server import free_port
 from tests.conftest import write
 

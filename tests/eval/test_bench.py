@@ -1,12 +1,12 @@
 import json
 
-import knowledge.base
-from eval.bench import run_bench
+from xiaobao.knowledge import base as knowledge_base
+from xiaobao.eval.bench import run_bench
 from tests.conftest import write
 
 
 def test_bench_reports_every_phase(settings, fake_embedder, monkeypatch, tmp_path):
-    monkeypatch.setattr(knowledge.base, "build_embedder", lambda s: fake_embedder)
+    monkeypatch.setattr(knowledge_base, "build_embedder", lambda s: fake_embedder)
     corpus = tmp_path / "corpus"
     for i in range(3):
         write(corpus / f"{i}.txt", f"第{i}份文件。内容不同{i}。")

@@ -3,8 +3,8 @@ and the attacker's words, citing passage 1. Nothing of it may reach the citizen.
 
 from pathlib import Path
 
-from eval.injection import load_attacks, run_suite
-from staff.editorial import Editorial
+from xiaobao.eval.injection import load_attacks, run_suite
+from xiaobao.staff.editorial import Editorial
 
 ATTACKS = Path(__file__).resolve().parents[2] / "eval" / "data" / "injection.jsonl"
 

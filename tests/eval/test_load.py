@@ -1,8 +1,8 @@
 import asyncio
 
-from eval.load import Load, run
-from eval.serving import serving
-from server import create_app
+from xiaobao.eval.load import Load, run
+from xiaobao.eval.serving import serving
+from xiaobao.server import create_app
 from tests.assistant.test_llm_server import free_port
 
 

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from xiaobao.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
 
 
 def test_recall_counts_each_relevant_item():

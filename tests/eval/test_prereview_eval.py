@@ -1,8 +1,8 @@
 import shutil
 from pathlib import Path
 
-from eval.prefill import evaluate as prefill_eval
-from eval.prereview import evaluate
+from xiaobao.eval.prefill import evaluate as prefill_eval
+from xiaobao.eval.prereview import evaluate
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 

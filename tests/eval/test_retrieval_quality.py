@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
-from eval.retrieval import run_retrieval_eval
-from ingest.pipeline import Ingestor
-from knowledge.base import KnowledgeBase
-from settings import Settings
+from xiaobao.eval.retrieval import run_retrieval_eval
+from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.settings import Settings
 from tests.conftest import SHARED_DATA, needs_shared_data
 
 pytestmark = [pytest.mark.slow, needs_shared_data]

@@ -1,6 +1,6 @@
 import pytest
 
-from govdata.codes import valid_credit_code, valid_id_number
+from xiaobao.govdata.codes import valid_credit_code, valid_id_number
 
 
 @pytest.mark.parametrize(

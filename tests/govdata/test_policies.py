@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from govdata.policies import evaluate, matches_for, push_list
-from govdata.records import Enterprise
+from xiaobao.govdata.policies import evaluate, matches_for, push_list
+from xiaobao.govdata.records import Enterprise
 from tests.conftest import DEMO_SERVICES
 
 ON = dt.date(2026, 11, 27)
@@ -33,7 +33,7 @@ def enterprises():
 
 @pytest.fixture(scope="module")
 def policies():
-    from govdata.records import Policy
+    from xiaobao.govdata.records import Policy
 
     return demo("policies", Policy)
 

@@ -1,4 +1,4 @@
-from govdata.prefill import prefill
+from xiaobao.govdata.prefill import prefill
 
 
 def test_fields_come_from_the_data_sources_with_their_source(services_data):
@@ -22,7 +22,7 @@ def test_what_nobody_holds_is_asked_and_again_takes_it_from_the_last_application
 
 
 def test_enterprise_forms_and_licence_paths(services_data):
-    from govdata.prefill import _lookup
+    from xiaobao.govdata.prefill import _lookup
 
     enterprise = services_data.enterprise("demo-enterprise-2")
     result = prefill(services_data.item("BS-ITEM-007"), None, enterprise)

@@ -3,7 +3,7 @@ import json
 import httpx
 import pytest
 
-from govdata.records import DbDirectory, HttpDirectory, SeedError, seed_records
+from xiaobao.govdata.records import DbDirectory, HttpDirectory, SeedError, seed_records
 from tests.conftest import DEMO_SERVICES, write
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import LoadFailed, LoadOptions, load_file
+from xiaobao.ingest.loaders import LoadFailed, LoadOptions, load_file
 from tests.conftest import STATUTE, write
 
 OPTIONS = LoadOptions(chunk_chars=60, chunk_overlap=0, article_max_chars=100)

@@ -1,8 +1,8 @@
 import contextlib
 import json
 
-from ingest.pipeline import Ingestor, discover
-from knowledge.index import SearchFilter
+from xiaobao.ingest.pipeline import Ingestor, discover
+from xiaobao.knowledge.index import SearchFilter
 from tests.conftest import STATUTE, write
 
 
@@ -105,7 +105,7 @@ def test_interrupted_ingest_resumes_from_the_cache(kb, fake_embedder, tmp_path, 
 
 
 def test_changing_the_embedding_view_rewrites_every_chunk(settings, fake_embedder, tmp_path):
-    from knowledge.base import KnowledgeBase
+    from xiaobao.knowledge.base import KnowledgeBase
 
     write(tmp_path / "c" / "说明.txt", "办事大厅九点开门。")
     with KnowledgeBase(settings, embedder=fake_embedder) as kb:

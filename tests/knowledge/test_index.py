@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from knowledge.index import EdgeIndex, IndexPoint, SearchFilter, ServerIndex
+from xiaobao.knowledge.index import EdgeIndex, IndexPoint, SearchFilter, ServerIndex
 
 
 @pytest.fixture(params=["edge", "server"])
@@ -92,7 +92,7 @@ def test_a_shard_held_by_another_process_is_a_clear_error(tmp_path):
     import subprocess
     import sys
 
-    from knowledge.index import IndexUnavailable
+    from xiaobao.knowledge.index import IndexUnavailable
 
     EdgeIndex(tmp_path / "shard", 3).close()
     hold = (

@@ -1,4 +1,4 @@
-from knowledge.lexical import BM25Encoder, Tokenizer, token_id
+from xiaobao.knowledge.lexical import BM25Encoder, Tokenizer, token_id
 
 
 def test_tokens_drop_stop_words_and_punctuation(tmp_path):

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from assistant.store import ChatSession, Turn
-from operations.metrics import Metrics, Period
-from staff.accounts import Accounts
-from staff.helpdesk import HelpDesk
-from staff.workdays import CHINA
+from xiaobao.assistant.store import ChatSession, Turn
+from xiaobao.operations.metrics import Metrics, Period
+from xiaobao.staff.accounts import Accounts
+from xiaobao.staff.helpdesk import HelpDesk
+from xiaobao.staff.workdays import CHINA
 from tests.conftest import citing
 
 TODAY = dt.datetime.now(CHINA).date()

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from operations import history
-from operations.reports import ReportError, ReportNotFound
-from server import create_app
+from xiaobao.operations import history
+from xiaobao.operations.reports import ReportError, ReportNotFound
+from xiaobao.server import create_app
 
 
 def test_a_report_from_submission_to_result(services):

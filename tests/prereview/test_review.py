@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from prereview.extract import Ocr, Unreadable, extract
-from prereview.review import end_date, find_code, labelled
+from xiaobao.prereview.extract import Ocr, Unreadable, extract
+from xiaobao.prereview.review import end_date, find_code, labelled
 
 
 def test_labelled_values_stop_at_the_line_end():
@@ -41,7 +41,7 @@ def test_unreadable_files_say_why():
 
 
 def test_blur_and_orientation_are_detected():
-    from eval.prereview_cases import FONT, render
+    from xiaobao.eval.prereview_cases import FONT, render
 
     pytest.importorskip("PIL")
     import random
@@ -59,7 +59,7 @@ def test_blur_and_orientation_are_detected():
 
 
 def test_only_confident_ocr_reads_can_fail_a_number():
-    from prereview.extract import Extracted
+    from xiaobao.prereview.extract import Extracted
 
     scan = Extracted("a.png", "", scanned=True, line_confidence={"统一社会信用代码：91310113MA1K3T205W": 0.972, "名称：X": 0.999})
     assert not scan.sure_of("91310113MA1K3T205W") and scan.sure_of("X") and not scan.sure_of("NOT-THERE")

@@ -1,8 +1,8 @@
 import pytest
 
-from staff.accounts import Accounts
-from staff.editorial import Editorial
-from staff.helpdesk import HelpDesk
+from xiaobao.staff.accounts import Accounts
+from xiaobao.staff.editorial import Editorial
+from xiaobao.staff.helpdesk import HelpDesk
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from server import create_app
+from xiaobao.server import create_app
 
 
 @pytest.fixture

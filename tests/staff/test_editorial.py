@@ -7,9 +7,9 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.store import KnowledgeGap
-from staff.editorial import EditorialError, parse_import
-from staff.workdays import add_working_days, china_date
+from xiaobao.assistant.store import KnowledgeGap
+from xiaobao.staff.editorial import EditorialError, parse_import
+from xiaobao.staff.workdays import add_working_days, china_date
 
 
 def refused(engine, text: str) -> None:
@@ -75,7 +75,7 @@ def test_future_policies_warn_until_published_and_answer_from_their_date(engine,
 
 
 def test_bad_fields_are_refused():
-    from staff.editorial import clean_fields
+    from xiaobao.staff.editorial import clean_fields
 
     for raw in ({"question": ""}, {"effective_from": "2026-13-01"}, {"question": "问" * 300}, {"colour": "red"},
                 {"effective_from": "2026-05-01", "effective_to": "2026-01-01"}):  # fmt: skip

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assistant.store import Handoff, KnowledgeGap
-from operations.metrics import handoff_stats
-from staff.accounts import StaffUser
-from staff.helpdesk import Conflict, DeskError
+from xiaobao.assistant.store import Handoff, KnowledgeGap
+from xiaobao.operations.metrics import handoff_stats
+from xiaobao.staff.accounts import StaffUser
+from xiaobao.staff.helpdesk import Conflict, DeskError
 
 
 def queued(engine, text="我要投诉窗口工作人员") -> tuple[str, int]:

@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from eval.serving import serving
-from server import create_app
+from xiaobao.eval.serving import serving
+from xiaobao.server import create_app
 from tests.assistant.test_llm_server import free_port
 
 CHROMIUM = shutil.which("chromium")

@@ -6,7 +6,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.store import Handoff, Rating
+from xiaobao.assistant.store import Handoff, Rating
 from tests.conftest import citing
 
 

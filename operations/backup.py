@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from settings import Settings
+from xiaobao.settings import Settings
 
 FILES = ("secret.key",)
 DIRS = ("uploads",)

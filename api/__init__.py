@@ -1,0 +1,1 @@
+"""The HTTP layer: routers by resource, their dependencies and the mapping of service errors to HTTP."""
