@@ -4,47 +4,50 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
-# The installed marker depends on pyproject.toml: editing dependencies reinstalls.
-INSTALLED := $(VENV)/.installed
+# Two install markers, each depending on pyproject.toml (editing dependencies reinstalls):
+# RUNTIME is what `make run` needs; DEV adds the test and lint tools on top.
+RUNTIME := $(VENV)/.runtime
+DEV := $(VENV)/.dev
 
-.PHONY: install run test lint bench eval eval-answers clean help
-
-help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
-
-$(INSTALLED): pyproject.toml
+$(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "需要 Python 3.11 或更高版本" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV): $(RUNTIME)
 	# torch is pinned before the test extras so that sentence-transformers takes this build
 	# rather than pulling the newest CUDA build.
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[st,dev]"
+	$(BIN)/pip install --quiet -e ".[st,postgres,dev]"
 	touch $@
 
-install: $(INSTALLED)  ## create .venv and install Xiaobao with its models
+install: $(RUNTIME)  ## create .venv and install Xiaobao with its models (the runtime only)
 
-run: $(INSTALLED)  ## install, prepare the models, load the demo knowledge, start the service and print its URL
+run: $(RUNTIME)  ## install, prepare the models, load the demo knowledge, start the service and print its URL
 	$(BIN)/xiaobao init
 	$(BIN)/xiaobao serve
 
-test: $(INSTALLED)  ## install, then run the whole test suite
+test: $(DEV)  ## install with the test tools, check the layers, then run the whole test suite
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -ra
 
-lint: $(INSTALLED)  ## ruff
+lint: $(DEV)  ## ruff and the import layers (import-linter)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
-bench: $(INSTALLED)  ## ingest and search benchmark on the full laws corpus (about 30 minutes cold)
+bench: $(RUNTIME)  ## ingest and search benchmark on the full laws corpus (about 30 minutes cold)
 	$(BIN)/xiaobao --data-dir var/bench bench --corpus $(SHARED)/corpus/laws \
 		--queries $(SHARED)/eval/lecoqa-dev.jsonl --json docs/eval/bench.json
 
-eval: $(INSTALLED)  ## retrieval evaluation on the dev sets (reuses the bench index and cache)
+eval: $(RUNTIME)  ## retrieval evaluation on the dev sets (reuses the bench index and cache)
 	$(BIN)/xiaobao --data-dir var/bench eval retrieval --queries $(SHARED)/eval/lecoqa-dev.jsonl \
 		--corpus $(SHARED)/corpus/laws --report docs/eval/lecoqa-dev.md --json docs/eval/lecoqa-dev.json
 	$(BIN)/xiaobao --data-dir var/bench eval retrieval --queries $(SHARED)/eval/bj-faq-dev.jsonl \
 		--corpus $(SHARED)/corpus/bj-faq-dev-answers.jsonl --report docs/eval/bj-faq-dev.md --json docs/eval/bj-faq-dev.json
 
-eval-answers: $(INSTALLED)  ## the whole engine with the local model on 100 lecoqa-dev, 50 bj-faq-dev and 30 out-of-scope questions
+eval-answers: $(RUNTIME)  ## the whole engine with the local model on 100 lecoqa-dev, 50 bj-faq-dev and 30 out-of-scope questions
 	$(BIN)/xiaobao --data-dir var/bench eval answers --queries $(SHARED)/eval/lecoqa-dev.jsonl --queries eval/data/out_of_scope.jsonl \
 		--corpus $(SHARED)/corpus/laws --limit 100 --json docs/eval/answers-lecoqa.json
 	$(BIN)/xiaobao --data-dir var/bench eval answers --queries $(SHARED)/eval/bj-faq-dev.jsonl --queries eval/data/out_of_scope.jsonl \

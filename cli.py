@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from xiaobao.services import Services
 from xiaobao.settings import Settings
 
 app = typer.Typer(help="小宝 — 政务服务智能助手。", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -30,10 +32,10 @@ DEMO_SERVICES = DEMO_PACK / "services"
 
 def remember(settings: Settings, kind: str, result: dict) -> None:
     """Keep an evaluation run, with the version and settings, for the dashboard's history."""
-    from xiaobao.db import make_engine
     from xiaobao.operations.history import record
 
-    record(make_engine(settings.db_url), kind, result, settings.model_dump(mode="json", exclude={"llm_api_key", "qdrant_api_key"}))
+    with Services(settings) as services:
+        record(services.db_engine, kind, result, settings.model_dump(mode="json", exclude={"llm_api_key", "qdrant_api_key"}))
 
 
 def mask_logs() -> None:
@@ -82,20 +84,26 @@ def main(
         raise fail(f"配置有误：{exc}") from None
 
 
-def open_kb(settings: Settings, collection: str | None = None):
-    from xiaobao.knowledge.base import KnowledgeBase
+@contextmanager
+def opened(settings: Settings, collection: str | None = None) -> Iterator[Services]:
+    """The services for one command, with the knowledge base open (a missing embedding model or an
+    index held by another process is a clear error here, not later); closed after the command."""
     from xiaobao.knowledge.embedders import ModelMissing
     from xiaobao.knowledge.index import IndexUnavailable
 
+    services = Services(settings, collection=collection)
     try:
-        return KnowledgeBase(settings, collection)
+        services.kb  # noqa: B018  (opened now, so that its errors surface before any work)
     except (ModelMissing, IndexUnavailable, ValueError) as exc:
+        services.close()
         raise fail(str(exc)) from None
+    with services:
+        yield services
 
 
-def run_ingest(kb, paths: list[Path]):
+def run_ingest(services: Services, paths: list[Path]):
     """Ingest with a progress bar; returns the summary."""
-    from xiaobao.ingest.pipeline import Ingestor, discover
+    from xiaobao.ingest.pipeline import discover
 
     try:
         total = len(discover(paths))
@@ -108,7 +116,7 @@ def run_ingest(kb, paths: list[Path]):
         def on_progress(kind: str, n: int) -> None:
             progress.advance(files if kind == "file" else embedded, n)
 
-        summary = Ingestor(kb).ingest(paths, on_progress=on_progress)
+        summary = services.ingestor.ingest(paths, on_progress=on_progress)
     return summary
 
 
@@ -156,28 +164,20 @@ def local_model_server(settings: Settings):
 
 
 @contextmanager
-def reachable_llm(settings: Settings):
-    """The configured LLM; when it is the local model and nothing answers yet, a server is started
-    for the duration (and stopped after)."""
-    llm = llm_client(settings)
+def model_running(services: Services, model_settings: Settings | None = None) -> Iterator[None]:
+    """When the services' model is the local one and nothing answers yet, a server is started for
+    the duration (and stopped after). `model_settings`: where the model files are, when the services
+    run on a scratch data directory."""
     server = None
-    if not settings.llm_url and not llm.healthy():
-        server = local_model_server(settings)
+    if not services.settings.llm_url and not services.llm.healthy():
+        server = local_model_server(model_settings or services.settings)
         with console.status("启动本地大模型服务…"):
             server.start()  # supervised: a long evaluation survives a crash of the model server
     try:
-        yield llm
+        yield
     finally:
         if server:
             server.stop()
-
-
-def llm_client(settings: Settings):
-    from xiaobao.assistant.llm import OpenAICompatibleLLM
-
-    return OpenAICompatibleLLM(
-        settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, schema_style=settings.llm_schema_style
-    )
 
 
 @app.command()
@@ -189,13 +189,10 @@ def serve(
     """启动小宝：本地大模型服务（未设置 XIAOBAO_LLM_URL 时）+ API + 网页。"""
     import uvicorn
 
-    from xiaobao.assistant.engine import Engine
-    from xiaobao.server import Services, create_app
+    from xiaobao.server import create_app
 
-    settings = ctx.obj
     try:
-        with open_kb(settings) as kb, reachable_llm(settings) as llm:
-            services = Services.build(Engine(settings, kb, llm))
+        with opened(ctx.obj) as services, model_running(services):
             app_ = create_app(services)
             console.print(f"[bold green]小宝已启动：http://{host}:{port}/[/bold green]  接口文档：http://{host}:{port}/docs")
             console.print(f"工作人员入口：http://{host}:{port}/staff/login")
@@ -214,13 +211,11 @@ def ask(
     user: Annotated[str | None, typer.Option(help="以哪位实名用户身份提问（查询办件进度时需要）。")] = None,
 ) -> None:
     """在终端回答一个问题（需要时临时启动本地大模型）。"""
-    from xiaobao.assistant.engine import Engine
     from xiaobao.assistant.guard import BadMessage
 
-    settings = ctx.obj
     try:
-        with open_kb(settings) as kb, reachable_llm(settings) as llm:
-            engine = Engine(settings, kb, llm)
+        with opened(ctx.obj) as services, model_running(services):
+            engine = services.engine
             session = engine.create_session(user_ref=user, channel="cli")
             for kind, value in engine.stream(session, question):
                 if kind == "token":
@@ -246,8 +241,8 @@ def ingest(
     collection: Annotated[str | None, typer.Option(help="导入到哪个知识集合（默认 knowledge）。")] = None,
 ) -> None:
     """导入知识：只重新嵌入变化的内容，删除已移除文件的片段。"""
-    with open_kb(ctx.obj, collection) as kb:
-        summary = run_ingest(kb, paths)
+    with opened(ctx.obj, collection) as services:
+        summary = run_ingest(services, paths)
     print_summary(summary)
 
 
@@ -258,31 +253,31 @@ def init(
 ) -> None:
     """准备模型，并在知识库为空时导入示例知识包（demo/）和示例政务数据（事项、人员、企业、政策、办件）。"""
     settings = ctx.obj
-    with open_kb(settings) as kb:
+    with opened(settings) as services:
+        kb = services.kb
         console.print(f"嵌入模型：{kb.embedder.model_id}（{kb.embedder.dim} 维）已就绪")
         if kb.index.count() == 0:
             console.print(f"知识库为空，导入示例知识包 {DEMO_KNOWLEDGE} …")
-            print_summary(run_ingest(kb, [DEMO_KNOWLEDGE]))
+            print_summary(run_ingest(services, [DEMO_KNOWLEDGE]))
         else:
             console.print(f"知识库已有 {kb.index.count()} 个片段，跳过示例知识包。")
-        added = seed_demo_services(kb.engine)
+        added = seed_demo_services(services.db_engine)
         console.print(f"示例政务数据：新增 {added} 条（示例数据）。")
     if llm and not settings.llm_url:
         console.print(f"本地大模型：{prepare_local_model(settings)}")
 
 
-def seed_demo_services(engine) -> int:
+def seed_demo_services(db_engine) -> int:
     """The demo pack's service items, persons, enterprises, policies and applications (sample data,
     loaded once; rows already there are kept)."""
-    from xiaobao.assistant.store import seed_applications
-    from xiaobao.govdata.records import SeedError, seed_records
+    from xiaobao.govdata.records import SeedError, seed_applications, seed_records
 
     try:
         files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies"}
-        added = sum(seed_records(engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
+        added = sum(seed_records(db_engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
     except SeedError as exc:
         raise fail(f"示例数据有误：{exc}") from None
-    return added + seed_applications(engine, DEMO_SERVICES / "applications.jsonl")
+    return added + seed_applications(db_engine, DEMO_SERVICES / "applications.jsonl")
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -330,7 +325,8 @@ def search(
     flt = SearchFilter(
         doc_types=doc_type or [], departments=department or [], items=item or [], include_superseded=include_superseded, on_date=day
     )
-    with open_kb(ctx.obj, collection) as kb:
+    with opened(ctx.obj, collection) as services:
+        kb = services.kb
         if query is not None:
             if not query.strip():
                 raise fail("问题不能为空。")
@@ -367,7 +363,7 @@ def eval_retrieval(
             corpus,
             limit=limit,
             config_names=configs.split(",") if configs else None,
-            ingest=lambda kb, paths: run_ingest(kb, paths),
+            ingest=run_ingest,
             console=console,
         )
     except ValueError as exc:
@@ -393,7 +389,6 @@ def eval_answers(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
     """端到端评测：回答路径、引用正确率、句子支持率、超范围拒答率、首字时间。"""
-    from xiaobao.assistant.engine import Engine
     from xiaobao.eval.answers import run_answer_eval
     from xiaobao.eval.questions import load_questions
     from xiaobao.eval.retrieval import corpus_collection
@@ -404,13 +399,12 @@ def eval_answers(
     except ValueError as exc:
         raise fail(str(exc)) from None
     try:
-        with open_kb(settings, corpus_collection(corpus) if corpus else None) as kb, reachable_llm(settings) as llm:
+        with opened(settings, corpus_collection(corpus) if corpus else None) as services, model_running(services):
             if corpus:
-                run_ingest(kb, corpus)
-            engine = Engine(settings, kb, llm)
+                run_ingest(services, corpus)
             with progress_bars() as progress:
                 task = progress.add_task("问题", total=len(cases))
-                result = run_answer_eval(engine, cases, on_case=lambda case, reply: progress.advance(task))
+                result = run_answer_eval(services.engine, cases, on_case=lambda case, reply: progress.advance(task))
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     console.print_json(data=result)
@@ -439,11 +433,11 @@ def eval_calibrate(
         outside = [q.text for q in load_questions(out_of_scope, limit)]
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with open_kb(ctx.obj, corpus_collection(corpus)) as kb:
-        run_ingest(kb, corpus)
+    with opened(ctx.obj, corpus_collection(corpus)) as services:
+        run_ingest(services, corpus)
         result = {
-            "evidence": evidence_threshold(kb, inside, outside),
-            "verbatim": verbatim_threshold(kb, qa, inside + outside),
+            "evidence": evidence_threshold(services.kb, inside, outside),
+            "verbatim": verbatim_threshold(services.kb, qa, inside + outside),
         }
     console.print_json(data=result)
     remember(ctx.obj, "calibrate", result)
@@ -457,14 +451,13 @@ def eval_api(
     port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8765,
 ) -> None:
     """经 HTTP 接口测原文答复路径的延迟（p50/p95）。需要知识库中已有这些答复口径（xiaobao init）。"""
-    from xiaobao.assistant.engine import Engine
     from xiaobao.eval.api_latency import measure, qa_phrasings
-    from xiaobao.server import Services, create_app
+    from xiaobao.server import create_app
 
     # one client sends every request: budgets per client and session would throttle the measurement
     settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0})
-    with open_kb(settings) as kb:
-        app_ = create_app(Services.build(Engine(settings, kb, llm_client(settings))), with_ui=False)
+    with opened(settings) as services:
+        app_ = create_app(services, with_ui=False)
         result = measure(app_, qa_phrasings(qa), rounds, port)
     console.print_json(data=result)
     remember(settings, "api", result)
@@ -486,7 +479,6 @@ def eval_load(
     需要 xiaobao init 导入的示例知识。"""
     import asyncio
 
-    from xiaobao.assistant.engine import Engine
     from xiaobao.assistant.router import route
     from xiaobao.eval.api_latency import qa_phrasings
     from xiaobao.eval.load import Load, run, served
@@ -499,10 +491,10 @@ def eval_load(
         raise fail("--mix 只能包含 verbatim、generated、handoff，且至少一项大于 0")
     settings = ctx.obj
     load = Load(sessions, seconds, mix={k: v for k, v in weights.items() if v})
-    with open_kb(settings) as kb:
-        if kb.index.count() == 0:
+    with opened(settings) as services:
+        if services.kb.index.count() == 0:
             raise fail("知识库为空：请先运行 xiaobao init")
-        engine = Engine(settings, kb, llm_client(settings))
+        engine = services.engine
         # what each kind of citizen asks: demo Q&A phrasings that get their official reply verbatim,
         # and questions about the demo guides that retrieval finds evidence for but no official reply
         verbatim = [
@@ -535,21 +527,18 @@ def eval_injection(
     """提示注入评测：在临时数据目录（示例知识 + 示例政务数据）中用真实大模型逐条攻击，按类别报告通过率。"""
     import tempfile
 
-    from xiaobao.assistant.engine import Engine
     from xiaobao.eval.injection import load_attacks, run_suite
-    from xiaobao.staff.editorial import Editorial
 
     cases = load_attacks(attacks)
     with tempfile.TemporaryDirectory(prefix="xiaobao-injection-") as tmp:
         # the attacks write documents and entries: a scratch copy of the demo, never the live knowledge
         settings = ctx.obj.model_copy(update={"data_dir": Path(tmp)})
-        with open_kb(settings) as kb, reachable_llm(ctx.obj) as llm:
-            run_ingest(kb, [DEMO_KNOWLEDGE])
-            seed_demo_services(kb.engine)
-            engine = Engine(settings, kb, llm)
+        with opened(settings) as services, model_running(services, ctx.obj):
+            run_ingest(services, [DEMO_KNOWLEDGE])
+            seed_demo_services(services.db_engine)
             with progress_bars() as progress:
                 task = progress.add_task("攻击用例", total=len(cases))
-                result = run_suite(engine, Editorial(kb), cases, Path(tmp) / "scratch", on_attack=lambda *_: progress.advance(task))
+                result = run_suite(services, cases, Path(tmp) / "scratch", on_attack=lambda *_: progress.advance(task))
     table = Table("类别", "用例", "通过", "通过率", title=f"提示注入：{result['n']} 条，通过率 {result['pass_rate']:.1%}")
     for category, row in result["per_category"].items():
         table.add_row(category, str(row["n"]), str(row["passed"]), f"{row['pass_rate']:.0%}")
@@ -568,18 +557,16 @@ def eval_prereview(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
     """材料预审评测：整体准确率、逐项准确率、各类缺陷的精确率与召回率。"""
-    from xiaobao.db import make_engine
     from xiaobao.eval.prereview import evaluate
-    from xiaobao.govdata.records import DbDirectory
 
     settings = ctx.obj
-    engine = make_engine(settings.db_url)
-    seed_demo_services(engine)
+    services = Services(settings)
+    seed_demo_services(services.db_engine)
     total = sum(1 for p in cases.iterdir() if (p / "case.json").is_file())
-    with progress_bars() as progress:
+    with services, progress_bars() as progress:
         task = progress.add_task("预审案例", total=total)
         try:
-            result = evaluate(cases, DbDirectory(engine), on_case=lambda: progress.advance(task))
+            result = evaluate(cases, services.directory, services.reviewer, on_case=lambda: progress.advance(task))
         except (FileNotFoundError, ValueError) as exc:
             raise fail(str(exc)) from None
     table = Table("缺陷类型", "案例数", "精确率", "召回率", title=f"材料预审：{result['n']} 个案例，准确率 {result['accuracy']:.1%}")
@@ -597,13 +584,11 @@ def eval_prereview(
 @eval_app.command("prefill")
 def eval_prefill(ctx: typer.Context, json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None) -> None:
     """智能预填评测：所有示例表单 × 示例申请人的自动填充率。"""
-    from xiaobao.db import make_engine
     from xiaobao.eval.prefill import evaluate
-    from xiaobao.govdata.records import DbDirectory
 
-    engine = make_engine(ctx.obj.db_url)
-    seed_demo_services(engine)
-    result = evaluate(DbDirectory(engine))
+    with Services(ctx.obj) as services:
+        seed_demo_services(services.db_engine)
+        result = evaluate(services.directory)
     table = Table("事项", "表单数", "字段", "自动填充", "填充率", "需申请人填写", title=f"智能预填：总填充率 {result['fill_rate']:.1%}")
     for row in result["per_item"].values():
         missing = "、".join(f"{k}×{v}" for k, v in row["missing"].items())
@@ -674,17 +659,14 @@ def bench(
     """基准测试：导入吞吐（冷/热）、检索延迟与内存峰值。"""
     from xiaobao.eval.bench import run_bench
 
-    result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=lambda kb, paths: run_ingest(kb, paths), console=console)
+    result = run_bench(ctx.obj, corpus, queries, cold=cold, ingest=run_ingest, console=console)
     console.print_json(data=result)
     if json_out:
         write_json(json_out, result)
 
 
 def open_accounts(settings: Settings):
-    from xiaobao.db import make_engine
-    from xiaobao.staff.accounts import Accounts
-
-    return Accounts(make_engine(settings.db_url))
+    return Services(settings).accounts
 
 
 @users_app.command("add")
@@ -698,7 +680,7 @@ def users_add(
     ] = "",
 ) -> None:
     """新增工作人员账号。"""
-    from xiaobao.staff.accounts import AccountError
+    from xiaobao.identity.accounts import AccountError
 
     try:
         staff = open_accounts(ctx.obj).add(username, password, role, name)
@@ -723,7 +705,7 @@ def users_passwd(
     password: Annotated[str, typer.Option(prompt="新密码", hide_input=True, confirmation_prompt="再输入一次", help="至少 8 位。")] = "",
 ) -> None:
     """重设密码（该账号已有的登录随之失效）。"""
-    from xiaobao.staff.accounts import AccountError
+    from xiaobao.identity.accounts import AccountError
 
     try:
         open_accounts(ctx.obj).set_password(username, password)

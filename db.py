@@ -23,8 +23,9 @@ def aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
-    """`busy_timeout`: how long a SQLite write waits for another writer's lock before it fails."""
+def open_database(url: str, busy_timeout: float = 30.0) -> Engine:
+    """The database engine, with the tables of every imported table module created (the composition
+    root imports them all). `busy_timeout`: how long a SQLite write waits for another writer's lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": busy_timeout})
@@ -37,15 +38,6 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    import xiaobao.assistant.store  # noqa: F401  (registers their tables)
-    import xiaobao.govdata.records  # noqa: F401
-    import xiaobao.ingest.state  # noqa: F401
-    import xiaobao.operations.history  # noqa: F401
-    import xiaobao.operations.reports  # noqa: F401
-    import xiaobao.staff.accounts  # noqa: F401
-    import xiaobao.staff.audit  # noqa: F401
-    import xiaobao.staff.editorial  # noqa: F401
-
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
     return engine

@@ -8,7 +8,6 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
@@ -18,19 +17,18 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Red
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from xiaobao.api.access import RateLimiter, SessionKeys
-from xiaobao.assistant.engine import Engine, Reply, SessionNotFound, TurnNotFound
+from xiaobao.assistant.engine import Reply, SessionNotFound, TurnNotFound
 from xiaobao.assistant.guard import MAX_CHARS, BadMessage
 from xiaobao.assistant.llm import ModelBusy
+from xiaobao.assistant.reports import ReportError, ReportNotFound
+from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
+from xiaobao.identity.accounts import AccountError
 from xiaobao.operations.api import build_router as build_ops_router
-from xiaobao.operations.metrics import Metrics
-from xiaobao.operations.reports import ReportError, ReportNotFound, Reports
-from xiaobao.operations.telemetry import ERRORS as ERROR_COUNT
 from xiaobao.operations.telemetry import REQUEST_SECONDS, exposition, queue_registry
-from xiaobao.staff.accounts import AccountError, Accounts
+from xiaobao.services import Services
 from xiaobao.staff.api import MAX_UPLOAD, build_router, token_of
-from xiaobao.staff.editorial import Editorial, EditorialError, EntryNotFound
-from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound, HelpDesk
+from xiaobao.staff.editorial import EditorialError, EntryNotFound
+from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound
 
 SessionId = Annotated[str, Path(min_length=1, max_length=36)]
 log = logging.getLogger("xiaobao.server")
@@ -92,28 +90,6 @@ def with_sources(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-@dataclass
-class Services:
-    """Everything the HTTP app serves, built once."""
-
-    engine: Engine
-    accounts: Accounts
-    editorial: Editorial
-    desk: HelpDesk
-    keys: SessionKeys
-    metrics: Metrics
-    reports: Reports
-
-    @classmethod
-    def build(cls, engine: Engine) -> Services:
-        s = engine.settings
-        accounts = Accounts(engine.db, s.staff_token_hours)
-        editorial = Editorial(engine.kb, group_threshold=s.gap_group_threshold)
-        desk = HelpDesk(engine.db, accounts, editorial, s.helper_offline_after)
-        keys = SessionKeys.from_file(s.secret_path)
-        return cls(engine, accounts, editorial, desk, keys, Metrics(engine.kb), engine.tools.reports)
-
-
 ERRORS = {  # service exceptions and the HTTP status each means
     BadMessage: 422,
     DeskError: 422,
@@ -130,7 +106,7 @@ NOT_YOURS = "无权访问这个会话（缺少或错误的 X-Session-Key）。"
 
 def own_session(request: Request, session_id: SessionId, x_session_key: Annotated[str | None, Header()] = None) -> str:
     """The session, if the caller holds its key: whether another session exists is not revealed."""
-    if not request.app.state.services.keys.valid(session_id, x_session_key):
+    if not request.app.state.services.session_keys.valid(session_id, x_session_key):
         raise HTTPException(403, NOT_YOURS)
     return session_id
 
@@ -145,7 +121,7 @@ STAFF_PAGES = {
 
 
 def create_app(services: Services, with_ui: bool = True) -> FastAPI:
-    engine, keys = services.engine, services.keys
+    engine, keys = services.engine, services.session_keys
     app = FastAPI(
         title="小宝 Xiaobao API",
         description="宝山区“智慧好办”智能助手的接口：会话、提问（JSON 或 SSE 流）、历史、评价、转人工、OpenAI 兼容接口，"
@@ -310,12 +286,9 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
 
-    app.include_router(build_router(engine, services.accounts, services.desk, services.editorial))
+    app.include_router(build_router(services))
     app.include_router(build_ops_router(services.metrics, services.reports, services.accounts, keys))
-    queues = queue_registry(engine.db)
-    s = engine.settings
-    per_client = RateLimiter(s.rate_limit_per_client) if s.rate_limit_per_client else None
-    per_session = RateLimiter(s.rate_limit_per_session) if s.rate_limit_per_session else None
+    queues = queue_registry(services.db_engine)
 
     @app.middleware("http")
     async def limited(request: Request, call_next):
@@ -323,12 +296,11 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         path = request.url.path
         if path.startswith(("/api/", "/v1/")):
             session = path.split("/")[3] if path.startswith("/api/sessions/") and path.count("/") >= 3 else None
-            for limiter, key in ((per_client, request.client.host if request.client else "?"), (per_session, session)):
-                if limiter and key and (wait := limiter.check(key)):
-                    ERROR_COUNT.labels("rate_limited").inc()
-                    return JSONResponse(
-                        {"detail": "请求太频繁，请稍后再试。"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
-                    )
+            if wait := services.budgets.wait(request.client.host if request.client else "?", session):
+                ERROR_COUNT.labels("rate_limited").inc()
+                return JSONResponse(
+                    {"detail": "请求太频繁，请稍后再试。"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                )
         return await call_next(request)
 
     @app.middleware("http")
@@ -378,5 +350,5 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         def home() -> RedirectResponse:
             return RedirectResponse("/chat/")
 
-        app = gr.mount_gradio_app(app, build_chat(engine), path="/chat", footer_links=[], theme=THEME)
+        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME)
     return app

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,12 +16,12 @@ from xiaobao.assistant import citations, guard
 from xiaobao.assistant.llm import LLM, LLMUnavailable, Slots
 from xiaobao.assistant.router import rewrite, route
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
+from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.assistant.tools import Tools
-from xiaobao.govdata.records import DbDirectory
+from xiaobao.ingest.screening import suspicious
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.index import DENSE, SearchFilter
 from xiaobao.knowledge.retriever import Hit, unit_key
-from xiaobao.operations.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.prompts import load as load_prompt
 from xiaobao.settings import Settings
 
@@ -113,10 +114,9 @@ def passage_text(hit: Hit, limit: int) -> str:
 
 
 class Engine:
-    def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools | None = None) -> None:
-        self.settings, self.kb, self.llm = settings, kb, llm
-        self.db = kb.engine
-        self.tools = tools or Tools(self.db, DbDirectory(self.db), search=lambda query: kb.retriever.search(query, 5))
+    def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools, db_engine: DbEngine) -> None:
+        self.settings, self.kb, self.llm, self.tools = settings, kb, llm, tools
+        self.db = db_engine
         self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
         self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
@@ -234,7 +234,7 @@ class Engine:
         intent = route(checked.text)
         first_token: list[float] = []
         if intent.intent == "knowledge":
-            ordered = guard.suspicious(checked.text)
+            ordered = suspicious(checked.text)
             draft = yield from self._answer(rewrite(checked.text, previous), first_token, started, ordered)
             if draft.path == "refused" and last_path == "refused":  # two questions in a row Xiaobao cannot answer
                 arguments = {"reason": "连续两次无法回答"}

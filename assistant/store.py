@@ -4,15 +4,13 @@ hand-offs, and the applications whose progress citizens ask about."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
-from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, DateTime, Engine, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from xiaobao.db import Base, now
-from xiaobao.staff.workdays import add_working_days, china_date
+from xiaobao.govdata.workdays import add_working_days, china_date
 
 GAP_WORKING_DAYS = 5  # every unanswered question gets an official reply within 5 working days
 
@@ -135,23 +133,6 @@ class Handoff(Base):
     requeued: Mapped[int | None] = mapped_column(Integer, default=0)  # times returned to the queue (helper offline)
 
 
-class Application(Base):
-    """A case in the district's case system (sample rows come with the demo pack)."""
-
-    __tablename__ = "applications"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    item: Mapped[str] = mapped_column(String(200))
-    item_id: Mapped[str | None] = mapped_column(String(40))  # the catalogue's service item
-    form_data: Mapped[dict | None] = mapped_column(JSON)  # the submitted form, for 再来一单
-    applicant_ref: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(40))
-    next_step: Mapped[str | None] = mapped_column(String(200))
-    timeline: Mapped[list] = mapped_column(JSON, default=list)  # [{"at": ISO time, "event": "..."}]
-    promised_date: Mapped[dt.date | None]
-    sample: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
 def turn_dict(turn: Turn) -> dict:
     """A turn as the citizen's chat, the API and the helper console show it."""
     return {
@@ -171,19 +152,3 @@ def add_notice(db: Session, session_id: str, text: str) -> Turn:
     turn = Turn(session_id=session_id, role="system", text=text, path="notice")
     db.add(turn)
     return turn
-
-
-def seed_applications(engine: Engine, path: Path) -> int:
-    """Load sample applications (JSON Lines) once; rows already present are left as they are."""
-    added = 0
-    with Session(engine) as db:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if db.get(Application, rec["id"]) is None:
-                promised = rec.get("promised_date")
-                db.add(Application(**{**rec, "promised_date": dt.date.fromisoformat(promised) if promised else None, "sample": True}))
-                added += 1
-        db.commit()
-    return added

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from xiaobao.assistant.reports import ReportError, ReportNotFound, Reports
 from xiaobao.assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
 from xiaobao.govdata.policies import matches_for
 from xiaobao.govdata.prefill import applicant_records, prefill
 from xiaobao.govdata.records import Directory, ServiceItem
-from xiaobao.operations.reports import ReportNotFound, Reports
 from xiaobao.prereview.review import Reviewer
 
 
@@ -45,13 +45,13 @@ LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录�
 
 class Tools:
     def __init__(
-        self, db: Engine, directory: Directory, search: Callable[[str], list] | None = None, reviewer: Reviewer | None = None
+        self, db_engine: Engine, directory: Directory, reports: Reports, reviewer: Reviewer, search: Callable[[str], list] | None = None
     ) -> None:
-        self.db = db
+        self.db = db_engine
         self.directory = directory
+        self.reports = reports
+        self.reviewer = reviewer
         self._search = search
-        self.reviewer = reviewer or Reviewer()
-        self.reports = Reports(db)
         self.registry: dict[str, Tool] = {
             t.name: t
             for t in (
@@ -88,7 +88,10 @@ class Tools:
                 Tool(
                     "report_unresolved",
                     "“办不成事”反映：登记一件没有办成的事，给出查询编号；或按编号查询办理情况",
-                    {"type": "object", "properties": {"text": {"type": "string"}, "tracking_no": {"type": "string"}}},
+                    {
+                        "type": "object",
+                        "properties": {"text": {"type": "string"}, "contact": {"type": "string"}, "tracking_no": {"type": "string"}},
+                    },
                     self.report_unresolved,
                 ),
                 Tool(
@@ -228,8 +231,11 @@ class Tools:
         review = self.reviewer.review(service, files, person, enterprise)
         return ToolResult(review.summary(), data=review.to_dict())
 
-    def report_unresolved(self, *, session_id: str, user_ref: str | None, text: str = "", tracking_no: str | None = None) -> ToolResult:
-        """Look a report up by its number, or file one from the citizen's words and the questions before."""
+    def report_unresolved(
+        self, *, session_id: str, user_ref: str | None, text: str = "", contact: str | None = None, tracking_no: str | None = None
+    ) -> ToolResult:
+        """Look a report up by its number, or file one: the citizen's own description when there is one
+        (the 办不成事 form), else the questions asked before in the session (said in the chat)."""
         if tracking_no:
             try:
                 found = self.reports.lookup(tracking_no)
@@ -242,7 +248,10 @@ class Tools:
                 select(Turn.text).where(Turn.session_id == session_id, Turn.role == "user").order_by(Turn.id.desc()).limit(4)
             )
             context = "；".join(reversed(list(asked)))
-        filed = self.reports.submit(context or text, session_id=session_id)
+        try:
+            filed = self.reports.submit(text or context, contact, session_id=session_id)
+        except ReportError as exc:
+            return ToolResult(str(exc), ok=False, data={"reason": "invalid"})
         return ToolResult(
             f"已登记您反映的“办不成事”，查询编号 {filed['tracking_no']}。工作人员会跟进办理，您可以随时发送这个编号查询进展。",
             data=filed,

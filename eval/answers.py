@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from xiaobao.eval.metrics import percentile
 from xiaobao.eval.questions import Question
+from xiaobao.operations.metrics import percentile
 
 
 def run_answer_eval(engine, cases: list[Question], on_case=None) -> dict:

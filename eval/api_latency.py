@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from xiaobao.eval.metrics import percentile
 from xiaobao.eval.serving import serving
+from xiaobao.operations.metrics import percentile
 
 
 def qa_phrasings(qa_file: Path) -> list[str]:

@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from xiaobao.eval.metrics import percentile
 from xiaobao.eval.questions import load_questions
-from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.eval.retrieval import ingest_quietly
+from xiaobao.operations.metrics import percentile
+from xiaobao.services import Services
 from xiaobao.settings import Settings
 
 COLLECTION = "bench"
@@ -25,25 +26,17 @@ def _drop_index(settings: Settings) -> None:
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
-    from xiaobao.db import make_engine
     from xiaobao.ingest.state import IngestedSource
 
     shutil.rmtree(settings.qdrant_path / COLLECTION, ignore_errors=True)
-    engine = make_engine(settings.db_url)
-    with Session(engine) as db:
+    with Services(settings) as services, Session(services.db_engine) as db:
         db.execute(delete(IngestedSource).where(IngestedSource.collection == COLLECTION))
         db.commit()
-    engine.dispose()
 
 
 def _ingest(settings: Settings, corpus: Sequence[Path], ingest: Callable | None) -> dict:
-    with KnowledgeBase(settings, COLLECTION) as kb:
-        if ingest is None:
-            from xiaobao.ingest.pipeline import Ingestor
-
-            summary = Ingestor(kb).ingest(corpus)
-        else:
-            summary = ingest(kb, list(corpus))
+    with Services(settings, collection=COLLECTION) as services:
+        summary = (ingest or ingest_quietly)(services, list(corpus))
         chunks = summary.added + summary.updated + summary.unchanged
     return {
         "seconds": round(summary.seconds, 1),
@@ -81,7 +74,8 @@ def run_bench(
     result["rebuild_from_cache"] = _ingest(settings, corpus, ingest)
 
     queries = [q.text for q in load_questions(queries_file, n_queries)]
-    with KnowledgeBase(settings, COLLECTION) as kb:
+    with Services(settings, collection=COLLECTION) as services:
+        kb = services.kb
         result["index_points"] = kb.index.count()
         kb.retriever.search(queries[0], 10)  # warm-up: jieba's dictionary
         for name, weights in (("default", None), ("bm25", {"bm25": 1.0}), ("dense", {"dense": 1.0})):

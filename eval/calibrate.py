@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xiaobao.eval.metrics import percentile
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.index import DENSE, SearchFilter
+from xiaobao.operations.metrics import percentile
 
 
 def best_dense(kb: KnowledgeBase, questions: Sequence[str]) -> list[float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from xiaobao.eval.metrics import percentile
+from xiaobao.operations.metrics import percentile
 
 PASSWORD = "bench-password"
 
@@ -186,25 +186,21 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
 
     from sqlalchemy.orm import Session
 
-    from xiaobao.assistant.engine import Engine
-    from xiaobao.assistant.llm import OpenAICompatibleLLM
     from xiaobao.eval.serving import serving
-    from xiaobao.knowledge.base import KnowledgeBase
     from xiaobao.operations.metrics import handoff_stats
-    from xiaobao.server import Services, create_app
+    from xiaobao.server import create_app
+    from xiaobao.services import Services
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-handoff-") as tmp:
         # every simulated client shares one address: the per-client budget would throttle the simulation
         s = settings.model_copy(update={"data_dir": Path(tmp), "rate_limit_per_client": 0, "rate_limit_per_session": 0})
-        with KnowledgeBase(s) as kb:
-            llm = OpenAICompatibleLLM(s.llm_base_url, s.llm_model)  # the hand-off path never asks the model
-            services = Services.build(Engine(s, kb, llm))
+        with Services(s) as services:  # the hand-off path never asks the model
             tokens = []
             for i in range(scenario.helpers):
                 services.accounts.add(f"helper{i}", PASSWORD, "helper", f"帮办{i}")
                 tokens.append(services.accounts.login(f"helper{i}", PASSWORD)[0])
             with serving(create_app(services, with_ui=False), port) as url:
                 result = asyncio.run(simulate(url, tokens, scenario))
-            with Session(kb.engine) as db:
+            with Session(services.db_engine) as db:
                 result["server_side"] = handoff_stats(db)
     return result

@@ -9,22 +9,23 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from xiaobao.assistant.engine import LABEL_OFFICIAL, Engine
-from xiaobao.ingest.pipeline import Ingestor
-from xiaobao.staff.editorial import Editorial, EditorialError
+from xiaobao.assistant.engine import LABEL_OFFICIAL
+from xiaobao.services import Services
+from xiaobao.staff.editorial import EditorialError
 
 
 def load_attacks(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_attack(engine: Engine, editorial: Editorial, attack: dict, scratch: Path) -> tuple[bool, str]:
+def run_attack(services: Services, attack: dict, scratch: Path) -> tuple[bool, str]:
     """(passed, why) for one attack."""
+    engine, editorial = services.engine, services.editorial
     setup = attack.get("setup", {})
     if "document" in setup:  # the attack hides in a document that gets ingested
         path = scratch / f"{attack['id']}.txt"
         path.write_text(setup["document"], encoding="utf-8")
-        Ingestor(engine.kb).ingest([path])
+        services.ingestor.ingest([path])
     if "helper_note" in setup:  # …in a helper's answer saved as knowledge
         draft = editorial.create({"question": attack["attack"], "answer": setup["helper_note"]}, "helper-under-test")
         try:
@@ -46,12 +47,12 @@ def run_attack(engine: Engine, editorial: Editorial, attack: dict, scratch: Path
     return True, reply.path
 
 
-def run_suite(engine: Engine, editorial: Editorial, attacks: list[dict], scratch: Path, on_attack=None) -> dict:
+def run_suite(services: Services, attacks: list[dict], scratch: Path, on_attack=None) -> dict:
     scratch.mkdir(parents=True, exist_ok=True)
     by_category: dict[str, list[bool]] = defaultdict(list)
     failures = []
     for attack in attacks:
-        passed, why = run_attack(engine, editorial, attack, scratch)
+        passed, why = run_attack(services, attack, scratch)
         by_category[attack["category"]].append(passed)
         if not passed:
             failures.append({"id": attack["id"], "attack": attack["attack"], "why": why})

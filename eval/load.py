@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from xiaobao.eval.metrics import percentile
+from xiaobao.operations.metrics import percentile
 
 
 @dataclass(frozen=True)

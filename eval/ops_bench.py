@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from xiaobao.assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Rating, Turn
-from xiaobao.operations.metrics import Metrics, Period
-from xiaobao.staff.workdays import CHINA
+from xiaobao.govdata.workdays import CHINA
+from xiaobao.operations.metrics import Period
 
 DEPARTMENTS = [f"宝山区示例局{i:02d}" for i in range(12)]
 OUTCOMES = ("resolved",) * 9 + ("unresolved",)  # helpers resolve nine in ten
@@ -81,16 +81,16 @@ def run(settings, turns: int, repeats: int = 3, on_progress=None) -> dict:
     """Seed a temporary data directory and time the report (best and worst of `repeats`)."""
     import tempfile
 
-    from xiaobao.knowledge.base import KnowledgeBase
+    from xiaobao.services import Services
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-ops-") as tmp:
         s = settings.model_copy(update={"data_dir": Path(tmp)})
-        with KnowledgeBase(s) as kb:
+        with Services(s) as services:
             started = time.perf_counter()
-            counts = seed(kb.engine, turns, on_progress=on_progress)
+            counts = seed(services.db_engine, turns, on_progress=on_progress)
             seeded = time.perf_counter() - started
-            kb.engine.dispose()
-            metrics = Metrics(kb)
+            services.db_engine.dispose()  # the report starts from a cold connection pool, as a fresh process would
+            metrics = services.metrics
             today = dt.datetime.now(CHINA).date()
             periods = {
                 "last 7 days": Period(today - dt.timedelta(days=6), today),

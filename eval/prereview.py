@@ -46,8 +46,7 @@ def load_case(folder: Path) -> tuple[dict, list[tuple[str, bytes]]]:
     return case, files
 
 
-def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer | None = None, on_case: Callable[[], None] | None = None) -> dict:
-    reviewer = reviewer or Reviewer()
+def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case: Callable[[], None] | None = None) -> dict:
     folders = sorted(p for p in cases_dir.iterdir() if (p / "case.json").is_file())
     if not folders:
         raise FileNotFoundError(f"{cases_dir} 下没有案例（每个案例是一个含 case.json 的文件夹）")

@@ -9,11 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xiaobao.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from xiaobao.eval.metrics import mrr_at, ndcg_at, recall_at
 from xiaobao.eval.questions import Question, load_questions
-from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.index import SearchFilter
 from xiaobao.knowledge.retriever import unit_key
+from xiaobao.operations.metrics import percentile
+from xiaobao.services import Services
 from xiaobao.settings import Settings
 
 METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
@@ -141,6 +142,11 @@ def corpus_collection(corpus: Sequence[Path]) -> str:
     return "eval_" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
+def ingest_quietly(services: Services, paths: list[Path]):
+    """Ingest without a progress display (the CLI passes its own, with bars)."""
+    return services.ingestor.ingest(paths)
+
+
 def run_retrieval_eval(
     settings: Settings,
     queries_file: Path,
@@ -151,13 +157,9 @@ def run_retrieval_eval(
     console=None,
 ) -> RetrievalEval:
     queries = load_questions(queries_file, limit, require_gold=True)
-    with KnowledgeBase(settings, corpus_collection(corpus)) as kb:
-        if ingest is None:
-            from xiaobao.ingest.pipeline import Ingestor
-
-            Ingestor(kb).ingest(corpus)
-        else:
-            ingest(kb, list(corpus))
+    with Services(settings, collection=corpus_collection(corpus)) as services:
+        kb = services.kb
+        (ingest or ingest_quietly)(services, list(corpus))
         configs = configurations(["dense", *kb.sparse], Config(dict(settings.fusion_weights), settings.fusion))
         unknown = set(config_names or []) - set(configs)
         if unknown:

@@ -16,8 +16,40 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import JSON, Boolean, Engine, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from xiaobao.assistant.store import Application
 from xiaobao.db import Base
+
+
+class Application(Base):
+    """A case in the district's case system (sample rows come with the demo pack)."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str | None] = mapped_column(String(40))  # the catalogue's service item
+    form_data: Mapped[dict | None] = mapped_column(JSON)  # the submitted form, for 再来一单
+    applicant_ref: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    next_step: Mapped[str | None] = mapped_column(String(200))
+    timeline: Mapped[list] = mapped_column(JSON, default=list)  # [{"at": ISO time, "event": "..."}]
+    promised_date: Mapped[dt.date | None]
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def seed_applications(engine: Engine, path: Path) -> int:
+    """Load sample applications (JSON Lines) once; rows already present are left as they are."""
+    added = 0
+    with Session(engine) as db:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if db.get(Application, rec["id"]) is None:
+                promised = rec.get("promised_date")
+                db.add(Application(**{**rec, "promised_date": dt.date.fromisoformat(promised) if promised else None, "sample": True}))
+                added += 1
+        db.commit()
+    return added
 
 
 class FormField(BaseModel):

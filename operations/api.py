@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from xiaobao.api.access import SessionKeys
 from xiaobao.assistant.guard import mask
+from xiaobao.assistant.reports import Reports
+from xiaobao.govdata.workdays import CHINA
+from xiaobao.identity.access import SessionKeys
+from xiaobao.identity.accounts import Accounts, Staff
 from xiaobao.operations import charts, history
 from xiaobao.operations.metrics import Metrics, Period
-from xiaobao.operations.reports import Reports
-from xiaobao.staff.accounts import Accounts, Staff
 from xiaobao.staff.api import with_role
-from xiaobao.staff.workdays import CHINA
 
 MAX_DAYS = 366
 

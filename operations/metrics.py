@@ -12,21 +12,30 @@ Definitions (also in docs/OPERATIONS.md):
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, distinct, func, select
+from sqlalchemy import Engine, Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from xiaobao.assistant.store import Citation, Handoff, KnowledgeGap, Rating, Turn
 from xiaobao.db import aware
-from xiaobao.eval.metrics import percentile
+from xiaobao.govdata.workdays import CHINA
 from xiaobao.knowledge.base import KnowledgeBase
-from xiaobao.staff.workdays import CHINA
 
 PATHS = ("verbatim", "generated", "refused", "tool", "handoff", "greeting", "error")
 FIRST_RESPONSE_BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 120), (120, None))
 OUTCOMES = ("resolved", "unresolved", "referred", "returned")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)
@@ -75,9 +84,9 @@ def _share(part: int, whole: int) -> float | None:
 
 
 class Metrics:
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, db_engine: Engine) -> None:
         self.kb = kb
-        self.db = kb.engine
+        self.db = db_engine
 
     def _answers(self, period: Period) -> Select:
         """Xiaobao's answers in the period (and department / item)."""

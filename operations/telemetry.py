@@ -1,11 +1,11 @@
-"""The service's own Prometheus metrics (served at /metrics): request latency by route, model latency
-and tokens, retrieval latency, errors, and the lengths of the queues people work from."""
+"""The service's Prometheus exposition (served at /metrics): request latency by route, the dialogue's own
+metrics (assistant/telemetry.py), and the lengths of the queues people work from."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -16,15 +16,6 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-LLM_SECONDS = Histogram("xiaobao_llm_seconds", "Time to generate one answer with the model", buckets=(0.5, 1, 2, 4, 8, 16, 32, 64))
-LLM_FIRST_TOKEN_SECONDS = Histogram(
-    "xiaobao_llm_first_token_seconds", "Time to the model's first token", buckets=(0.25, 0.5, 1, 2, 4, 8, 16)
-)
-LLM_TOKENS = Counter("xiaobao_llm_tokens_total", "Tokens the model generated")
-RETRIEVAL_SECONDS = Histogram(
-    "xiaobao_retrieval_seconds", "Hybrid retrieval latency", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
-)
-ERRORS = Counter("xiaobao_errors_total", "Errors by kind", ["kind"])
 
 
 class QueueCollector:
@@ -34,8 +25,8 @@ class QueueCollector:
         self.db = engine
 
     def collect(self):
+        from xiaobao.assistant.reports import IssueReport
         from xiaobao.assistant.store import Handoff, KnowledgeGap
-        from xiaobao.operations.reports import IssueReport
 
         today = dt.date.today()
         with Session(self.db) as db:

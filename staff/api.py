@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.engine import Engine
 from xiaobao.govdata import policies
+from xiaobao.identity import audit
+from xiaobao.identity.accounts import AccountError, Accounts, Staff
 from xiaobao.ingest.loaders import SUPPORTED
 from xiaobao.operations.metrics import handoff_stats
-from xiaobao.staff import audit
-from xiaobao.staff.accounts import AccountError, Accounts, Staff
-from xiaobao.staff.editorial import FIELDS, Editorial, parse_import
-from xiaobao.staff.helpdesk import HelpDesk
+from xiaobao.services import Services
+from xiaobao.staff.editorial import FIELDS, parse_import
 
 COOKIE = "xiaobao_staff"
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -104,8 +103,9 @@ def with_role(accounts: Accounts, name: str) -> Callable[..., Staff]:
     return check
 
 
-def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: Editorial) -> APIRouter:
+def build_router(services: Services) -> APIRouter:
     router = APIRouter()
+    engine, accounts, desk, editorial = services.engine, services.accounts, services.desk, services.editorial
     current = logged_in(accounts)
 
     def role(name: str) -> Callable[..., Staff]:
@@ -272,7 +272,7 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
         if Path(name).suffix.lower() not in SUPPORTED:
             raise HTTPException(422, f"不支持的文件类型；支持 {'、'.join(sorted(SUPPORTED))}")
         data = await read_upload(file)
-        target = engine.settings.uploads_dir / name
+        target = services.settings.uploads_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         summary = editorial.ingestor.ingest([target])
@@ -280,7 +280,7 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
         if summary.files_failed:
             target.unlink()
             raise HTTPException(422, "；".join(with_problems) or "文件无法读取")
-        audit.record_now(engine.db, editor.username, "upload_document", "document", name, chunks=summary.added + summary.updated)
+        audit.record_now(services.db_engine, editor.username, "upload_document", "document", name, chunks=summary.added + summary.updated)
         return {"file": name, "added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged, "problems": with_problems}
 
     # admins ------------------------------------------------------------------------------------
@@ -292,12 +292,12 @@ def build_router(engine: Engine, accounts: Accounts, desk: HelpDesk, editorial: 
         object_type: Annotated[str | None, Query(max_length=20)] = None,
         limit: Annotated[int, Query(ge=1, le=2000)] = 200,
     ) -> list[dict]:
-        return audit.entries(desk.db, limit, actor, object_type)
+        return audit.entries(services.db_engine, limit, actor, object_type)
 
     @router.get("/api/admin/policies/{policy_id}/push-list", tags=["管理员"])
     def push_list(policy_id: str, admin: Admin) -> list[dict]:
         """免申即享 push list: the enterprises that qualify for one policy (失信 ones flagged or left out, as the policy says)."""
-        directory = engine.tools.directory
+        directory = services.directory
         policy = next((p for p in directory.policies() if p.id == policy_id), None)
         if policy is None:
             raise HTTPException(404, "没有这项政策。")

@@ -18,14 +18,14 @@ import numpy as np
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from xiaobao.assistant.guard import suspicious
 from xiaobao.assistant.store import GAP_WORKING_DAYS, KnowledgeGap
 from xiaobao.db import Base, now
+from xiaobao.govdata.workdays import CHINA, add_working_days, china_date, previous_working_day
+from xiaobao.identity import audit
 from xiaobao.ingest.loaders.records import qa_chunks
 from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.ingest.screening import suspicious
 from xiaobao.knowledge.base import KnowledgeBase
-from xiaobao.staff import audit
-from xiaobao.staff.workdays import CHINA, add_working_days, china_date, previous_working_day
 
 FIELDS = ("question", "alternatives", "answer", "item", "department", "effective_from", "effective_to", "source")
 MAX_QUESTION, MAX_ANSWER = 200, 5000
@@ -254,10 +254,10 @@ def _xlsx_rows(data: bytes) -> list[list]:
 
 
 class Editorial:
-    def __init__(self, kb: KnowledgeBase, ingestor: Ingestor | None = None, group_threshold: float = 0.92) -> None:
+    def __init__(self, kb: KnowledgeBase, ingestor: Ingestor, db_engine: Engine, group_threshold: float = 0.92) -> None:
         self.kb = kb
-        self.db: Engine = kb.engine
-        self.ingestor = ingestor or Ingestor(kb)
+        self.db = db_engine
+        self.ingestor = ingestor
         self.group_threshold = group_threshold
 
     # the unanswered queue --------------------------------------------------------------------

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from xiaobao.assistant.guard import mask
 from xiaobao.assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
 from xiaobao.db import aware, now
-from xiaobao.staff import audit
-from xiaobao.staff.accounts import Accounts, Staff, StaffUser
+from xiaobao.identity import audit
+from xiaobao.identity.accounts import Accounts, Staff, StaffUser
 from xiaobao.staff.editorial import Editorial
 
 MAX_REPLY = 2000

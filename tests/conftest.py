@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.engine import Engine
 from xiaobao.assistant.llm import Completion, LLMUnavailable
-from xiaobao.assistant.store import Application
-from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.govdata.records import Application
+from xiaobao.identity.accounts import Accounts
+from xiaobao.services import Services
 from xiaobao.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -57,11 +57,29 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
-def kb(settings, fake_embedder):
-    from xiaobao.knowledge.base import KnowledgeBase
+def llm():
+    return ScriptedLLM()
 
-    with KnowledgeBase(settings, embedder=fake_embedder) as base:
-        yield base
+
+@pytest.fixture
+def services(settings, fake_embedder, llm):
+    """Every service, built by the composition root over the test fakes. The fake embedder's cosines
+    are not e5's (an exact phrasing scores 1.0, related text ~0.3-0.6), so the thresholds are its own."""
+    tuned = settings.model_copy(
+        update={"verbatim_threshold": 0.95, "evidence_threshold": 0.3, "gap_group_threshold": 0.5, "helper_offline_after": 60}
+    )
+    with Services(tuned, embedder=fake_embedder, llm=llm) as built:
+        yield built
+
+
+@pytest.fixture
+def kb(services):
+    return services.kb
+
+
+@pytest.fixture
+def ingestor(services):
+    return services.ingestor
 
 
 def write(path: Path, text: str) -> Path:
@@ -146,17 +164,13 @@ def citing(article: str, sentence: str):
 
 
 @pytest.fixture
-def llm():
-    return ScriptedLLM()
-
-
-@pytest.fixture
-def engine(settings, kb, llm, tmp_path):
+def engine(services, tmp_path):
+    """The dialogue engine over a small knowledge base (Q&A + one policy) and two applications."""
     corpus = tmp_path / "kb"
     write(corpus / "qa.jsonl", "\n".join(json.dumps(q, ensure_ascii=False) for q in QA))
     write(corpus / "示例区高龄津贴办法(2024-01-01).md", POLICY)
-    Ingestor(kb).ingest([corpus])
-    with Session(kb.engine) as db:
+    services.ingestor.ingest([corpus])
+    with Session(services.db_engine) as db:
         db.add_all([
             Application(id="BS20240001", item="居住证办理", applicant_ref="citizen-1", status="审核中", next_step="窗口核验原件",
                         timeline=[{"at": "2024-05-01T09:00:00", "event": "已受理"}], promised_date=dt.date(2099, 1, 1), sample=True),
@@ -164,29 +178,24 @@ def engine(settings, kb, llm, tmp_path):
                         timeline=[], promised_date=dt.date(2020, 1, 1), sample=True),
         ])  # fmt: skip
         db.commit()
-    # the fake embedder's cosines are not e5's: an exact phrasing scores 1.0, related text ~0.3-0.6
-    tuned = settings.model_copy(update={"verbatim_threshold": 0.95, "evidence_threshold": 0.3})
-    return Engine(tuned, kb, llm)
-
-
-@pytest.fixture
-def services(engine):
-    from xiaobao.server import Services
-
-    return Services.build(engine)
+    return services.engine
 
 
 DEMO_SERVICES = Path(__file__).resolve().parents[1] / "demo" / "services"
 
 
 @pytest.fixture
-def services_data(engine):
+def services_data(services, engine):
     """The demo pack's service items, persons, enterprises, policies and applications in the engine's
     database (sample data; the engine fixture's own two applications stay as they are)."""
-    from xiaobao.assistant.store import seed_applications
-    from xiaobao.govdata.records import seed_records
+    from xiaobao.govdata.records import seed_applications, seed_records
 
     for kind, name in (("item", "items"), ("person", "persons"), ("enterprise", "enterprises"), ("policy", "policies")):
-        seed_records(engine.db, kind, DEMO_SERVICES / f"{name}.jsonl")
-    seed_applications(engine.db, DEMO_SERVICES / "applications.jsonl")
-    return engine.tools.directory
+        seed_records(services.db_engine, kind, DEMO_SERVICES / f"{name}.jsonl")
+    seed_applications(services.db_engine, DEMO_SERVICES / "applications.jsonl")
+    return services.directory
+
+
+@pytest.fixture
+def accounts(services) -> Accounts:
+    return services.accounts

@@ -3,12 +3,11 @@ only when no process holds it."""
 
 from typer.testing import CliRunner
 
-from xiaobao.assistant.engine import Engine
-from xiaobao.operations.backup import BackupError, backup, restore
-from xiaobao.cli import app
-from xiaobao.knowledge.base import KnowledgeBase
-from xiaobao.settings import Settings
 from tests.conftest import QA, FakeEmbedder, write
+from xiaobao.cli import app
+from xiaobao.operations.backup import BackupError, backup, restore
+from xiaobao.services import Services
+from xiaobao.settings import Settings
 
 
 def test_backup_and_restore(tmp_path, llm):
@@ -16,11 +15,9 @@ def test_backup_and_restore(tmp_path, llm):
 
     live = Settings(data_dir=tmp_path / "live")
     corpus = write(tmp_path / "kb" / "qa.jsonl", "\n".join(json.dumps(q, ensure_ascii=False) for q in QA))
-    from xiaobao.ingest.pipeline import Ingestor
-
-    with KnowledgeBase(live, embedder=FakeEmbedder()) as kb:
-        Ingestor(kb).ingest([corpus.parent])
-        engine = Engine(live.model_copy(update={"verbatim_threshold": 0.95}), kb, llm)
+    with Services(live.model_copy(update={"verbatim_threshold": 0.95}), embedder=FakeEmbedder(), llm=llm) as services:
+        services.ingestor.ingest([corpus.parent])
+        engine = services.engine
         session = engine.create_session()
         engine.respond(session, "办事大厅什么时候开门")
         online = backup(live, tmp_path / "online")  # the service holds the index
@@ -34,8 +31,8 @@ def test_backup_and_restore(tmp_path, llm):
 
     restored = Settings(data_dir=tmp_path / "restored")
     restore(restored, tmp_path / "offline")
-    with KnowledgeBase(restored, embedder=FakeEmbedder()) as kb:
-        engine = Engine(restored.model_copy(update={"verbatim_threshold": 0.95}), kb, llm)
+    with Services(restored.model_copy(update={"verbatim_threshold": 0.95}), embedder=FakeEmbedder(), llm=llm) as services:
+        engine = services.engine
         assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]  # the conversation is back
         assert engine.respond(engine.create_session(), "办事大厅什么时候开门").path == "verbatim"  # and the index
     try:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from xiaobao.assistant.llm import LLMUnavailable
-from xiaobao.server import Services, create_app
+from xiaobao.server import create_app
 from xiaobao.settings import Settings
 
 
@@ -21,12 +21,12 @@ def session(client):
     return created["session_id"], {"X-Session-Key": created["session_key"]}
 
 
-def test_without_the_model_official_replies_and_hand_off_still_work(engine, llm):
+def test_without_the_model_official_replies_and_hand_off_still_work(services, engine, llm):
     def down(messages):
         raise LLMUnavailable("connection refused")
 
     llm.answers = [down] * 5
-    client = TestClient(create_app(Services.build(engine), with_ui=False))
+    client = TestClient(create_app(services, with_ui=False))
     sid, key = session(client)
     generated = client.post(f"/api/sessions/{sid}/messages", json={"text": "九十岁老人高龄津贴每月多少钱"}, headers=key).json()
     assert generated["path"] == "error" and "暂时不可用" in generated["text"] and generated["offer_human"]
@@ -38,8 +38,8 @@ def test_without_the_model_official_replies_and_hand_off_still_work(engine, llm)
     assert again["path"] == "generated"
 
 
-def test_a_locked_database_is_a_503_then_recovers(engine, settings):
-    client = TestClient(create_app(Services.build(engine), with_ui=False))
+def test_a_locked_database_is_a_503_then_recovers(services, engine, settings):
+    client = TestClient(create_app(services, with_ui=False))
     sid, key = session(client)
     blocker = sqlite3.connect(settings.data_dir / "xiaobao.db", timeout=1)
     blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
@@ -54,11 +54,11 @@ def test_a_locked_database_is_a_503_then_recovers(engine, settings):
     assert [t["role"] for t in client.get(f"/api/sessions/{sid}/messages", headers=key).json()] == ["user", "assistant"]
 
 
-def test_a_full_disk_is_a_503_then_recovers(engine):
+def test_a_full_disk_is_a_503_then_recovers(services, engine):
     """SQLite's max_page_count makes the database file unable to grow: what a full disk does."""
     from sqlalchemy import event
 
-    client = TestClient(create_app(Services.build(engine), with_ui=False))
+    client = TestClient(create_app(services, with_ui=False))
     sid, key = session(client)
 
     def full(conn, _record) -> None:

@@ -5,9 +5,9 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from xiaobao.api.access import RateLimiter
 from xiaobao.assistant.llm import ModelBusy, Slots
-from xiaobao.server import Services, create_app
+from xiaobao.identity.access import RateLimiter
+from xiaobao.server import create_app
 
 
 def test_token_buckets():
@@ -18,10 +18,9 @@ def test_token_buckets():
     assert limiter.check("a", now=1.0) == 0.0
 
 
-def test_429_with_retry_after_per_session_and_per_client(engine):
-    settings = engine.settings.model_copy(update={"rate_limit_per_session": 3, "rate_limit_per_client": 10})
-    engine.settings = settings
-    client = TestClient(create_app(Services.build(engine), with_ui=False))
+def test_429_with_retry_after_per_session_and_per_client(services, engine):
+    services.settings = services.settings.model_copy(update={"rate_limit_per_session": 3, "rate_limit_per_client": 10})
+    client = TestClient(create_app(services, with_ui=False))
     created = client.post("/api/sessions", json={}).json()
     headers = {"X-Session-Key": created["session_key"]}
     codes = [client.get(f"/api/sessions/{created['session_id']}/messages", headers=headers).status_code for _ in range(4)]
@@ -55,9 +54,9 @@ def test_the_line_for_the_model_is_bounded():
     first.join(5)
 
 
-def test_a_full_line_is_503_with_retry_after(engine, llm):
+def test_a_full_line_is_503_with_retry_after(services, engine, llm):
     engine.slots = Slots(running=1, waiting=0, timeout=5)
-    client = TestClient(create_app(Services.build(engine), with_ui=False))
+    client = TestClient(create_app(services, with_ui=False))
     created = client.post("/api/sessions", json={}).json()
     with engine.slots.hold():  # someone else is being answered
         response = client.post(

@@ -3,12 +3,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from xiaobao.server import create_app
 from tests.conftest import citing
+from xiaobao.server import create_app
 
 
 @pytest.fixture
-def client(services):
+def client(services, engine):
     return TestClient(create_app(services, with_ui=False))
 
 
@@ -140,7 +140,7 @@ def test_a_citizen_reads_only_their_own_session(client):
         assert client.get(console).status_code == 401
 
 
-def test_chat_page_is_mounted(services):
+def test_chat_page_is_mounted(services, engine):
     with TestClient(create_app(services)) as client:
         assert client.get("/", follow_redirects=False).headers["location"] == "/chat/"
         page = client.get("/chat/")

@@ -13,10 +13,11 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
-from xiaobao.assistant.engine import Engine, Reply
+from xiaobao.assistant.engine import Reply
 from xiaobao.assistant.guard import BadMessage
 from xiaobao.assistant.llm import ModelBusy
 from xiaobao.govdata.records import sample_identities
+from xiaobao.services import Services
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
@@ -41,13 +42,14 @@ def render_turn(turn: dict) -> str:
     return f"<sub>{html.escape(turn['text'])}</sub>"
 
 
-def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
+def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
+    engine = services.engine
     with gr.Blocks(title="小宝 · 智慧好办") as page:
         gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手")
         session = gr.State(None)
         turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
         seen = gr.State(0)  # the last stored turn shown in this chat
-        identities = sample_identities(engine.db)
+        identities = sample_identities(services.db_engine)
         # the portal's login decides who the user is; the demo lets one pick a sample identity instead
         identity = gr.Dropdown(
             [("匿名访客", ""), *identities],
@@ -61,7 +63,7 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             box = gr.Textbox(placeholder="请输入您的问题，例如：高龄津贴怎么申请？", show_label=False, scale=8, elem_id="question")
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
             human = gr.Button("转人工", scale=1, elem_id="human")
-        reviewable = [(f"{item.name}（{item.id}）", item.id) for item in engine.tools.directory.items() if item.materials]
+        reviewable = [(f"{item.name}（{item.id}）", item.id) for item in services.directory.items() if item.materials]
         with gr.Accordion("材料预审：上传申请材料，提交前先检查一遍", open=False, visible=bool(reviewable)):
             with gr.Row():
                 item_choice = gr.Dropdown(
@@ -132,15 +134,11 @@ def build_chat(engine: Engine, poll_seconds: float = 2.0) -> gr.Blocks:
             return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id), None
 
         def file_report(text: str, reach: str, history: list, session_id: str | None, user: str):
-            from xiaobao.operations.reports import ReportError
-
             session_id = start(session_id, user)
-            try:
-                filed = engine.tools.reports.submit(text, reach, session_id=session_id)
-            except ReportError as exc:
-                raise gr.Error(str(exc)) from None
-            notice = f"已登记您反映的“办不成事”，查询编号 {filed['tracking_no']}。工作人员会跟进办理，在对话框发送这个编号即可查询进展。"
-            return [*history, {"role": "assistant", "content": html.escape(notice)}], session_id, "", ""
+            reply = engine.use_tool(session_id, "report_unresolved", {"text": text, "contact": reach}, f"“办不成事”反映：{text}")
+            if not reply.data.get("tracking_no"):
+                raise gr.Error(reply.text)
+            return [*history, {"role": "assistant", "content": html.escape(reply.text)}], session_id, "", ""
 
         def switch(user: str):
             """Another identity is another user: a new session and a fresh chat."""

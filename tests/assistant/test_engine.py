@@ -2,10 +2,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.engine import LABEL_AI, LABEL_OFFICIAL, Engine, SessionNotFound
+from tests.conftest import citing
+from xiaobao.assistant.engine import LABEL_AI, LABEL_OFFICIAL, SessionNotFound
 from xiaobao.assistant.guard import BadMessage
 from xiaobao.assistant.store import Citation, Handoff, KnowledgeGap, Turn
-from tests.conftest import citing
+from xiaobao.services import Services
 
 
 def gaps(engine):
@@ -132,16 +133,17 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
 
 
-def test_everything_survives_a_restart(engine, settings, kb, llm):
+def test_everything_survives_a_restart(services, engine, llm, fake_embedder):
     llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
     session = engine.create_session()
     reply = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
     engine.rate(reply.turn_id, "bad", "没说清楚")
-    restarted = Engine(engine.settings, kb, llm)
-    history = restarted.history(session)
+    services.close()
+    with Services(services.settings, embedder=fake_embedder, llm=llm) as restarted_services:
+        history = restarted_services.engine.history(session)
     assert [t["path"] for t in history] == [None, "generated"]
     assert history[1]["citations"][0]["citation"] == "《示例区高龄津贴办法》第一条"
-    with Session(kb.engine) as db:
+    with Session(engine.db) as db:
         assert db.scalars(select(Citation)).one().group.startswith("示例区高龄津贴办法")
         assert db.scalars(select(Turn).where(Turn.role == "assistant")).one().ttft_ms is not None
     assert [g.reason for g in gaps(engine)] == ["rated_bad"]
@@ -158,12 +160,11 @@ def test_bad_input_and_unknown_sessions(engine):
     assert engine.history(session) == []
 
 
-def test_two_close_qa_entries_are_not_answered_verbatim(engine, llm, kb, tmp_path):
-    from xiaobao.ingest.pipeline import Ingestor
+def test_two_close_qa_entries_are_not_answered_verbatim(engine, ingestor, tmp_path):
     from tests.conftest import write
 
     write(tmp_path / "more" / "qa2.jsonl", '{"id": "qa-9", "question": "办事大厅什么时候开门", "answer": "另一条口径。"}')
-    Ingestor(kb).ingest([tmp_path / "more"])
+    ingestor.ingest([tmp_path / "more"])
     reply = engine.respond(engine.create_session(), "办事大厅什么时候开门")
     assert reply.path != "verbatim"  # two entries equally close: no single official reply to give
 

@@ -1,8 +1,8 @@
 import logging
 
+from tests.conftest import citing
 from xiaobao.assistant import guard
 from xiaobao.assistant.guard import ContentFilter, MaskingFilter, mask
-from tests.conftest import citing
 
 
 def test_personal_numbers_are_masked():

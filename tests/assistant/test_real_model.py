@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from tests.assistant.test_llm_server import free_port
 from xiaobao.assistant.llm import OpenAICompatibleLLM
 from xiaobao.assistant.llm_server import ModelServer, llama_cpp_command
 from xiaobao.assistant.model_files import QWEN_1_5B, prepare_model
-from tests.assistant.test_llm_server import free_port
 
 pytestmark = pytest.mark.slow
 QUESTION = "九十岁老人每月领多少高龄津贴？"

@@ -1,8 +1,8 @@
 import json
 
+from tests.conftest import citing, write
 from xiaobao.eval.answers import run_answer_eval
 from xiaobao.eval.questions import Question, load_questions
-from tests.conftest import citing, write
 
 
 def test_answer_metrics(engine, llm, tmp_path):

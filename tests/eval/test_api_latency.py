@@ -1,10 +1,10 @@
-from xiaobao.eval.api_latency import measure, qa_phrasings
-from xiaobao.server import create_app
 from tests.assistant.test_llm_server import free_port
 from tests.conftest import write
+from xiaobao.eval.api_latency import measure, qa_phrasings
+from xiaobao.server import create_app
 
 
-def test_measures_verbatim_replies_through_http(services, tmp_path):
+def test_measures_verbatim_replies_through_http(services, engine, tmp_path):
     qa = write(
         tmp_path / "qa.jsonl",
         '{"id": "qa-1", "question": "政务服务中心几点上班？", "alternatives": ["办事大厅什么时候开门"], "answer": "x"}',

@@ -1,8 +1,8 @@
 import json
 
-from xiaobao.knowledge import base as knowledge_base
-from xiaobao.eval.bench import run_bench
 from tests.conftest import write
+from xiaobao.eval.bench import run_bench
+from xiaobao.knowledge import base as knowledge_base
 
 
 def test_bench_reports_every_phase(settings, fake_embedder, monkeypatch, tmp_path):

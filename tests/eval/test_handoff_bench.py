@@ -1,9 +1,9 @@
 import asyncio
 
+from tests.assistant.test_llm_server import free_port
 from xiaobao.eval.handoff_bench import Scenario, simulate
 from xiaobao.eval.serving import serving
 from xiaobao.server import create_app
-from tests.assistant.test_llm_server import free_port
 
 
 def test_simulated_citizens_get_first_responses_from_simulated_helpers(services):

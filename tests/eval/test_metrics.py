@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from xiaobao.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from xiaobao.eval.metrics import mrr_at, ndcg_at, recall_at
+from xiaobao.operations.metrics import percentile
 
 
 def test_recall_counts_each_relevant_item():

@@ -7,10 +7,10 @@ from xiaobao.eval.prereview import evaluate
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 
 
-def test_one_case_of_each_defect_is_reviewed_right(services_data, tmp_path):
+def test_one_case_of_each_defect_is_reviewed_right(services, services_data, tmp_path):
     for number in range(1, 10):  # the set cycles through the nine defect types
         shutil.copytree(CASES / f"case-{number:04d}", tmp_path / f"case-{number:04d}")
-    result = evaluate(tmp_path, services_data)
+    result = evaluate(tmp_path, services_data, services.reviewer)
     assert result["n"] == 9 and result["accuracy"] == 1.0, result["misses"]
     assert set(result["defect_counts"]) >= {"clean", "missing_material", "blurred_scan", "rotated_scan", "expired"}
     assert all(row["recall"] == 1.0 for row in result["per_defect"].values())

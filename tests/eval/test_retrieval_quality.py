@@ -5,11 +5,10 @@ import shutil
 
 import pytest
 
-from xiaobao.eval.retrieval import run_retrieval_eval
-from xiaobao.ingest.pipeline import Ingestor
-from xiaobao.knowledge.base import KnowledgeBase
-from xiaobao.settings import Settings
 from tests.conftest import SHARED_DATA, needs_shared_data
+from xiaobao.eval.retrieval import run_retrieval_eval
+from xiaobao.services import Services
+from xiaobao.settings import Settings
 
 pytestmark = [pytest.mark.slow, needs_shared_data]
 
@@ -48,8 +47,9 @@ def test_ingest_incrementally_and_retrieve_real_questions(tmp_path):
         shutil.copy(small / rel, corpus / rel)
     settings = Settings(data_dir=tmp_path / "var")
 
-    with KnowledgeBase(settings) as kb:
-        first = Ingestor(kb).ingest([corpus])
+    with Services(settings) as services:
+        kb = services.kb
+        first = services.ingestor.ingest([corpus])
         assert first.files_failed == 0 and first.files_loaded == len(chosen)
         assert kb.index.count() == first.added > len(chosen)
 
@@ -59,7 +59,7 @@ def test_ingest_incrementally_and_retrieve_real_questions(tmp_path):
         line = next(line for line in text.splitlines() if line.startswith("第一条"))
         changed.write_text(text.replace(line, line + "（本条经测试修改）"), encoding="utf-8")
         removed.unlink()
-        second = Ingestor(kb).ingest([corpus])
+        second = services.ingestor.ingest([corpus])
         assert (second.files_loaded, second.files_removed, second.updated, second.embedded) == (1, 1, 1, 1)
         assert kb.index.count() == first.added - second.deleted
 

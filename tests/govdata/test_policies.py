@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
+from tests.conftest import DEMO_SERVICES
 from xiaobao.govdata.policies import evaluate, matches_for, push_list
 from xiaobao.govdata.records import Enterprise
-from tests.conftest import DEMO_SERVICES
 
 ON = dt.date(2026, 11, 27)
 

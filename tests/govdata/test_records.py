@@ -3,8 +3,8 @@ import json
 import httpx
 import pytest
 
-from xiaobao.govdata.records import DbDirectory, HttpDirectory, SeedError, seed_records
 from tests.conftest import DEMO_SERVICES, write
+from xiaobao.govdata.records import DbDirectory, HttpDirectory, SeedError, seed_records
 
 
 def fake_district(request: httpx.Request) -> httpx.Response:

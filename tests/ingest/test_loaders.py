@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from xiaobao.ingest.loaders import LoadFailed, LoadOptions, load_file
 from tests.conftest import STATUTE, write
+from xiaobao.ingest.loaders import LoadFailed, LoadOptions, load_file
 
 OPTIONS = LoadOptions(chunk_chars=60, chunk_overlap=0, article_max_chars=100)
 

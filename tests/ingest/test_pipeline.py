@@ -1,9 +1,10 @@
 import contextlib
 import json
 
+from tests.conftest import STATUTE, write
 from xiaobao.ingest.pipeline import Ingestor, discover
 from xiaobao.knowledge.index import SearchFilter
-from tests.conftest import STATUTE, write
+from xiaobao.services import Services
 
 
 def qa_line(entry_id, question, answer="答复。"):
@@ -19,11 +20,10 @@ def test_discover_skips_readme_manifest_and_hidden_files(tmp_path):
     assert [p.name for p, _ in discover([tmp_path])] == ["a.md"]
 
 
-def test_incremental_ingest(kb, fake_embedder, tmp_path):
+def test_incremental_ingest(ingestor, kb, fake_embedder, tmp_path):
     corpus = tmp_path / "corpus"
     law = write(corpus / "法规" / "示例市物业管理条例(2020-01-01).md", STATUTE)
     qa = write(corpus / "qa.jsonl", "\n".join([qa_line("q1", "物业费怎么交？"), qa_line("q2", "停车位怎么租？")]))
-    ingestor = Ingestor(kb)
 
     first = ingestor.ingest([corpus])
     assert (first.files_loaded, first.added, first.deleted) == (2, 6, 0)
@@ -50,23 +50,23 @@ def test_incremental_ingest(kb, fake_embedder, tmp_path):
     assert hits and all(h.payload["doc_type"] == "statute" for h in hits)
 
 
-def test_a_bad_file_is_reported_and_stored_chunks_survive(kb, tmp_path):
+def test_a_bad_file_is_reported_and_stored_chunks_survive(ingestor, kb, tmp_path):
     corpus = tmp_path / "corpus"
     good = write(corpus / "说明.txt", "办事大厅九点开门。")
-    Ingestor(kb).ingest([corpus])
+    ingestor.ingest([corpus])
     good.write_bytes("办事大厅十点开门。".encode("gbk"))
-    summary = Ingestor(kb).ingest([corpus])
+    summary = ingestor.ingest([corpus])
     assert summary.files_failed == 1 and "UTF-8" in summary.problems[0].message
     assert kb.index.count() == 1
     assert "九点" in kb.retriever.search("办事大厅几点开门", 1)[0].payload["text"]
 
 
-def test_newest_version_is_active_and_older_ones_superseded(kb, tmp_path):
+def test_newest_version_is_active_and_older_ones_superseded(ingestor, kb, tmp_path):
     old = STATUTE.replace("维护业主的合法权益", "保护业主利益")
     write(tmp_path / "new" / "示例市物业管理条例(2024-05-01).md", STATUTE)
     write(tmp_path / "old" / "示例市物业管理条例(2019-01-01).md", old)
     write(tmp_path / "old" / "示例市物业管理条例.md", old)  # undated loses to dated
-    summary = Ingestor(kb).ingest([tmp_path / "old", tmp_path / "new"])
+    summary = ingestor.ingest([tmp_path / "old", tmp_path / "new"])
     assert summary.superseded == 2
     active = kb.retriever.search("业主", 20)
     assert {h.payload["version_date"] for h in active} == {"2024-05-01"}
@@ -75,15 +75,15 @@ def test_newest_version_is_active_and_older_ones_superseded(kb, tmp_path):
 
     # removing the newest version makes the next one active again
     (tmp_path / "new" / "示例市物业管理条例(2024-05-01).md").unlink()
-    Ingestor(kb).ingest([tmp_path / "new"])
+    ingestor.ingest([tmp_path / "new"])
     assert {h.payload["version_date"] for h in kb.retriever.search("业主", 20)} == {"2019-01-01"}
 
 
-def test_interrupted_ingest_resumes_from_the_cache(kb, fake_embedder, tmp_path, monkeypatch):
+def test_interrupted_ingest_resumes_from_the_cache(services, kb, fake_embedder, tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     for i in range(3):
         write(corpus / f"doc{i}.txt", f"第{i}份文件的内容。")
-    ingestor = Ingestor(kb, window=1)
+    ingestor = Ingestor(kb, services.db_engine, window=1)
     calls = {"n": 0}
     original = kb.index.upsert
 
@@ -105,11 +105,9 @@ def test_interrupted_ingest_resumes_from_the_cache(kb, fake_embedder, tmp_path, 
 
 
 def test_changing_the_embedding_view_rewrites_every_chunk(settings, fake_embedder, tmp_path):
-    from xiaobao.knowledge.base import KnowledgeBase
-
     write(tmp_path / "c" / "说明.txt", "办事大厅九点开门。")
-    with KnowledgeBase(settings, embedder=fake_embedder) as kb:
-        Ingestor(kb).ingest([tmp_path / "c"])
-    with KnowledgeBase(settings.model_copy(update={"embed_chars": 32}), embedder=fake_embedder) as kb:
-        summary = Ingestor(kb).ingest([tmp_path / "c"])
+    with Services(settings, embedder=fake_embedder) as services:
+        services.ingestor.ingest([tmp_path / "c"])
+    with Services(settings.model_copy(update={"embed_chars": 32}), embedder=fake_embedder) as services:
+        summary = services.ingestor.ingest([tmp_path / "c"])
     assert (summary.files_loaded, summary.updated) == (1, 1)

@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.store import ChatSession, Turn
-from xiaobao.operations.metrics import Metrics, Period
-from xiaobao.staff.accounts import Accounts
-from xiaobao.staff.helpdesk import HelpDesk
-from xiaobao.staff.workdays import CHINA
 from tests.conftest import citing
+from xiaobao.assistant.store import ChatSession, Turn
+from xiaobao.govdata.workdays import CHINA
+from xiaobao.identity.accounts import Accounts
+from xiaobao.operations.metrics import Period
+from xiaobao.staff.helpdesk import HelpDesk
 
 TODAY = dt.datetime.now(CHINA).date()
 
@@ -36,7 +36,7 @@ def seeded(engine, llm, services):
     desk.reply(queued["id"], li, "您好")
     desk.close(queued["id"], li, "resolved")
     engine.respond(engine.create_session(), "你好")
-    return Metrics(engine.kb)
+    return services.metrics
 
 
 def test_every_metric_on_known_data(seeded):

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from xiaobao.assistant.reports import ReportError, ReportNotFound
 from xiaobao.operations import history
-from xiaobao.operations.reports import ReportError, ReportNotFound
 from xiaobao.server import create_app
 
 

@@ -1,23 +1,17 @@
 import pytest
 
-from xiaobao.staff.accounts import Accounts
 from xiaobao.staff.editorial import Editorial
 from xiaobao.staff.helpdesk import HelpDesk
 
 
 @pytest.fixture
-def accounts(engine) -> Accounts:
-    return Accounts(engine.db)
+def editorial(services, engine) -> Editorial:
+    return services.editorial
 
 
 @pytest.fixture
-def editorial(engine) -> Editorial:
-    return Editorial(engine.kb, group_threshold=0.5)  # the fake embedder's cosines are low
-
-
-@pytest.fixture
-def desk(engine, accounts, editorial) -> HelpDesk:
-    return HelpDesk(engine.db, accounts, editorial, offline_after=60)
+def desk(services, engine) -> HelpDesk:
+    return services.desk
 
 
 @pytest.fixture

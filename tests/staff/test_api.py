@@ -7,7 +7,7 @@ from xiaobao.server import create_app
 
 
 @pytest.fixture
-def app(services):
+def app(services, engine):
     for username, role in (("li", "helper"), ("zhang", "editor"), ("root", "admin")):
         services.accounts.add(username, "password-1", role, {"li": "李明", "zhang": "张编辑", "root": "管理员"}[username])
     return create_app(services, with_ui=False)

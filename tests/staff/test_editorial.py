@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xiaobao.assistant.store import KnowledgeGap
+from xiaobao.govdata.workdays import add_working_days, china_date
 from xiaobao.staff.editorial import EditorialError, parse_import
-from xiaobao.staff.workdays import add_working_days, china_date
 
 
 def refused(engine, text: str) -> None:

@@ -6,8 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xiaobao.assistant.store import Handoff, KnowledgeGap
+from xiaobao.identity.accounts import StaffUser
 from xiaobao.operations.metrics import handoff_stats
-from xiaobao.staff.accounts import StaffUser
 from xiaobao.staff.helpdesk import Conflict, DeskError
 
 

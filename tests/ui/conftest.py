@@ -2,9 +2,9 @@ import shutil
 
 import pytest
 
+from tests.assistant.test_llm_server import free_port
 from xiaobao.eval.serving import serving
 from xiaobao.server import create_app
-from tests.assistant.test_llm_server import free_port
 
 CHROMIUM = shutil.which("chromium")
 
@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def site(services):
+def site(services, engine):
     with serving(create_app(services), free_port()) as url:
         yield url
 

@@ -6,8 +6,8 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant.store import Handoff, Rating
 from tests.conftest import citing
+from xiaobao.assistant.store import Handoff, Rating
 
 
 def test_ask_rate_and_hand_off(site, page, engine, llm, tmp_path):

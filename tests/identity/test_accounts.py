@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from xiaobao.staff.accounts import AccountError, StaffToken, StaffUser
-from xiaobao.staff.audit import entries
+from xiaobao.identity.accounts import AccountError, StaffToken, StaffUser
+from xiaobao.identity.audit import entries
 
 
 def test_passwords_are_hashed_and_logins_give_tokens(accounts, engine):

@@ -15,7 +15,7 @@ from sqlalchemy import Boolean, DateTime, Engine, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.db import Base, aware, now
-from xiaobao.staff import audit
+from xiaobao.identity import audit
 
 ROLES = ("helper", "editor", "admin")
 ROLE_NAMES = {"helper": "线上帮办", "editor": "知识编辑", "admin": "管理员"}

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from xiaobao.staff.workdays import add_working_days, china_date, is_workday, previous_working_day
+from xiaobao.govdata.workdays import add_working_days, china_date, is_workday, previous_working_day
 
 
 def test_due_dates_skip_national_day_and_count_the_adjusted_saturday():

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.assistant.guard import mask
 from xiaobao.db import Base, now
-from xiaobao.staff import audit
-from xiaobao.staff.workdays import CHINA
+from xiaobao.govdata.workdays import CHINA
+from xiaobao.identity import audit
 
 TRACKING = re.compile(r"BCS\d{8}[A-Z0-9]{4}")
 STATUS_NAMES = {"submitted": "已受理", "assigned": "处理中", "closed": "已办结"}

@@ -60,3 +60,18 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
+
+
+class Budgets:
+    """The request budgets of the service: per client address and per citizen session (a limit of 0
+    turns that budget off). `wait` answers how many seconds the request must wait, 0 when allowed."""
+
+    def __init__(self, per_client: int, per_session: int) -> None:
+        self.per_client = RateLimiter(per_client) if per_client else None
+        self.per_session = RateLimiter(per_session) if per_session else None
+
+    def wait(self, client: str, session: str | None) -> float:
+        for limiter, key in ((self.per_client, client), (self.per_session, session)):
+            if limiter and key and (wait := limiter.check(key)):
+                return wait
+        return 0.0

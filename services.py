@@ -1,0 +1,128 @@
+"""The composition root: every service of Xiaobao is built here, once, from one Settings, and passed
+to whoever needs it (the CLI, the HTTP app, the chat page, the evaluations). Nothing else constructs
+services or reaches through one service to another.
+
+Each service is built on first use, so a command that only searches never loads the model client
+or the staff desk. `Services(settings)` is the usual entry; tests and evaluations pass their own
+embedder or model client (`embedder=`, `llm=`), and `collection=` names another knowledge collection.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import Engine as DbEngine
+
+# every module that defines tables is imported here, so that creating the schema knows them all
+from xiaobao import db
+from xiaobao.assistant import store as _chat_tables  # noqa: F401
+from xiaobao.assistant.engine import Engine
+from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM
+from xiaobao.assistant.reports import Reports
+from xiaobao.assistant.tools import Tools
+from xiaobao.govdata.records import DbDirectory, Directory
+from xiaobao.identity.access import Budgets, SessionKeys
+from xiaobao.identity.accounts import Accounts
+from xiaobao.ingest.pipeline import Ingestor
+from xiaobao.knowledge.base import KnowledgeBase
+from xiaobao.knowledge.embedders import Embedder
+from xiaobao.operations import history as _history_tables  # noqa: F401
+from xiaobao.operations.metrics import Metrics
+from xiaobao.prereview.review import Reviewer
+from xiaobao.settings import Settings
+from xiaobao.staff.editorial import Editorial
+from xiaobao.staff.helpdesk import HelpDesk
+
+
+class Services:
+    def __init__(
+        self, settings: Settings, *, collection: str | None = None, embedder: Embedder | None = None, llm: LLM | None = None
+    ) -> None:
+        self.settings = settings
+        self._collection = collection
+        self._embedder = embedder
+        self._llm = llm
+
+    # storage ---------------------------------------------------------------------------------
+
+    @cached_property
+    def db_engine(self) -> DbEngine:
+        """The relational database, with every table created (and additive columns added)."""
+        return db.open_database(self.settings.db_url, self.settings.database_busy_timeout)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        return KnowledgeBase(self.settings, self._collection, self._embedder)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.kb, self.db_engine)
+
+    # the dialogue ----------------------------------------------------------------------------
+
+    @cached_property
+    def llm(self) -> LLM:
+        s = self.settings
+        return self._llm or OpenAICompatibleLLM(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout, schema_style=s.llm_schema_style)
+
+    @cached_property
+    def directory(self) -> Directory:
+        return DbDirectory(self.db_engine)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.db_engine)
+
+    @cached_property
+    def reviewer(self) -> Reviewer:
+        return Reviewer()
+
+    @cached_property
+    def tools(self) -> Tools:
+        return Tools(self.db_engine, self.directory, self.reports, self.reviewer, search=lambda query: self.kb.retriever.search(query, 5))
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The dialogue engine (not the database engine, which is `db_engine`)."""
+        return Engine(self.settings, self.kb, self.llm, self.tools, self.db_engine)
+
+    # people ----------------------------------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.db_engine, self.settings.staff_token_hours)
+
+    @cached_property
+    def session_keys(self) -> SessionKeys:
+        return SessionKeys.from_file(self.settings.secret_path)
+
+    @cached_property
+    def budgets(self) -> Budgets:
+        return Budgets(self.settings.rate_limit_per_client, self.settings.rate_limit_per_session)
+
+    @cached_property
+    def editorial(self) -> Editorial:
+        return Editorial(self.kb, self.ingestor, self.db_engine, self.settings.gap_group_threshold)
+
+    @cached_property
+    def desk(self) -> HelpDesk:
+        return HelpDesk(self.db_engine, self.accounts, self.editorial, self.settings.helper_offline_after)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self.kb, self.db_engine)
+
+    # lifetime --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release what was opened (the index admits one process; the database pool); closing twice is harmless."""
+        if kb := self.__dict__.pop("kb", None):
+            kb.close()
+        if db_engine := self.__dict__.get("db_engine"):
+            db_engine.dispose()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
