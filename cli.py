@@ -216,8 +216,8 @@ def ask(
     try:
         with opened(ctx.obj) as services, model_running(services):
             engine = services.engine
-            session = engine.create_session(user_ref=user, channel="cli")
-            for kind, value in engine.stream(session, question):
+            session_id = engine.create_session(user_ref=user, channel="cli")
+            for kind, value in engine.stream(session_id, question):
                 if kind == "token":
                     console.print(value, end="", style="dim")
             console.print()

@@ -28,32 +28,32 @@ def open_database(url: str, busy_timeout: float = 30.0) -> Engine:
     root imports them all). `busy_timeout`: how long a SQLite write waits for another writer's lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        db_engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
-        @event.listens_for(engine, "connect")
+        @event.listens_for(db_engine, "connect")
         def _pragmas(conn, _record) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
-    add_missing_columns(engine)
-    return engine
+        db_engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(db_engine)
+    add_missing_columns(db_engine)
+    return db_engine
 
 
-def add_missing_columns(engine: Engine) -> None:
+def add_missing_columns(db_engine: Engine) -> None:
     """Additive schema changes for databases made by an earlier version: new columns are nullable
     (defaults are set by the application), so adding them keeps every stored row; new indexes are
     built."""
-    existing = inspect(engine)
-    with engine.begin() as conn:
+    existing = inspect(db_engine)
+    with db_engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
             have = {c["name"] for c in existing.get_columns(table.name)}
             for column in table.columns:
                 if column.name not in have:
-                    kind = column.type.compile(dialect=engine.dialect)
+                    kind = column.type.compile(dialect=db_engine.dialect)
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
             for index in table.indexes:
                 index.create(conn, checkfirst=True)

@@ -89,11 +89,11 @@ class Draft:
     checked: dict = field(default_factory=dict)  # generated answers: sentences kept / cut by the citation check
 
 
-def _session(db: Session, session_id: str) -> ChatSession:
-    session = db.get(ChatSession, session_id)
-    if session is None:
+def _session(session: Session, session_id: str) -> ChatSession:
+    chat = session.get(ChatSession, session_id)
+    if chat is None:
         raise SessionNotFound(session_id)
-    return session
+    return chat
 
 
 def _dense(hit: Hit) -> float:
@@ -116,7 +116,7 @@ def passage_text(hit: Hit, limit: int) -> str:
 class Engine:
     def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools, db_engine: DbEngine) -> None:
         self.settings, self.kb, self.llm, self.tools = settings, kb, llm, tools
-        self.db = db_engine
+        self.db_engine = db_engine
         self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
         self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
@@ -125,47 +125,49 @@ class Engine:
     # sessions -------------------------------------------------------------------------------
 
     def create_session(self, user_ref: str | None = None, channel: str = "web") -> str:
-        with Session(self.db) as db:
-            session = ChatSession(user_ref=user_ref, channel=channel)
-            db.add(session)
-            db.commit()
-            return session.id
+        with Session(self.db_engine) as session:
+            chat = ChatSession(user_ref=user_ref, channel=channel)
+            session.add(chat)
+            session.commit()
+            return chat.id
 
     def history(self, session_id: str, after: int = 0) -> list[dict]:
         """The session's turns (those after turn id `after`, for clients that poll for new ones)."""
-        with Session(self.db) as db:
-            return [turn_dict(t) for t in _session(db, session_id).turns if t.id > after]
+        with Session(self.db_engine) as session:
+            return [turn_dict(t) for t in _session(session, session_id).turns if t.id > after]
 
     def status(self, session_id: str) -> str:
-        with Session(self.db) as db:
-            return _session(db, session_id).status
+        with Session(self.db_engine) as session:
+            return _session(session, session_id).status
 
     def rate(self, turn_id: int, value: str, comment: str | None = None, session_id: str | None = None) -> None:
         """Store a rating. An unhelpful answer is a gap the editors should close; a second one in a
         session hands it to a human."""
-        with Session(self.db) as db:
-            turn = db.get(Turn, turn_id)
+        with Session(self.db_engine) as session:
+            turn = session.get(Turn, turn_id)
             if turn is None or turn.role != "assistant" or (session_id is not None and turn.session_id != session_id):
                 raise TurnNotFound(turn_id)
-            db.add(Rating(turn_id=turn_id, value=value, comment=comment))
+            session.add(Rating(turn_id=turn_id, value=value, comment=comment))
             bad_before = 0
             if value == "bad":
-                question = db.scalars(
+                question = session.scalars(
                     select(Turn).where(Turn.session_id == turn.session_id, Turn.id < turn_id, Turn.role == "user").order_by(Turn.id.desc())
                 ).first()
                 if question is not None:
-                    db.add(KnowledgeGap(session_id=turn.session_id, turn_id=turn_id, question=question.text, reason="rated_bad", trace={}))
-                bad_before = db.scalar(
+                    session.add(
+                        KnowledgeGap(session_id=turn.session_id, turn_id=turn_id, question=question.text, reason="rated_bad", trace={})
+                    )
+                bad_before = session.scalar(
                     select(func.count()).select_from(Rating).join(Turn).where(Turn.session_id == turn.session_id, Rating.value == "bad")
                 )
-            db.commit()
+            session.commit()
             session_id, status, user_ref = turn.session_id, turn.session.status, turn.session.user_ref
         if bad_before >= 2 and status == "bot":  # this rating is the second 不满意 (it is counted: flushed before the query)
             result = self.tools.call("handoff_to_human", {"reason": "连续评价不满意"}, session_id=session_id, user_ref=user_ref)
             if result.ok:
-                with Session(self.db) as db:
-                    add_notice(db, session_id, RATED_BAD)
-                    db.commit()
+                with Session(self.db_engine) as session:
+                    add_notice(session, session_id, RATED_BAD)
+                    session.commit()
 
     def handoff(self, session_id: str, reason: str) -> Reply:
         """The 转人工 button: queue the session for a human helper."""
@@ -195,8 +197,8 @@ class Engine:
         )
 
     def _user_of(self, session_id: str) -> str | None:
-        with Session(self.db) as db:
-            return _session(db, session_id).user_ref
+        with Session(self.db_engine) as session:
+            return _session(session, session_id).user_ref
 
     # one turn ---------------------------------------------------------------------------------
 
@@ -213,14 +215,14 @@ class Engine:
         Raises BadMessage or SessionNotFound before anything is stored."""
         checked = guard.check(message)
         started = time.perf_counter()
-        with Session(self.db) as db:
-            session = _session(db, session_id)
-            previous = [t.text for t in session.turns if t.role == "user"]
-            last_path = next((t.path for t in reversed(session.turns) if t.role == "assistant"), None)
+        with Session(self.db_engine) as session:
+            chat = _session(session, session_id)
+            previous = [t.text for t in chat.turns if t.role == "user"]
+            last_path = next((t.path for t in reversed(chat.turns) if t.role == "assistant"), None)
             question = Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {})
-            db.add(question)
-            db.commit()  # the question is kept even if answering fails
-            user_ref, status, question_id = session.user_ref, session.status, question.id
+            session.add(question)
+            session.commit()  # the question is kept even if answering fails
+            user_ref, status, question_id = chat.user_ref, chat.status, question.id
 
         if word := self.content.find(checked.text):
             guard.log.warning("sensitive input refused in session %s: %s", session_id, word)
@@ -346,7 +348,7 @@ class Engine:
         return Draft(text.replace("[#", "["), "generated", LABEL_AI, cited, trace=trace, checked=stats)
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             about = draft.hits[0].payload if draft.hits else (draft.tool_calls[0]["result"] if draft.tool_calls else {})
             turn = Turn(
                 session_id=session_id,
@@ -373,13 +375,13 @@ class Engine:
                 )
             for call in draft.tool_calls:
                 turn.tool_calls.append(ToolCall(**call))
-            db.add(turn)
-            db.flush()
+            session.add(turn)
+            session.flush()
             if draft.gap:
-                db.add(
+                session.add(
                     KnowledgeGap(session_id=session_id, turn_id=turn.id, question=question, reason=draft.gap, trace={"hits": draft.trace})
                 )
-            db.commit()
+            session.commit()
             return Reply(
                 session_id=session_id,
                 turn_id=turn.id,

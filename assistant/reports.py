@@ -70,8 +70,8 @@ def full_view(report: IssueReport) -> dict:
 
 
 class Reports:
-    def __init__(self, engine: Engine) -> None:
-        self.db = engine
+    def __init__(self, db_engine: Engine) -> None:
+        self.db_engine = db_engine
 
     def submit(self, description: str, contact: str | None = None, item: str | None = None, session_id: str | None = None) -> dict:
         description = (description or "").strip()
@@ -79,7 +79,7 @@ class Reports:
             raise ReportError("请说明没有办成的事情（至少 5 个字）")
         if len(description) > 2000:
             raise ReportError("情况说明不能超过 2000 字")
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             tracking = f"BCS{dt.datetime.now(CHINA):%Y%m%d}{secrets.token_hex(2).upper()}"
             report = IssueReport(
                 tracking_no=tracking,
@@ -88,48 +88,48 @@ class Reports:
                 item=(item or "").strip()[:200] or None,
                 contact=(contact or "").strip()[:100] or None,
             )
-            db.add(report)
-            db.commit()
+            session.add(report)
+            session.commit()
             return public_view(report)
 
     def lookup(self, tracking_no: str) -> dict:
-        with Session(self.db) as db:
-            return public_view(self._get(db, tracking_no))
+        with Session(self.db_engine) as session:
+            return public_view(self._get(session, tracking_no))
 
     def list(self, status: str | None = None, limit: int = 500) -> list[dict]:
         query = select(IssueReport).order_by(IssueReport.id.desc()).limit(limit)
         if status:
             query = query.where(IssueReport.status == status)
-        with Session(self.db) as db:
-            return [full_view(r) for r in db.scalars(query)]
+        with Session(self.db_engine) as session:
+            return [full_view(r) for r in session.scalars(query)]
 
     def assign(self, tracking_no: str, assignee: str, actor: str) -> dict:
         assignee = (assignee or "").strip()
         if not assignee:
             raise ReportError("请填写承办部门或人员")
-        with Session(self.db) as db:
-            report = self._get(db, tracking_no)
+        with Session(self.db_engine) as session:
+            report = self._get(session, tracking_no)
             if report.status == "closed":
                 raise ReportError("这件事已办结")
             report.status, report.assignee, report.assigned_at = "assigned", assignee[:100], now()
-            audit.record(db, actor, "assign_report", "report", tracking_no, to=assignee)
-            db.commit()
+            audit.record(session, actor, "assign_report", "report", tracking_no, to=assignee)
+            session.commit()
             return full_view(report)
 
     def close(self, tracking_no: str, result: str, actor: str) -> dict:
         result = (result or "").strip()
         if not result:
             raise ReportError("请填写办理结果")
-        with Session(self.db) as db:
-            report = self._get(db, tracking_no)
+        with Session(self.db_engine) as session:
+            report = self._get(session, tracking_no)
             report.status, report.result, report.closed_at = "closed", result[:2000], now()
-            audit.record(db, actor, "close_report", "report", tracking_no)
-            db.commit()
+            audit.record(session, actor, "close_report", "report", tracking_no)
+            session.commit()
             return full_view(report)
 
     @staticmethod
-    def _get(db: Session, tracking_no: str) -> IssueReport:
-        report = db.scalar(select(IssueReport).where(IssueReport.tracking_no == (tracking_no or "").strip().upper()))
+    def _get(session: Session, tracking_no: str) -> IssueReport:
+        report = session.scalar(select(IssueReport).where(IssueReport.tracking_no == (tracking_no or "").strip().upper()))
         if report is None:
             raise ReportNotFound(tracking_no)
         return report

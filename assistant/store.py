@@ -147,8 +147,8 @@ def turn_dict(turn: Turn) -> dict:
     }
 
 
-def add_notice(db: Session, session_id: str, text: str) -> Turn:
+def add_notice(session: Session, session_id: str, text: str) -> Turn:
     """A system notice in the citizen's chat (a helper joined, the session went back to Xiaobao…)."""
     turn = Turn(session_id=session_id, role="system", text=text, path="notice")
-    db.add(turn)
+    session.add(turn)
     return turn

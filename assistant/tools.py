@@ -47,7 +47,7 @@ class Tools:
     def __init__(
         self, db_engine: Engine, directory: Directory, reports: Reports, reviewer: Reviewer, search: Callable[[str], list] | None = None
     ) -> None:
-        self.db = db_engine
+        self.db_engine = db_engine
         self.directory = directory
         self.reports = reports
         self.reviewer = reviewer
@@ -243,8 +243,8 @@ class Tools:
                 return ToolResult(f"没有查到编号为 {tracking_no} 的“办不成事”反映，请核对编号。", ok=False, data={"found": False})
             result = f"，办理结果：{found['result']}" if found["result"] else ""
             return ToolResult(f"您反映的事项（编号 {found['tracking_no']}）当前状态：{found['status_name']}{result}。", data=found)
-        with Session(self.db) as db:
-            asked = db.scalars(
+        with Session(self.db_engine) as session:
+            asked = session.scalars(
                 select(Turn.text).where(Turn.session_id == session_id, Turn.role == "user").order_by(Turn.id.desc()).limit(4)
             )
             context = "；".join(reversed(list(asked)))
@@ -259,16 +259,20 @@ class Tools:
 
     def handoff_to_human(self, *, reason: str, session_id: str, user_ref: str | None) -> ToolResult:
         """Queue the session for the helpers, with what Xiaobao found so far as evidence."""
-        with Session(self.db) as db:
-            session = db.get(ChatSession, session_id)
-            if session.status != "bot":
-                return ToolResult("您已在人工帮办的队列中，工作人员会尽快回复您，请稍候。", data={"already": session.status})
-            session.status = "queued"
-            gap = db.scalars(select(KnowledgeGap).where(KnowledgeGap.session_id == session_id).order_by(KnowledgeGap.id.desc())).first()
-            cited = db.scalars(select(Citation).join(Turn).where(Turn.session_id == session_id).order_by(Citation.id.desc()).limit(3)).all()
+        with Session(self.db_engine) as session:
+            chat = session.get(ChatSession, session_id)
+            if chat.status != "bot":
+                return ToolResult("您已在人工帮办的队列中，工作人员会尽快回复您，请稍候。", data={"already": chat.status})
+            chat.status = "queued"
+            gap = session.scalars(
+                select(KnowledgeGap).where(KnowledgeGap.session_id == session_id).order_by(KnowledgeGap.id.desc())
+            ).first()
+            cited = session.scalars(
+                select(Citation).join(Turn).where(Turn.session_id == session_id).order_by(Citation.id.desc()).limit(3)
+            ).all()
             evidence = [{"citation": c.citation, "text": c.text[:300], "cited": True} for c in cited]
             evidence += [{**hit, "cited": False} for hit in (gap.trace.get("hits", []) if gap else [])[:5]]
             handoff = Handoff(session_id=session_id, reason=reason[:200], evidence=evidence)
-            db.add(handoff)
-            db.commit()
+            session.add(handoff)
+            session.commit()
             return ToolResult("已为您转接线上人工帮办，工作时间内 1 分钟内会有工作人员回复您，请稍候。", data={"handoff_id": handoff.id})

@@ -29,9 +29,9 @@ def _drop_index(settings: Settings) -> None:
     from xiaobao.ingest.state import IngestedSource
 
     shutil.rmtree(settings.qdrant_path / COLLECTION, ignore_errors=True)
-    with Services(settings) as services, Session(services.db_engine) as db:
-        db.execute(delete(IngestedSource).where(IngestedSource.collection == COLLECTION))
-        db.commit()
+    with Services(settings) as services, Session(services.db_engine) as session:
+        session.execute(delete(IngestedSource).where(IngestedSource.collection == COLLECTION))
+        session.commit()
 
 
 def _ingest(settings: Settings, corpus: Sequence[Path], ingest: Callable | None) -> dict:

@@ -201,6 +201,6 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
                 tokens.append(services.accounts.login(f"helper{i}", PASSWORD)[0])
             with serving(create_app(services, with_ui=False), port) as url:
                 result = asyncio.run(simulate(url, tokens, scenario))
-            with Session(services.db_engine) as db:
-                result["server_side"] = handoff_stats(db)
+            with Session(services.db_engine) as session:
+                result["server_side"] = handoff_stats(session)
     return result

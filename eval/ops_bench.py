@@ -20,14 +20,14 @@ OUTCOMES = ("resolved",) * 9 + ("unresolved",)  # helpers resolve nine in ten
 PATHS = ["verbatim"] * 45 + ["generated"] * 25 + ["refused"] * 10 + ["tool"] * 10 + ["handoff"] * 5 + ["greeting"] * 5
 
 
-def seed(engine, turns: int, days: int = 90, seed_: int = 3, on_progress=None) -> dict:
+def seed(db_engine, turns: int, days: int = 90, seed_: int = 3, on_progress=None) -> dict:
     """`turns` turns (half questions, half answers) over the last `days` days, in batches."""
     rng = random.Random(seed_)
     end = dt.datetime.now(dt.UTC)
     counts = {"sessions": 0, "turns": 0, "citations": 0, "ratings": 0, "handoffs": 0, "gaps": 0}
     next_turn = 1
     batch = 50_000
-    with engine.begin() as conn:
+    with db_engine.begin() as conn:
         while counts["turns"] < turns:
             sessions, rows, cites, ratings, handoffs, gaps = [], [], [], [], [], []
             while len(rows) < batch and counts["turns"] + len(rows) < turns:

@@ -36,19 +36,19 @@ class Application(Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-def seed_applications(engine: Engine, path: Path) -> int:
+def seed_applications(db_engine: Engine, path: Path) -> int:
     """Load sample applications (JSON Lines) once; rows already present are left as they are."""
     added = 0
-    with Session(engine) as db:
+    with Session(db_engine) as session:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             rec = json.loads(line)
-            if db.get(Application, rec["id"]) is None:
+            if session.get(Application, rec["id"]) is None:
                 promised = rec.get("promised_date")
-                db.add(Application(**{**rec, "promised_date": dt.date.fromisoformat(promised) if promised else None, "sample": True}))
+                session.add(Application(**{**rec, "promised_date": dt.date.fromisoformat(promised) if promised else None, "sample": True}))
                 added += 1
-        db.commit()
+        session.commit()
     return added
 
 
@@ -193,19 +193,19 @@ def application_dict(a: Application) -> dict:
 
 
 class DbDirectory:
-    def __init__(self, engine: Engine) -> None:
-        self.db = engine
+    def __init__(self, db_engine: Engine) -> None:
+        self.db_engine = db_engine
 
     def _one(self, kind: str, ref: str):
-        with Session(self.db) as db:
-            row = db.get(GovRecord, (kind, ref))
+        with Session(self.db_engine) as session:
+            row = session.get(GovRecord, (kind, ref))
             return KINDS[kind].model_validate(row.data) if row else None
 
     def _all(self, kind: str) -> list:
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             return [
                 KINDS[kind].model_validate(r.data)
-                for r in db.scalars(select(GovRecord).where(GovRecord.kind == kind).order_by(GovRecord.ref))
+                for r in session.scalars(select(GovRecord).where(GovRecord.kind == kind).order_by(GovRecord.ref))
             ]
 
     def item(self, item_id: str) -> ServiceItem | None:
@@ -230,8 +230,8 @@ class DbDirectory:
         return self._all("policy")
 
     def applications(self, applicant_ref: str) -> list[dict]:
-        with Session(self.db) as db:
-            rows = db.scalars(select(Application).where(Application.applicant_ref == applicant_ref).order_by(Application.id))
+        with Session(self.db_engine) as session:
+            rows = session.scalars(select(Application).where(Application.applicant_ref == applicant_ref).order_by(Application.id))
             return [application_dict(a) for a in rows]
 
 
@@ -276,11 +276,11 @@ class HttpDirectory:
         return self._get("/applications", list[dict], applicant=applicant_ref) or []
 
 
-def sample_identities(engine: Engine) -> list[tuple[str, str]]:
+def sample_identities(db_engine: Engine) -> list[tuple[str, str]]:
     """(label, ref) of the demo pack's sample persons and enterprises, for the chat page's 演示身份
     picker; empty where no sample data was loaded (a real deployment)."""
-    with Session(engine) as db:
-        rows = db.scalars(select(GovRecord).where(GovRecord.sample.is_(True), GovRecord.kind.in_(("person", "enterprise"))))
+    with Session(db_engine) as session:
+        rows = session.scalars(select(GovRecord).where(GovRecord.sample.is_(True), GovRecord.kind.in_(("person", "enterprise"))))
         return [(f"{r.data['name']}（{'个人' if r.kind == 'person' else '企业'}，示例）", r.ref) for r in rows]
 
 
@@ -288,12 +288,12 @@ class SeedError(ValueError):
     pass
 
 
-def seed_records(engine: Engine, kind: str, path: Path) -> int:
+def seed_records(db_engine: Engine, kind: str, path: Path) -> int:
     """Load sample records of one kind (JSON Lines) once; rows already present are kept as they are.
     A bad line is an error that names the file and line."""
     shape = KINDS[kind]
     added = 0
-    with Session(engine) as db:
+    with Session(db_engine) as session:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
@@ -303,8 +303,8 @@ def seed_records(engine: Engine, kind: str, path: Path) -> int:
                 shape.model_validate(record)
             except (ValueError, KeyError, ValidationError) as exc:
                 raise SeedError(f"{path}:{number}: {exc}") from None
-            if db.get(GovRecord, (kind, ref)) is None:
-                db.add(GovRecord(kind=kind, ref=ref, data=record, sample=True))
+            if session.get(GovRecord, (kind, ref)) is None:
+                session.add(GovRecord(kind=kind, ref=ref, data=record, sample=True))
                 added += 1
-        db.commit()
+        session.commit()
     return added

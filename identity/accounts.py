@@ -73,8 +73,8 @@ def _staff(user: StaffUser) -> Staff:
 
 
 class Accounts:
-    def __init__(self, engine: Engine, token_hours: float = 12) -> None:
-        self.db = engine
+    def __init__(self, db_engine: Engine, token_hours: float = 12) -> None:
+        self.db_engine = db_engine
         self.token_life = dt.timedelta(hours=token_hours)
 
     def add(self, username: str, password: str, role: str, display_name: str | None = None) -> Staff:
@@ -84,81 +84,81 @@ class Accounts:
             raise AccountError(f"角色须为 {'、'.join(ROLES)} 之一")
         if len(password) < 8:
             raise AccountError("密码至少 8 位")
-        with Session(self.db) as db:
-            if db.scalar(select(StaffUser).where(StaffUser.username == username)):
+        with Session(self.db_engine) as session:
+            if session.scalar(select(StaffUser).where(StaffUser.username == username)):
                 raise AccountError(f"用户 {username} 已存在")
             user = StaffUser(username=username, display_name=display_name or username, role=role, password_hash=_HASHER.hash(password))
-            db.add(user)
-            audit.record(db, "cli", "add_user", "user", username, role=role)
-            db.commit()
+            session.add(user)
+            audit.record(session, "cli", "add_user", "user", username, role=role)
+            session.commit()
             return _staff(user)
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < 8:
             raise AccountError("密码至少 8 位")
-        with Session(self.db) as db:
-            user = db.scalar(select(StaffUser).where(StaffUser.username == username))
+        with Session(self.db_engine) as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
             if user is None:
                 raise AccountError(f"没有用户 {username}")
             user.password_hash = _HASHER.hash(password)
-            db.query(StaffToken).filter(StaffToken.username == username).delete()  # old logins end
-            audit.record(db, "cli", "set_password", "user", username)
-            db.commit()
+            session.query(StaffToken).filter(StaffToken.username == username).delete()  # old logins end
+            audit.record(session, "cli", "set_password", "user", username)
+            session.commit()
 
     def users(self) -> list[dict]:
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             return [
                 {**_staff(u).to_dict(), "active": u.active, "last_seen_at": u.last_seen_at.isoformat() if u.last_seen_at else None}
-                for u in db.scalars(select(StaffUser).order_by(StaffUser.username))
+                for u in session.scalars(select(StaffUser).order_by(StaffUser.username))
             ]
 
     def login(self, username: str, password: str) -> tuple[str, Staff]:
         """A new login token for the account, or AccountError with one message for every failure
         (which usernames exist is not revealed)."""
-        with Session(self.db) as db:
-            user = db.scalar(select(StaffUser).where(StaffUser.username == username, StaffUser.active.is_(True)))
+        with Session(self.db_engine) as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username, StaffUser.active.is_(True)))
             try:
                 if user is None:
                     raise VerificationError
                 _HASHER.verify(user.password_hash, password)
             except (VerificationError, InvalidHashError):
-                audit.record(db, username[:64] or "?", "login_failed", "user", username[:64])
-                db.commit()
+                audit.record(session, username[:64] or "?", "login_failed", "user", username[:64])
+                session.commit()
                 raise AccountError("用户名或密码错误") from None
             if _HASHER.check_needs_rehash(user.password_hash):
                 user.password_hash = _HASHER.hash(password)
             token = secrets.token_urlsafe(32)
-            db.add(StaffToken(token_hash=_digest(token), username=username, expires_at=now() + self.token_life))
+            session.add(StaffToken(token_hash=_digest(token), username=username, expires_at=now() + self.token_life))
             user.last_seen_at = now()
-            audit.record(db, username, "login", "user", username)
-            db.commit()
+            audit.record(session, username, "login", "user", username)
+            session.commit()
             return token, _staff(user)
 
     def authenticate(self, token: str | None) -> Staff | None:
         """The account a token belongs to (and a heartbeat for it), or None."""
         if not token:
             return None
-        with Session(self.db) as db:
-            row = db.get(StaffToken, _digest(token))
+        with Session(self.db_engine) as session:
+            row = session.get(StaffToken, _digest(token))
             if row is None or aware(row.expires_at) < now():
                 return None
-            user = db.scalar(select(StaffUser).where(StaffUser.username == row.username, StaffUser.active.is_(True)))
+            user = session.scalar(select(StaffUser).where(StaffUser.username == row.username, StaffUser.active.is_(True)))
             if user is None:
                 return None
             if user.last_seen_at is None or now() - aware(user.last_seen_at) > _SEEN_EVERY:
                 user.last_seen_at = now()
-                db.commit()
+                session.commit()
             return _staff(user)
 
     def logout(self, token: str) -> None:
-        with Session(self.db) as db:
-            row = db.get(StaffToken, _digest(token))
+        with Session(self.db_engine) as session:
+            row = session.get(StaffToken, _digest(token))
             if row is not None:
-                audit.record(db, row.username, "logout", "user", row.username)
-                db.delete(row)
-                db.commit()
+                audit.record(session, row.username, "logout", "user", row.username)
+                session.delete(row)
+                session.commit()
 
     def online(self, since: dt.datetime) -> set[str]:
         """Usernames seen since the given time."""
-        with Session(self.db) as db:
-            return set(db.scalars(select(StaffUser.username).where(StaffUser.last_seen_at >= since)))
+        with Session(self.db_engine) as session:
+            return set(session.scalars(select(StaffUser.username).where(StaffUser.last_seen_at >= since)))

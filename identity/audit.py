@@ -23,17 +23,17 @@ class AuditEntry(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-def record(db: Session, actor: str, action: str, object_type: str, object_id: object, **detail) -> None:
-    db.add(AuditEntry(actor=actor, action=action, object_type=object_type, object_id=str(object_id), detail=detail))
+def record(session: Session, /, actor: str, action: str, object_type: str, object_id: object, **detail) -> None:
+    session.add(AuditEntry(actor=actor, action=action, object_type=object_type, object_id=str(object_id), detail=detail))
 
 
-def entries(engine: Engine, limit: int = 200, actor: str | None = None, object_type: str | None = None) -> list[dict]:
+def entries(db_engine: Engine, limit: int = 200, actor: str | None = None, object_type: str | None = None) -> list[dict]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
-    with Session(engine) as db:
+    with Session(db_engine) as session:
         return [
             {
                 "id": e.id,
@@ -44,12 +44,12 @@ def entries(engine: Engine, limit: int = 200, actor: str | None = None, object_t
                 "object_id": e.object_id,
                 "detail": e.detail,
             }
-            for e in db.scalars(query)
+            for e in session.scalars(query)
         ]
 
 
-def record_now(engine: Engine, actor: str, action: str, object_type: str, object_id: object, **detail) -> None:
+def record_now(db_engine: Engine, actor: str, action: str, object_type: str, object_id: object, **detail) -> None:
     """An entry for an action that has no transaction of its own (e.g. an ingested upload)."""
-    with Session(engine) as db:
-        record(db, actor, action, object_type, object_id, **detail)
-        db.commit()
+    with Session(db_engine) as session:
+        record(session, actor, action, object_type, object_id, **detail)
+        session.commit()

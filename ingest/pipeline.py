@@ -95,8 +95,10 @@ class Ingestor:
         paths = [Path(p) for p in paths]
         files = discover(paths)
         summary.files = len(files)
-        with Session(self.db_engine) as db:
-            state = {row.source: row for row in db.scalars(select(IngestedSource).where(IngestedSource.collection == self.kb.collection))}
+        with Session(self.db_engine) as session:
+            state = {
+                row.source: row for row in session.scalars(select(IngestedSource).where(IngestedSource.collection == self.kb.collection))
+            }
             touched_versions: set[str] = set()
             pending: list[tuple[str, str, Loaded]] = []
             pending_chunks = 0
@@ -120,9 +122,9 @@ class Ingestor:
                 pending.append((source, digest, loaded))
                 pending_chunks += len(loaded.chunks)
                 if pending_chunks >= self.window:
-                    self._commit(db, state, pending, summary, touched_versions, notify)
+                    self._commit(session, state, pending, summary, touched_versions, notify)
                     pending, pending_chunks = [], 0
-            self._commit(db, state, pending, summary, touched_versions, notify)
+            self._commit(session, state, pending, summary, touched_versions, notify)
 
             present = {str(path) for path, _ in files}
             roots = [str(p.resolve()) for p in paths if p.resolve().is_dir()]
@@ -133,11 +135,11 @@ class Ingestor:
                     summary.files_removed += 1
                     if row.version_key:
                         touched_versions.add(row.version_key)
-                    db.delete(row)
+                    session.delete(row)
                     del state[source]
-            db.commit()
-            summary.superseded = self._apply_versions(db, state, touched_versions)
-            db.commit()
+            session.commit()
+            summary.superseded = self._apply_versions(session, state, touched_versions)
+            session.commit()
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -146,20 +148,20 @@ class Ingestor:
         through the same write path as a file's: only changed chunks are embedded again."""
         summary = IngestSummary(files=1)
         digest = hashlib.sha256("".join(c.content_hash for c in chunks).encode()).hexdigest()
-        with Session(self.db_engine) as db:
-            state = {row.source: row for row in db.scalars(self._rows(source))}
-            self._commit(db, state, [(source, digest, Loaded(chunks))], summary, set(), lambda kind, n: None)
+        with Session(self.db_engine) as session:
+            state = {row.source: row for row in session.scalars(self._rows(source))}
+            self._commit(session, state, [(source, digest, Loaded(chunks))], summary, set(), lambda kind, n: None)
         return summary
 
     def drop(self, source: str) -> int:
         """Remove a source's chunks from the index; returns how many there were."""
-        with Session(self.db_engine) as db:
-            row = db.scalar(self._rows(source))
+        with Session(self.db_engine) as session:
+            row = session.scalar(self._rows(source))
             if row is None:
                 return 0
             self.kb.index.delete(list(row.chunks))
-            db.delete(row)
-            db.commit()
+            session.delete(row)
+            session.commit()
             return len(row.chunks)
 
     def _rows(self, source: str):

@@ -116,7 +116,7 @@ def build_router(metrics: Metrics, reports: Reports, accounts: Accounts, keys: S
             columns = ("tracking_no", "status_name", "item", "description", "contact", "assignee", "result", "created_at", "closed_at")
             return export(columns, reports.list(), format, table)
         if table == "evals":
-            rows = [{**run, **run["headline"]} for run in history.runs(metrics.db)]
+            rows = [{**run, **run["headline"]} for run in history.runs(metrics.db_engine)]
             labels = sorted({label for run in rows for label in run["headline"]})
             return export(("at", "kind", "version", *labels), rows, format, table)
         columns, rows = EXPORTS[table]
@@ -124,12 +124,12 @@ def build_router(metrics: Metrics, reports: Reports, accounts: Accounts, keys: S
 
     @router.get("/api/ops/charts/{name}.png", tags=["运营"])
     def chart(name: Literal["trend", "paths", "first_response", "departments", "evals"], admin: Admin, period: Window) -> Response:
-        data = history.runs(metrics.db) if name == "evals" else metrics.report(period)
+        data = history.runs(metrics.db_engine) if name == "evals" else metrics.report(period)
         return Response(charts.draw(name, data), media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @router.get("/api/ops/evals", tags=["运营"])
     def evals(admin: Admin, kind: Annotated[str | None, Query(max_length=20)] = None) -> list[dict]:
-        return history.runs(metrics.db, kind)
+        return history.runs(metrics.db_engine, kind)
 
     @router.get("/api/ops/reports", tags=["运营"])
     def list_reports(admin: Admin, status: Literal["submitted", "assigned", "closed"] | None = None) -> list[dict]:

@@ -60,19 +60,19 @@ def _dig(data: dict, path: tuple[str, ...]):
     return data if isinstance(data, int | float) else None
 
 
-def record(engine: Engine, kind: str, result: dict, settings: dict) -> None:
+def record(db_engine: Engine, kind: str, result: dict, settings: dict) -> None:
     headline = {label: _dig(result, path) for label, path in HEADLINES.get(kind, ())}
-    with Session(engine) as db:
-        db.add(EvalRun(kind=kind, version=code_version(), settings=settings, headline=headline, result=result))
-        db.commit()
+    with Session(db_engine) as session:
+        session.add(EvalRun(kind=kind, version=code_version(), settings=settings, headline=headline, result=result))
+        session.commit()
 
 
-def runs(engine: Engine, kind: str | None = None, limit: int = 200) -> list[dict]:
+def runs(db_engine: Engine, kind: str | None = None, limit: int = 200) -> list[dict]:
     query = select(EvalRun).order_by(EvalRun.id.desc()).limit(limit)
     if kind:
         query = query.where(EvalRun.kind == kind)
-    with Session(engine) as db:
+    with Session(db_engine) as session:
         return [
             {"id": r.id, "at": r.at.isoformat(), "kind": r.kind, "version": r.version, "headline": r.headline, "settings": r.settings}
-            for r in reversed(db.scalars(query).all())
+            for r in reversed(session.scalars(query).all())
         ]

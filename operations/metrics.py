@@ -57,11 +57,11 @@ class Period:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
-def handoff_stats(db: Session, query: Select | None = None) -> dict:
+def handoff_stats(session: Session, query: Select | None = None) -> dict:
     """First responses (queued → first human reply) and outcomes of the hand-offs a query of
     (created_at, first_reply_at, outcome) selects — all of them when none is given."""
     query = query if query is not None else select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome)
-    rows = db.execute(query).all()
+    rows = session.execute(query).all()
     times = sorted((aware(reply) - aware(queued)).total_seconds() for queued, reply, _ in rows if reply is not None)
     outcomes = {o: sum(r[2] == o for r in rows) for o in OUTCOMES}
     closed = sum(outcomes[o] for o in ("resolved", "unresolved", "referred"))
@@ -86,7 +86,7 @@ def _share(part: int, whole: int) -> float | None:
 class Metrics:
     def __init__(self, kb: KnowledgeBase, db_engine: Engine) -> None:
         self.kb = kb
-        self.db = db_engine
+        self.db_engine = db_engine
 
     def _answers(self, period: Period) -> Select:
         """Xiaobao's answers in the period (and department / item)."""
@@ -111,9 +111,9 @@ class Metrics:
             sessions_by_day = pool.submit(self._read, self._sessions_by_day, period)
             rest = {name: pool.submit(self._read, getattr(self, f"_{name}"), period) for name in ("handoffs", "ratings", "gaps")}
             cells_, resolution_ = cells.result(), resolution.result()
-            with Session(self.db) as db:
-                volume = self._volume(db, period, cells_, resolution_["sessions"])
-                by_department = self._by_department(db, period, cells_)
+            with Session(self.db_engine) as session:
+                volume = self._volume(session, period, cells_, resolution_["sessions"])
+                by_department = self._by_department(session, period, cells_)
             return {
                 "period": {
                     "start": period.start.isoformat(),
@@ -130,33 +130,33 @@ class Metrics:
             }
 
     def _read(self, part, period: Period):
-        with Session(self.db) as db:
-            return part(db, period)
+        with Session(self.db_engine) as session:
+            return part(session, period)
 
     def _day(self, column):
         """The calendar day in China of a stored (UTC) time, in SQL: SQLite has no time zones."""
-        if self.db.dialect.name == "sqlite":
+        if self.db_engine.dialect.name == "sqlite":
             return func.date(column, "+8 hours")
         return func.date(column + dt.timedelta(hours=8))
 
-    def _cells(self, db: Session, period: Period) -> list[tuple[str, str | None, str | None, int]]:
+    def _cells(self, session: Session, period: Period) -> list[tuple[str, str | None, str | None, int]]:
         """Answers counted per (day, department, path): one pass over the covering index, a few
         thousand rows back, from which the volume, daily and per-department tables are summed."""
         answers = self._answers(period).subquery()
         day = self._day(answers.c.created_at).label("day")
-        rows = db.execute(
+        rows = session.execute(
             select(day, answers.c.department, answers.c.path, func.count()).group_by(day, answers.c.department, answers.c.path)
         )
         return [(str(d), dep, path, n) for d, dep, path, n in rows]
 
-    def _volume(self, db: Session, period: Period, cells, sessions: int) -> dict:
+    def _volume(self, session: Session, period: Period, cells, sessions: int) -> dict:
         paths: dict[str, int] = {}
         for _day, _dep, path, n in cells:
             paths[path or ""] = paths.get(path or "", 0) + n
         if period.department or period.item:  # a question belongs to a department through the answer it got
             questions = sum(paths.values())
         else:
-            questions = db.scalar(
+            questions = session.scalar(
                 select(func.count())
                 .select_from(Turn)
                 .where(Turn.role == "user", Turn.created_at >= period.since, Turn.created_at < period.until)
@@ -168,10 +168,10 @@ class Metrics:
             "paths": {path: paths.get(path, 0) for path in PATHS} | {p: n for p, n in paths.items() if p not in PATHS and p},
         }
 
-    def _sessions_by_day(self, db: Session, period: Period) -> dict[str, int]:
+    def _sessions_by_day(self, session: Session, period: Period) -> dict[str, int]:
         answers = self._answers(period).subquery()
         day = self._day(answers.c.created_at).label("day")
-        return {str(d): n for d, n in db.execute(select(day, func.count(distinct(answers.c.session_id))).group_by(day))}
+        return {str(d): n for d, n in session.execute(select(day, func.count(distinct(answers.c.session_id))).group_by(day))}
 
     def _daily(self, period: Period, cells, sessions: dict[str, int]) -> list[dict]:
         totals: dict[str, dict[str, int]] = {}
@@ -191,7 +191,7 @@ class Metrics:
             )
         return out
 
-    def _resolution(self, db: Session, period: Period) -> dict:
+    def _resolution(self, session: Session, period: Period) -> dict:
         """Sessions answered in the period, those Xiaobao resolved alone (no refusal or error, no
         hand-off, no 不满意) and those a helper resolved: one aggregate over a per-session summary,
         so only three numbers leave the database."""
@@ -204,7 +204,7 @@ class Metrics:
             Handoff.created_at >= period.since, Handoff.created_at < period.until, Handoff.outcome == "resolved"
         )
         alone_case = case((and_(sessions.c.failed == 0, sessions.c.handed == 0, sessions.c.session_id.not_in(unhappy)), 1), else_=0)
-        asked, alone, helped = db.execute(
+        asked, alone, helped = session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(alone_case), 0),
@@ -233,19 +233,19 @@ class Metrics:
             query = query.where(Turn.item == period.item)
         return query
 
-    def _handoffs(self, db: Session, period: Period) -> dict:
+    def _handoffs(self, session: Session, period: Period) -> dict:
         query = select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome).where(
             Handoff.created_at >= period.since, Handoff.created_at < period.until
         )
         if period.department or period.item:
             query = query.where(Handoff.session_id.in_(self._sessions(period)))
-        return handoff_stats(db, query)
+        return handoff_stats(session, query)
 
-    def _ratings(self, db: Session, period: Period) -> dict:
+    def _ratings(self, session: Session, period: Period) -> dict:
         rated = self._rated(period).subquery()
-        counts = dict(db.execute(select(rated.c.value, func.count()).group_by(rated.c.value)).all())
+        counts = dict(session.execute(select(rated.c.value, func.count()).group_by(rated.c.value)).all())
         good, bad = counts.get("good", 0), counts.get("bad", 0)
-        comments = db.execute(
+        comments = session.execute(
             select(rated.c.created_at, rated.c.value, rated.c.comment)
             .where(rated.c.comment.is_not(None), rated.c.comment != "")
             .order_by(rated.c.id.desc())
@@ -259,26 +259,26 @@ class Metrics:
             "comments": [{"at": at.isoformat(), "value": value, "comment": comment} for at, value, comment in comments],
         }
 
-    def _gaps(self, db: Session, period: Period) -> dict:
+    def _gaps(self, session: Session, period: Period) -> dict:
         today = dt.datetime.now(CHINA).date()
         open_q = select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open")
         in_period = and_(KnowledgeGap.created_at >= period.since, KnowledgeGap.created_at < period.until)
-        answered = db.execute(
+        answered = session.execute(
             select(KnowledgeGap.closed_at, KnowledgeGap.due_date).where(in_period, KnowledgeGap.status == "answered")
         ).all()
         on_time = sum(1 for closed, due in answered if due is None or closed.astimezone(CHINA).date() <= due) if answered else 0
         return {
-            "open": db.scalar(open_q) or 0,
-            "overdue": db.scalar(open_q.where(KnowledgeGap.due_date < today)) or 0,
-            "filed": db.scalar(select(func.count()).select_from(KnowledgeGap).where(in_period)) or 0,
+            "open": session.scalar(open_q) or 0,
+            "overdue": session.scalar(open_q.where(KnowledgeGap.due_date < today)) or 0,
+            "filed": session.scalar(select(func.count()).select_from(KnowledgeGap).where(in_period)) or 0,
             "answered": len(answered),
             "answered_on_time": _share(on_time, len(answered)),
         }
 
-    def _knowledge(self, db: Session, period: Period) -> dict:
+    def _knowledge(self, session: Session, period: Period) -> dict:
         published = self.kb.index.facet("group", ["qa"])
         cited = set(
-            db.scalars(
+            session.scalars(
                 select(Citation.group)
                 .distinct()
                 .join(Turn, Citation.turn_id == Turn.id)
@@ -295,9 +295,9 @@ class Metrics:
             "size_by_type": self.kb.index.facet("doc_type"),
         }
 
-    def _by_department(self, db: Session, period: Period, cells) -> list[dict]:
+    def _by_department(self, session: Session, period: Period, cells) -> list[dict]:
         rated = self._rated(period).subquery()
-        ratings = db.execute(select(rated.c.department, rated.c.value, func.count()).group_by(rated.c.department, rated.c.value)).all()
+        ratings = session.execute(select(rated.c.department, rated.c.value, func.count()).group_by(rated.c.department, rated.c.value)).all()
         rows: dict[str | None, dict] = {}
         for _day, department, path, n in cells:
             row = rows.setdefault(department, dict.fromkeys(("answers", "verbatim", "generated", "refused", "tool", "good", "bad"), 0))

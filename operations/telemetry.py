@@ -21,22 +21,22 @@ REQUEST_SECONDS = Histogram(
 class QueueCollector:
     """Queue lengths read from the database at scrape time."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.db = engine
+    def __init__(self, db_engine: Engine) -> None:
+        self.db_engine = db_engine
 
     def collect(self):
         from xiaobao.assistant.reports import IssueReport
         from xiaobao.assistant.store import Handoff, KnowledgeGap
 
         today = dt.date.today()
-        with Session(self.db) as db:
-            queued = db.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "queued"))
-            held = db.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "claimed"))
-            gaps = db.scalar(select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open"))
-            overdue = db.scalar(
+        with Session(self.db_engine) as session:
+            queued = session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "queued"))
+            held = session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "claimed"))
+            gaps = session.scalar(select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open"))
+            overdue = session.scalar(
                 select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open", KnowledgeGap.due_date < today)
             )
-            reports = db.scalar(select(func.count()).select_from(IssueReport).where(IssueReport.status != "closed"))
+            reports = session.scalar(select(func.count()).select_from(IssueReport).where(IssueReport.status != "closed"))
         gauge = GaugeMetricFamily("xiaobao_queue_length", "Items waiting in a queue", labels=["queue"])
         for name, value in (("handoff_waiting", queued), ("handoff_with_helper", held), ("knowledge_gaps_open", gaps),
                             ("knowledge_gaps_overdue", overdue), ("issue_reports_open", reports)):  # fmt: skip
@@ -51,7 +51,7 @@ def exposition(queues: CollectorRegistry) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(queues)
 
 
-def queue_registry(engine: Engine) -> CollectorRegistry:
+def queue_registry(db_engine: Engine) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(QueueCollector(engine))
+    registry.register(QueueCollector(db_engine))
     return registry

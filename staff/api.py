@@ -167,8 +167,8 @@ def build_router(services: Services) -> APIRouter:
     @router.get("/api/helpdesk/stats", tags=["线上帮办"])
     def stats(helper: Helper) -> dict:
         """First responses and outcomes of every hand-off so far (the dashboard has them per period)."""
-        with Session(desk.db) as db:
-            return handoff_stats(db)
+        with Session(desk.db_engine) as session:
+            return handoff_stats(session)
 
     @router.post("/api/helpdesk/{handoff_id}/claim", tags=["线上帮办"])
     def claim(handoff_id: int, helper: Helper) -> dict:

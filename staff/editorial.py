@@ -256,7 +256,7 @@ def _xlsx_rows(data: bytes) -> list[list]:
 class Editorial:
     def __init__(self, kb: KnowledgeBase, ingestor: Ingestor, db_engine: Engine, group_threshold: float = 0.92) -> None:
         self.kb = kb
-        self.db = db_engine
+        self.db_engine = db_engine
         self.ingestor = ingestor
         self.group_threshold = group_threshold
 
@@ -265,8 +265,8 @@ class Editorial:
     def gap_groups(self, on: dt.date | None = None) -> list[dict]:
         """Open gaps grouped by similar questions, overdue groups first, then by due date."""
         on = on or today()
-        with Session(self.db) as db:
-            gaps = list(db.scalars(select(KnowledgeGap).where(KnowledgeGap.status == "open").order_by(KnowledgeGap.id)))
+        with Session(self.db_engine) as session:
+            gaps = list(session.scalars(select(KnowledgeGap).where(KnowledgeGap.status == "open").order_by(KnowledgeGap.id)))
         if not gaps:
             return []
         vectors = np.asarray(self.kb.embedder.embed_queries([g.question for g in gaps]), dtype=np.float32)
@@ -306,12 +306,12 @@ class Editorial:
 
     def dismiss_gaps(self, gap_ids: list[int], actor: str, note: str = "") -> int:
         """Gaps that need no official reply (not a question, out of scope); kept, marked dismissed."""
-        with Session(self.db) as db:
-            gaps = list(db.scalars(select(KnowledgeGap).where(KnowledgeGap.id.in_(gap_ids), KnowledgeGap.status == "open")))
+        with Session(self.db_engine) as session:
+            gaps = list(session.scalars(select(KnowledgeGap).where(KnowledgeGap.id.in_(gap_ids), KnowledgeGap.status == "open")))
             for gap in gaps:
                 gap.status, gap.closed_at = "dismissed", now()
-                audit.record(db, actor, "dismiss_gap", "gap", gap.id, note=note)
-            db.commit()
+                audit.record(session, actor, "dismiss_gap", "gap", gap.id, note=note)
+            session.commit()
             return len(gaps)
 
     # entries ----------------------------------------------------------------------------------
@@ -320,23 +320,23 @@ class Editorial:
         values = clean_fields(raw)
         if not values.get("question") or not values.get("answer"):
             raise EditorialError("问题和答复都不能为空")
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             if gap_ids:
-                found = set(db.scalars(select(KnowledgeGap.id).where(KnowledgeGap.id.in_(gap_ids))))
+                found = set(session.scalars(select(KnowledgeGap.id).where(KnowledgeGap.id.in_(gap_ids))))
                 if missing := sorted(set(gap_ids) - found):
                     raise EditorialError(f"没有这些待答问题：{missing}")
             entry = QAEntry(**values, gap_ids=sorted(set(gap_ids or [])), created_by=actor)
-            db.add(entry)
-            db.flush()
-            self._version(db, entry, "create", actor, {k: [None, v] for k, v in entry.fields().items() if v})
-            audit.record(db, actor, "create_entry", "qa_entry", entry.code, gaps=entry.gap_ids)
-            db.commit()
+            session.add(entry)
+            session.flush()
+            self._version(session, entry, "create", actor, {k: [None, v] for k, v in entry.fields().items() if v})
+            audit.record(session, actor, "create_entry", "qa_entry", entry.code, gaps=entry.gap_ids)
+            session.commit()
             return entry.to_dict()
 
     def update(self, entry_id: int, raw: dict, actor: str) -> dict:
         values = clean_fields(raw)
-        with Session(self.db) as db:
-            entry = self._get(db, entry_id)
+        with Session(self.db_engine) as session:
+            entry = self._get(session, entry_id)
             if entry.status == "retired":
                 raise EditorialError("已停用的条目不能修改；请新建条目")
             before = entry.fields()
@@ -348,17 +348,17 @@ class Editorial:
                 return entry.to_dict()
             entry.version += 1
             entry.updated_at = now()
-            self._version(db, entry, "edit", actor, changes)
-            audit.record(db, actor, "edit_entry", "qa_entry", entry.code, fields=sorted(changes))
+            self._version(session, entry, "edit", actor, changes)
+            audit.record(session, actor, "edit_entry", "qa_entry", entry.code, fields=sorted(changes))
             if entry.status == "published":  # a published entry changes in the index at once
                 self.ingestor.put(self._source(entry), self._chunks(entry))
-            db.commit()
+            session.commit()
             return entry.to_dict()
 
     def publish(self, entry_id: int, actor: str) -> dict:
         """Make the entry searchable now (or from its effective date) and close the gaps it answers."""
-        with Session(self.db) as db:
-            entry = self._get(db, entry_id)
+        with Session(self.db_engine) as session:
+            entry = self._get(session, entry_id)
             if entry.status == "retired":
                 raise EditorialError("已停用的条目不能发布；请新建条目")
             for text in (entry.question, entry.answer, *(entry.alternatives or [])):
@@ -367,35 +367,35 @@ class Editorial:
             self.ingestor.put(self._source(entry), self._chunks(entry))
             entry.status, entry.published_at = "published", now()
             entry.version += 1
-            self._version(db, entry, "publish", actor, {"status": ["draft", "published"]})
+            self._version(session, entry, "publish", actor, {"status": ["draft", "published"]})
             # the gaps it was written for, and any others asked in one of its phrasings
             phrasings = [entry.question, *(entry.alternatives or [])]
             answered = or_(KnowledgeGap.id.in_(entry.gap_ids or []), KnowledgeGap.question.in_(phrasings))
-            gaps = list(db.scalars(select(KnowledgeGap).where(answered, KnowledgeGap.status == "open")))
+            gaps = list(session.scalars(select(KnowledgeGap).where(answered, KnowledgeGap.status == "open")))
             for gap in gaps:
                 gap.status, gap.entry_id, gap.closed_at = "answered", entry.id, now()
-            audit.record(db, actor, "publish_entry", "qa_entry", entry.code, closed_gaps=[g.id for g in gaps])
-            db.commit()
+            audit.record(session, actor, "publish_entry", "qa_entry", entry.code, closed_gaps=[g.id for g in gaps])
+            session.commit()
             return entry.to_dict()
 
     def retire(self, entry_id: int, actor: str, reason: str = "") -> dict:
-        with Session(self.db) as db:
-            entry = self._get(db, entry_id)
+        with Session(self.db_engine) as session:
+            entry = self._get(session, entry_id)
             if entry.status == "retired":
                 return entry.to_dict()
             self.ingestor.drop(self._source(entry))
             before = entry.status
             entry.status = "retired"
             entry.version += 1
-            self._version(db, entry, "retire", actor, {"status": [before, "retired"], "reason": [None, reason]})
-            audit.record(db, actor, "retire_entry", "qa_entry", entry.code, reason=reason)
-            db.commit()
+            self._version(session, entry, "retire", actor, {"status": [before, "retired"], "reason": [None, reason]})
+            audit.record(session, actor, "retire_entry", "qa_entry", entry.code, reason=reason)
+            session.commit()
             return entry.to_dict()
 
     def get(self, entry_id: int) -> dict:
-        with Session(self.db) as db:
-            entry = self._get(db, entry_id)
-            versions = db.scalars(select(QAVersion).where(QAVersion.entry_id == entry_id).order_by(QAVersion.version))
+        with Session(self.db_engine) as session:
+            entry = self._get(session, entry_id)
+            versions = session.scalars(select(QAVersion).where(QAVersion.entry_id == entry_id).order_by(QAVersion.version))
             return {
                 **entry.to_dict(),
                 "versions": [
@@ -408,16 +408,16 @@ class Editorial:
         query = select(QAEntry).order_by(QAEntry.updated_at.desc()).limit(limit)
         if status:
             query = query.where(QAEntry.status == status)
-        with Session(self.db) as db:
-            return [e.to_dict() for e in db.scalars(query)]
+        with Session(self.db_engine) as session:
+            return [e.to_dict() for e in session.scalars(query)]
 
     def warnings(self, on: dt.date | None = None) -> list[dict]:
         """Drafts for a policy that takes effect within one working day (or already has) and are not
         published: the district publishes such Q&A a working day before the policy takes effect."""
         on = on or today()
         horizon = add_working_days(on, 1)
-        with Session(self.db) as db:
-            drafts = db.scalars(
+        with Session(self.db_engine) as session:
+            drafts = session.scalars(
                 select(QAEntry).where(QAEntry.status == "draft", QAEntry.effective_from.is_not(None), QAEntry.effective_from <= horizon)
             )
             return [
@@ -441,14 +441,16 @@ class Editorial:
 
     # --------------------------------------------------------------------------------------------
 
-    def _get(self, db: Session, entry_id: int) -> QAEntry:
-        entry = db.get(QAEntry, entry_id)
+    def _get(self, session: Session, entry_id: int) -> QAEntry:
+        entry = session.get(QAEntry, entry_id)
         if entry is None:
             raise EntryNotFound(entry_id)
         return entry
 
-    def _version(self, db: Session, entry: QAEntry, action: str, actor: str, changes: dict) -> None:
-        db.add(QAVersion(entry_id=entry.id, version=entry.version, action=action, actor=actor, changes=changes, snapshot=entry.fields()))
+    def _version(self, session: Session, entry: QAEntry, action: str, actor: str, changes: dict) -> None:
+        session.add(
+            QAVersion(entry_id=entry.id, version=entry.version, action=action, actor=actor, changes=changes, snapshot=entry.fields())
+        )
 
     @staticmethod
     def _source(entry: QAEntry) -> str:

@@ -37,8 +37,8 @@ class Conflict(RuntimeError):
 
 
 class HelpDesk:
-    def __init__(self, engine: Engine, accounts: Accounts, editorial: Editorial, offline_after: float = 120.0) -> None:
-        self.db = engine
+    def __init__(self, db_engine: Engine, accounts: Accounts, editorial: Editorial, offline_after: float = 120.0) -> None:
+        self.db_engine = db_engine
         self.accounts = accounts
         self.editorial = editorial
         self.offline_after = dt.timedelta(seconds=offline_after)
@@ -50,11 +50,11 @@ class HelpDesk:
         colleagues online (to transfer to)."""
         self.requeue_offline()
         moment = now()
-        with Session(self.db) as db:
-            open_ = list(db.scalars(select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)))
-            last = self._last_turns(db, [h.session_id for h in open_])
+        with Session(self.db_engine) as session:
+            open_ = list(session.scalars(select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)))
+            last = self._last_turns(session, [h.session_id for h in open_])
             online = self.accounts.online(moment - self.offline_after)
-            colleagues = db.scalars(
+            colleagues = session.scalars(
                 select(StaffUser).where(StaffUser.username.in_(online), StaffUser.role.in_(("helper", "admin")), StaffUser.active.is_(True))
             )
             return {
@@ -67,62 +67,62 @@ class HelpDesk:
     def requeue_offline(self) -> int:
         """Sessions held by helpers not seen for `offline_after` go back to the queue."""
         cutoff = now() - self.offline_after
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             online = self.accounts.online(cutoff)
-            stale = list(db.scalars(select(Handoff).where(Handoff.status == "claimed", Handoff.helper.not_in(online))))
+            stale = list(session.scalars(select(Handoff).where(Handoff.status == "claimed", Handoff.helper.not_in(online))))
             for handoff in stale:
-                audit.record(db, "system", "requeue_offline", "handoff", handoff.id, helper=handoff.helper)
+                audit.record(session, "system", "requeue_offline", "handoff", handoff.id, helper=handoff.helper)
                 handoff.status, handoff.helper, handoff.claimed_at = "queued", None, None
                 handoff.requeued = (handoff.requeued or 0) + 1
-                db.get(ChatSession, handoff.session_id).status = "queued"
-                add_notice(db, handoff.session_id, "帮办人员暂时离开，已为您重新排队，请稍候。")
-            db.commit()
+                session.get(ChatSession, handoff.session_id).status = "queued"
+                add_notice(session, handoff.session_id, "帮办人员暂时离开，已为您重新排队，请稍候。")
+            session.commit()
             return len(stale)
 
     # one hand-off -------------------------------------------------------------------------------
 
     def claim(self, handoff_id: int, helper: Staff) -> dict:
-        with Session(self.db) as db:
+        with Session(self.db_engine) as session:
             # one conditional UPDATE, first statement of the transaction: of two helpers claiming at
             # once, exactly one changes the row
-            claimed = db.execute(
+            claimed = session.execute(
                 update(Handoff)
                 .where(Handoff.id == handoff_id, Handoff.status == "queued")
                 .values(status="claimed", helper=helper.username, claimed_at=now())
             ).rowcount
             if not claimed:
-                db.rollback()
-                handoff = db.get(Handoff, handoff_id)
+                session.rollback()
+                handoff = session.get(Handoff, handoff_id)
                 if handoff is None:
                     raise HandoffNotFound(handoff_id)
                 raise Conflict("这个会话已被其他帮办接入" if handoff.status == "claimed" else "这个会话已结束")
-            handoff = db.get(Handoff, handoff_id)
-            db.get(ChatSession, handoff.session_id).status = "human"
-            add_notice(db, handoff.session_id, f"线上帮办{helper.display_name}已接入，正在为您服务。")
-            audit.record(db, helper.username, "claim", "handoff", handoff_id, session=handoff.session_id)
-            db.commit()
+            handoff = session.get(Handoff, handoff_id)
+            session.get(ChatSession, handoff.session_id).status = "human"
+            add_notice(session, handoff.session_id, f"线上帮办{helper.display_name}已接入，正在为您服务。")
+            audit.record(session, helper.username, "claim", "handoff", handoff_id, session=handoff.session_id)
+            session.commit()
         return self.detail(handoff_id, helper)
 
     def detail(self, handoff_id: int, helper: Staff) -> dict:
         """The hand-off with the whole conversation and the evidence Xiaobao had."""
-        with Session(self.db) as db:
-            handoff = self._get(db, handoff_id)
-            session = db.get(ChatSession, handoff.session_id)
+        with Session(self.db_engine) as session:
+            handoff = self._get(session, handoff_id)
+            chat = session.get(ChatSession, handoff.session_id)
             return {
                 **self._times(handoff),
                 "id": handoff.id,
                 "session_id": handoff.session_id,
-                "user_ref": session.user_ref,
-                "channel": session.channel,
+                "user_ref": chat.user_ref,
+                "channel": chat.channel,
                 "reason": handoff.reason,
                 "status": handoff.status,
                 "helper": handoff.helper,
                 "mine": handoff.helper == helper.username,
                 "outcome": handoff.outcome,
                 "evidence": handoff.evidence,
-                "transcript": [turn_dict(t) for t in session.turns],
-                "last_question": next((t.text for t in reversed(session.turns) if t.role == "user"), ""),
-                "last_reply": next((t.text for t in reversed(session.turns) if t.role == "helper"), ""),
+                "transcript": [turn_dict(t) for t in chat.turns],
+                "last_question": next((t.text for t in reversed(chat.turns) if t.role == "user"), ""),
+                "last_reply": next((t.text for t in reversed(chat.turns) if t.role == "helper"), ""),
             }
 
     def reply(self, handoff_id: int, helper: Staff, text: str) -> dict:
@@ -131,8 +131,8 @@ class HelpDesk:
             raise DeskError("回复不能为空")
         if len(text) > MAX_REPLY:
             raise DeskError(f"回复不能超过 {MAX_REPLY} 字")
-        with Session(self.db) as db:
-            handoff = self._held(db, handoff_id, helper)
+        with Session(self.db_engine) as session:
+            handoff = self._held(session, handoff_id, helper)
             turn = Turn(
                 session_id=handoff.session_id,
                 role="helper",
@@ -141,25 +141,25 @@ class HelpDesk:
                 label="人工帮办",
                 flags={"helper": helper.display_name},
             )
-            db.add(turn)
+            session.add(turn)
             if handoff.first_reply_at is None:
                 handoff.first_reply_at = now()
-            audit.record(db, helper.username, "reply", "handoff", handoff_id, chars=len(text))
-            db.commit()
+            audit.record(session, helper.username, "reply", "handoff", handoff_id, chars=len(text))
+            session.commit()
             return turn_dict(turn)
 
     def transfer(self, handoff_id: int, helper: Staff, to_username: str) -> dict:
-        with Session(self.db) as db:
-            target = db.scalar(select(StaffUser).where(StaffUser.username == to_username, StaffUser.active.is_(True)))
+        with Session(self.db_engine) as session:
+            target = session.scalar(select(StaffUser).where(StaffUser.username == to_username, StaffUser.active.is_(True)))
             if target is None or target.role not in ("helper", "admin"):
                 raise DeskError(f"没有可接手的帮办：{to_username}")
             if to_username not in self.accounts.online(now() - self.offline_after):
                 raise DeskError(f"{target.display_name} 当前不在线，不能转给他/她")
-            handoff = self._held(db, handoff_id, helper)
+            handoff = self._held(session, handoff_id, helper)
             handoff.helper = to_username
-            add_notice(db, handoff.session_id, f"已为您转接线上帮办{target.display_name}。")
-            audit.record(db, helper.username, "transfer", "handoff", handoff_id, to=to_username)
-            db.commit()
+            add_notice(session, handoff.session_id, f"已为您转接线上帮办{target.display_name}。")
+            audit.record(session, helper.username, "transfer", "handoff", handoff_id, to=to_username)
+            session.commit()
         return self.detail(handoff_id, helper)
 
     def give_back(self, handoff_id: int, helper: Staff) -> dict:
@@ -180,17 +180,19 @@ class HelpDesk:
             raise DeskError("保存为知识需要问题和答复")
         result = self._end(handoff_id, helper, outcome, "本次人工服务已结束，感谢您的耐心。还有问题可以继续问小宝。")
         if outcome == "unresolved" and question:
-            with Session(self.db) as db:
-                db.add(
+            with Session(self.db_engine) as session:
+                session.add(
                     KnowledgeGap(
                         session_id=view["session_id"], question=question, reason="helper_unresolved", trace={"handoff": handoff_id}
                     )
                 )
-                db.commit()
+                session.commit()
         if save_as_knowledge:
-            with Session(self.db) as db:
+            with Session(self.db_engine) as session:
                 gaps = list(
-                    db.scalars(select(KnowledgeGap.id).where(KnowledgeGap.session_id == view["session_id"], KnowledgeGap.status == "open"))
+                    session.scalars(
+                        select(KnowledgeGap.id).where(KnowledgeGap.session_id == view["session_id"], KnowledgeGap.status == "open")
+                    )
                 )
             source = f"线上帮办 {helper.display_name}（转人工 #{handoff_id}）"
             result["draft"] = self.editorial.create({"question": question, "answer": answer, "source": source}, helper.username, gaps)
@@ -199,24 +201,24 @@ class HelpDesk:
     # --------------------------------------------------------------------------------------------
 
     def _end(self, handoff_id: int, helper: Staff, outcome: str, notice: str) -> dict:
-        with Session(self.db) as db:
-            handoff = self._held(db, handoff_id, helper)
+        with Session(self.db_engine) as session:
+            handoff = self._held(session, handoff_id, helper)
             handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now()
-            db.get(ChatSession, handoff.session_id).status = "bot"
-            add_notice(db, handoff.session_id, notice)
-            audit.record(db, helper.username, "close", "handoff", handoff_id, outcome=outcome)
-            db.commit()
+            session.get(ChatSession, handoff.session_id).status = "bot"
+            add_notice(session, handoff.session_id, notice)
+            audit.record(session, helper.username, "close", "handoff", handoff_id, outcome=outcome)
+            session.commit()
             return {"id": handoff_id, "status": "closed", "outcome": outcome}
 
-    def _get(self, db: Session, handoff_id: int) -> Handoff:
-        handoff = db.get(Handoff, handoff_id)
+    def _get(self, session: Session, handoff_id: int) -> Handoff:
+        handoff = session.get(Handoff, handoff_id)
         if handoff is None:
             raise HandoffNotFound(handoff_id)
         return handoff
 
-    def _held(self, db: Session, handoff_id: int, helper: Staff) -> Handoff:
+    def _held(self, session: Session, handoff_id: int, helper: Staff) -> Handoff:
         """The hand-off, if this helper holds it (an admin may act on any claimed one)."""
-        handoff = self._get(db, handoff_id)
+        handoff = self._get(session, handoff_id)
         if handoff.status != "claimed":
             raise Conflict("请先接入这个会话" if handoff.status == "queued" else "这个会话已结束")
         if handoff.helper != helper.username and helper.role != "admin":
@@ -224,11 +226,11 @@ class HelpDesk:
         return handoff
 
     @staticmethod
-    def _last_turns(db: Session, session_ids: list[str]) -> dict[str, Turn]:
+    def _last_turns(session: Session, session_ids: list[str]) -> dict[str, Turn]:
         latest = (
             select(func.max(Turn.id)).where(Turn.session_id.in_(session_ids), Turn.role.in_(("user", "helper"))).group_by(Turn.session_id)
         )
-        return {t.session_id: t for t in db.scalars(select(Turn).where(Turn.id.in_(latest)))}
+        return {t.session_id: t for t in session.scalars(select(Turn).where(Turn.id.in_(latest)))}
 
     @staticmethod
     def _times(handoff: Handoff) -> dict:
@@ -253,4 +255,3 @@ class HelpDesk:
             # the citizen spoke last: someone owes them an answer
             "awaiting_reply": bool(turn and turn.role == "user"),
         }
-

@@ -170,14 +170,14 @@ def engine(services, tmp_path):
     write(corpus / "qa.jsonl", "\n".join(json.dumps(q, ensure_ascii=False) for q in QA))
     write(corpus / "示例区高龄津贴办法(2024-01-01).md", POLICY)
     services.ingestor.ingest([corpus])
-    with Session(services.db_engine) as db:
-        db.add_all([
+    with Session(services.db_engine) as session:
+        session.add_all([
             Application(id="BS20240001", item="居住证办理", applicant_ref="citizen-1", status="审核中", next_step="窗口核验原件",
                         timeline=[{"at": "2024-05-01T09:00:00", "event": "已受理"}], promised_date=dt.date(2099, 1, 1), sample=True),
             Application(id="BS20240002", item="高龄津贴申领", applicant_ref="citizen-2", status="审核中",
                         timeline=[], promised_date=dt.date(2020, 1, 1), sample=True),
         ])  # fmt: skip
-        db.commit()
+        session.commit()
     return services.engine
 
 

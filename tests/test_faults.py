@@ -65,13 +65,13 @@ def test_a_full_disk_is_a_503_then_recovers(services, engine):
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages}")
 
-    engine.db.dispose()
-    event.listen(engine.db, "connect", full)
+    engine.db_engine.dispose()
+    event.listen(engine.db_engine, "connect", full)
     try:
         refused = [client.post(f"/api/sessions/{sid}/messages", json={"text": "办事大厅什么时候开门" * 40}, headers=key) for _ in range(12)]
         assert 503 in {r.status_code for r in refused} and all(r.status_code in (200, 503) for r in refused)
     finally:
-        event.remove(engine.db, "connect", full)
-        engine.db.dispose()
+        event.remove(engine.db_engine, "connect", full)
+        engine.db_engine.dispose()
     response = client.post(f"/api/sessions/{sid}/messages", json={"text": "办事大厅什么时候开门"}, headers=key)
     assert response.status_code == 200 and response.json()["path"] == "verbatim"

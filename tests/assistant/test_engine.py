@@ -10,8 +10,8 @@ from xiaobao.services import Services
 
 
 def gaps(engine):
-    with Session(engine.db) as db:
-        return db.scalars(select(KnowledgeGap)).all()
+    with Session(engine.db_engine) as session:
+        return session.scalars(select(KnowledgeGap)).all()
 
 
 def test_greeting(engine):
@@ -88,26 +88,26 @@ def test_progress_without_a_number_asks_for_it_and_overdue_is_flagged(engine):
 
 
 def test_handoff_queues_the_session_and_xiaobao_stops_answering(engine, llm):
-    session = engine.create_session()
-    reply = engine.respond(session, "转人工")
+    chat = engine.create_session()
+    reply = engine.respond(chat, "转人工")
     assert reply.path == "handoff" and "人工" in reply.text
-    with Session(engine.db) as db:
-        assert db.scalars(select(Handoff)).one().session_id == session
-    again = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
+    with Session(engine.db_engine) as session:
+        assert session.scalars(select(Handoff)).one().session_id == chat
+    again = engine.respond(chat, "九十岁老人高龄津贴每月多少钱")
     assert again.path == "human" and again.text == "" and llm.calls == []
-    assert [t["role"] for t in engine.history(session)] == ["user", "assistant", "user"]  # kept for the helper
+    assert [t["role"] for t in engine.history(chat)] == ["user", "assistant", "user"]  # kept for the helper
 
 
 def test_sensitive_topics_and_repeated_failures_go_to_a_human(engine):
     complaint = engine.respond(engine.create_session(), "我要投诉窗口工作人员")
     assert complaint.path == "handoff"
-    session = engine.create_session()
-    first = engine.respond(session, "火星移民签证怎么办理")
-    assert first.path == "refused" and first.offer_human and engine.status(session) == "bot"
-    second = engine.respond(session, "月球上的户口怎么迁")
-    assert second.path == "refused" and "转接" in second.text and engine.status(session) == "queued"
-    with Session(engine.db) as db:
-        handoff = db.scalars(select(Handoff).where(Handoff.session_id == session)).one()
+    chat = engine.create_session()
+    first = engine.respond(chat, "火星移民签证怎么办理")
+    assert first.path == "refused" and first.offer_human and engine.status(chat) == "bot"
+    second = engine.respond(chat, "月球上的户口怎么迁")
+    assert second.path == "refused" and "转接" in second.text and engine.status(chat) == "queued"
+    with Session(engine.db_engine) as session:
+        handoff = session.scalars(select(Handoff).where(Handoff.session_id == chat)).one()
         assert handoff.reason == "连续两次无法回答"
 
 
@@ -135,17 +135,17 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
 
 def test_everything_survives_a_restart(services, engine, llm, fake_embedder):
     llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
-    session = engine.create_session()
-    reply = engine.respond(session, "九十岁老人高龄津贴每月多少钱")
+    chat = engine.create_session()
+    reply = engine.respond(chat, "九十岁老人高龄津贴每月多少钱")
     engine.rate(reply.turn_id, "bad", "没说清楚")
     services.close()
     with Services(services.settings, embedder=fake_embedder, llm=llm) as restarted_services:
-        history = restarted_services.engine.history(session)
+        history = restarted_services.engine.history(chat)
     assert [t["path"] for t in history] == [None, "generated"]
     assert history[1]["citations"][0]["citation"] == "《示例区高龄津贴办法》第一条"
-    with Session(engine.db) as db:
-        assert db.scalars(select(Citation)).one().group.startswith("示例区高龄津贴办法")
-        assert db.scalars(select(Turn).where(Turn.role == "assistant")).one().ttft_ms is not None
+    with Session(engine.db_engine) as session:
+        assert session.scalars(select(Citation)).one().group.startswith("示例区高龄津贴办法")
+        assert session.scalars(select(Turn).where(Turn.role == "assistant")).one().ttft_ms is not None
     assert [g.reason for g in gaps(engine)] == ["rated_bad"]
 
 

@@ -43,8 +43,8 @@ def test_grounded_answer_from_the_real_model(engine, model_server):
 
     from xiaobao.assistant.store import KnowledgeGap
 
-    with Session(engine.db) as db:
-        print("DEBUG", reply.checked, [(g.reason, g.trace) for g in db.scalars(select(KnowledgeGap))])
+    with Session(engine.db_engine) as session:
+        print("DEBUG", reply.checked, [(g.reason, g.trace) for g in session.scalars(select(KnowledgeGap))])
     assert reply.path == "generated", reply.text
     assert "400" in reply.text and reply.citations[0]["citation"] == "《示例区高龄津贴办法》第一条"
     assert reply.ttft_ms is not None and reply.ttft_ms < reply.total_ms

@@ -39,4 +39,4 @@ def test_database_and_http_directories_answer_alike(services_data):
 def test_bad_seed_lines_name_the_file_and_line(engine, tmp_path):
     bad = write(tmp_path / "persons.jsonl", '{"ref": "a", "name": "x", "id_number": "1"}\n{"ref": "b"}\n')
     with pytest.raises(SeedError, match="persons.jsonl:2"):
-        seed_records(engine.db, "person", bad)
+        seed_records(engine.db_engine, "person", bad)

@@ -10,14 +10,14 @@ from xiaobao.identity.audit import entries
 
 def test_passwords_are_hashed_and_logins_give_tokens(accounts, engine):
     accounts.add("zhang", "s3cret-pass", "editor", "张编辑")
-    with Session(engine.db) as db:
-        stored = db.scalar(select(StaffUser)).password_hash
+    with Session(engine.db_engine) as session:
+        stored = session.scalar(select(StaffUser)).password_hash
     assert stored.startswith("$argon2") and "s3cret-pass" not in stored
     token, staff = accounts.login("zhang", "s3cret-pass")
     assert staff.role == "editor" and staff.can("editor") and not staff.can("helper")
     assert accounts.authenticate(token) == staff
-    with Session(engine.db) as db:
-        assert token not in {row.token_hash for row in db.scalars(select(StaffToken))}  # only its hash is kept
+    with Session(engine.db_engine) as session:
+        assert token not in {row.token_hash for row in session.scalars(select(StaffToken))}  # only its hash is kept
     accounts.logout(token)
     assert accounts.authenticate(token) is None
 
@@ -35,7 +35,7 @@ def test_wrong_passwords_unknown_users_and_bad_accounts_are_refused(accounts):
     ):
         with pytest.raises(AccountError):
             accounts.add(*args)
-    assert [e["action"] for e in entries(accounts.db)][:2] == ["login_failed", "login_failed"]
+    assert [e["action"] for e in entries(accounts.db_engine)][:2] == ["login_failed", "login_failed"]
 
 
 def test_expired_tokens_and_password_changes_end_logins(accounts, engine):
@@ -45,7 +45,7 @@ def test_expired_tokens_and_password_changes_end_logins(accounts, engine):
     accounts.set_password("admin", "new-s3cret-pass")
     assert accounts.authenticate(token) is None
     token, _ = accounts.login("admin", "new-s3cret-pass")
-    with Session(engine.db) as db:
-        db.execute(update(StaffToken).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
-        db.commit()
+    with Session(engine.db_engine) as session:
+        session.execute(update(StaffToken).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        session.commit()
     assert accounts.authenticate(token) is None

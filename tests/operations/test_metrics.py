@@ -60,14 +60,14 @@ def test_every_metric_on_known_data(seeded):
 
 
 def test_periods_and_departments(seeded, engine):
-    with Session(engine.db) as db:  # two answers from the 民政局 a week ago, one of them refused
-        session = ChatSession()
-        db.add(session)
-        db.flush()
+    with Session(engine.db_engine) as session:  # two answers from the 民政局 a week ago, one of them refused
+        chat = ChatSession()
+        session.add(chat)
+        session.flush()
         week_ago = dt.datetime.combine(TODAY - dt.timedelta(days=7), dt.time(10), CHINA)
         for path in ("verbatim", "refused"):
-            db.add(Turn(session_id=session.id, role="assistant", text="x", path=path, department="宝山区民政局", created_at=week_ago))
-        db.commit()
+            session.add(Turn(session_id=chat.id, role="assistant", text="x", path=path, department="宝山区民政局", created_at=week_ago))
+        session.commit()
     report = seeded.report(Period(TODAY - dt.timedelta(days=7), TODAY, department="宝山区民政局"))
     assert (report["sessions"], report["answers"], report["paths"]["refused"]) == (1, 2, 1)
     assert report["resolution"]["xiaobao_alone"] == 0.0

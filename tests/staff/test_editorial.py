@@ -32,8 +32,8 @@ def test_the_loop_refused_question_to_official_reply(engine, editorial):
     assert published["status"] == "published" and editorial.gap_groups() == []
     reply = engine.respond(engine.create_session(), question)
     assert reply.path == "verbatim" and reply.text == "本区不受理火星签证。" and reply.citations[0]["citation"] == "答复口径 kb-00001"
-    with Session(engine.db) as db:  # the gap it was written for, and the same question asked meanwhile
-        gaps = db.scalars(select(KnowledgeGap)).all()
+    with Session(engine.db_engine) as session:  # the gap it was written for, and the same question asked meanwhile
+        gaps = session.scalars(select(KnowledgeGap)).all()
         assert len(gaps) == 2 and {(g.status, g.entry_id) for g in gaps} == {("answered", draft["id"])}
 
 
@@ -123,11 +123,11 @@ def test_import_creates_drafts_or_published_entries(engine, editorial):
 def test_overdue_gaps_come_first(engine, editorial):
     refused(engine, "火星移民签证怎么办理")
     refused(engine, "海底隧道通行证去哪里领")
-    with Session(engine.db) as db:  # the second was asked before the National Day holiday of 2026, the first had no due date
-        old, legacy = db.scalars(select(KnowledgeGap).order_by(KnowledgeGap.id.desc())).all()
+    with Session(engine.db_engine) as session:  # the second was asked before the National Day holiday of 2026, the first had no due date
+        old, legacy = session.scalars(select(KnowledgeGap).order_by(KnowledgeGap.id.desc())).all()
         old.created_at, old.due_date = dt.datetime(2026, 9, 30, 2, 0), dt.date(2026, 10, 13)
         legacy.due_date = None
-        db.commit()
+        session.commit()
     groups = editorial.gap_groups(on=dt.date(2026, 10, 14))
     assert [g["topic"] for g in groups] == ["海底隧道通行证去哪里领", "火星移民签证怎么办理"]
     assert groups[0]["overdue"] and not groups[1]["overdue"] and groups[1]["due_date"]

@@ -18,32 +18,32 @@ def queued(engine, text="我要投诉窗口工作人员") -> tuple[str, int]:
     return session, reply.to_dict()["turn_id"]
 
 
-def handoff_id(engine, session) -> int:
-    with Session(engine.db) as db:
-        return db.scalars(select(Handoff.id).where(Handoff.session_id == session)).one()
+def handoff_id(engine, chat) -> int:
+    with Session(engine.db_engine) as session:
+        return session.scalars(select(Handoff.id).where(Handoff.session_id == chat)).one()
 
 
 def test_claim_reply_and_close(engine, desk, helpers):
     li, _ = helpers
-    session, _ = queued(engine)
+    chat, _ = queued(engine)
     board = desk.board(li)
-    assert [h["session_id"] for h in board["queued"]] == [session] and board["queued"][0]["reason"] == "敏感话题：投诉"
+    assert [h["session_id"] for h in board["queued"]] == [chat] and board["queued"][0]["reason"] == "敏感话题：投诉"
     hid = board["queued"][0]["id"]
     detail = desk.claim(hid, li)
-    assert detail["status"] == "claimed" and detail["mine"] and engine.status(session) == "human"
-    assert "李明已接入" in engine.history(session)[-1]["text"]
+    assert detail["status"] == "claimed" and detail["mine"] and engine.status(chat) == "human"
+    assert "李明已接入" in engine.history(chat)[-1]["text"]
 
     # while a human holds the session, Xiaobao stays silent and the helper sees the message
-    assert engine.respond(session, "窗口让我跑了三次").path == "human"
+    assert engine.respond(chat, "窗口让我跑了三次").path == "human"
     assert desk.board(li)["mine"][0]["awaiting_reply"]
     desk.reply(hid, li, "您好，我是李明，请说一下是哪个窗口？")
-    citizen_sees = engine.history(session)[-1]
+    citizen_sees = engine.history(chat)[-1]
     assert citizen_sees["role"] == "helper" and citizen_sees["helper"] == "李明"
 
     result = desk.close(hid, li, "resolved")
-    assert result["outcome"] == "resolved" and engine.status(session) == "bot"
-    with Session(engine.db) as db:
-        stats = handoff_stats(db)
+    assert result["outcome"] == "resolved" and engine.status(chat) == "bot"
+    with Session(engine.db_engine) as session:
+        stats = handoff_stats(session)
     assert stats["answered"] == 1 and stats["within_60s"] == 1.0 and stats["helper_resolution_rate"] == 1.0
 
 
@@ -69,11 +69,11 @@ def race(desk, hid: int, claimants: list) -> list[str]:
 
 
 def test_two_helpers_cannot_claim_the_same_session(engine, desk, helpers):
-    session, _ = queued(engine)
-    hid = handoff_id(engine, session)
+    chat, _ = queued(engine)
+    hid = handoff_id(engine, chat)
     (winner,) = race(desk, hid, helpers)
-    with Session(engine.db) as db:
-        assert db.get(Handoff, hid).helper == winner
+    with Session(engine.db_engine) as session:
+        assert session.get(Handoff, hid).helper == winner
     loser = next(h for h in helpers if h.username != winner)
     with pytest.raises(Conflict):
         desk.reply(hid, loser, "我来回答")
@@ -88,26 +88,26 @@ def test_many_claims_at_once_have_exactly_one_winner(engine, desk, helpers):
 
 def test_an_offline_helper_s_sessions_return_to_the_queue(engine, desk, helpers):
     li, wang = helpers
-    session, _ = queued(engine)
-    hid = handoff_id(engine, session)
+    chat, _ = queued(engine)
+    hid = handoff_id(engine, chat)
     desk.claim(hid, li)
-    with Session(engine.db) as db:  # li was last seen two minutes ago (the timeout is 60 s)
-        db.execute(
+    with Session(engine.db_engine) as session:  # li was last seen two minutes ago (the timeout is 60 s)
+        session.execute(
             update(StaffUser).where(StaffUser.username == "li").values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
         )
-        db.commit()
+        session.commit()
     board = desk.board(wang)
     assert [h["id"] for h in board["queued"]] == [hid]
-    assert engine.status(session) == "queued" and "重新排队" in engine.history(session)[-1]["text"]
+    assert engine.status(chat) == "queued" and "重新排队" in engine.history(chat)[-1]["text"]
     desk.claim(hid, wang)
-    with Session(engine.db) as db:
-        assert db.get(Handoff, hid).requeued == 1
+    with Session(engine.db_engine) as session:
+        assert session.get(Handoff, hid).requeued == 1
 
 
 def test_transfer_return_and_unresolved_become_work_for_others(engine, desk, helpers, editorial):
     li, wang = helpers
-    session, _ = queued(engine)
-    hid = handoff_id(engine, session)
+    chat, _ = queued(engine)
+    hid = handoff_id(engine, chat)
     desk.claim(hid, li)
     with pytest.raises(DeskError):
         desk.transfer(hid, li, "nobody")
@@ -117,15 +117,15 @@ def test_transfer_return_and_unresolved_become_work_for_others(engine, desk, hel
         desk.reply(hid, li, "还是我来")
     desk.reply(hid, wang, "这个问题需要窗口核实")
     desk.close(hid, wang, "unresolved")
-    with Session(engine.db) as db:
-        gap = db.scalars(select(KnowledgeGap).where(KnowledgeGap.reason == "helper_unresolved")).one()
+    with Session(engine.db_engine) as session:
+        gap = session.scalars(select(KnowledgeGap).where(KnowledgeGap.reason == "helper_unresolved")).one()
         assert gap.question == "我要投诉窗口工作人员" and gap.due_date is not None
 
-    session, _ = queued(engine)
-    hid = handoff_id(engine, session)
+    chat, _ = queued(engine)
+    hid = handoff_id(engine, chat)
     desk.claim(hid, wang)
     desk.give_back(hid, wang)
-    assert engine.status(session) == "bot" and engine.respond(session, "你好").path == "greeting"
+    assert engine.status(chat) == "bot" and engine.respond(chat, "你好").path == "greeting"
 
 
 def test_save_as_knowledge_makes_a_masked_draft_linked_to_the_session_s_gaps(engine, desk, helpers, editorial):

@@ -28,8 +28,8 @@ def test_ask_rate_and_hand_off(site, page, engine, llm, tmp_path):
     page.click("#human")
     page.get_by_text("已为您转接线上人工帮办").wait_for(timeout=10_000)
     deadline = time.monotonic() + 5
-    with Session(engine.db) as db:
-        while time.monotonic() < deadline and not db.scalars(select(Rating)).first():
+    with Session(engine.db_engine) as session:
+        while time.monotonic() < deadline and not session.scalars(select(Rating)).first():
             time.sleep(0.1)
-        assert db.scalars(select(Rating)).one().value == "good"
-        assert db.scalars(select(Handoff)).one().reason == "用户点击转人工"
+        assert session.scalars(select(Rating)).one().value == "good"
+        assert session.scalars(select(Handoff)).one().reason == "用户点击转人工"
