@@ -80,9 +80,21 @@ class ContentFilter:
 
 
 class MaskingFilter(logging.Filter):
-    """Masks ID, phone, credit-code and bank-card numbers in every log record."""
+    """Masks ID, phone, credit-code and bank-card numbers in every log record: its message, and the
+    exception and stack it carries (an exception's text often quotes the input that caused it). The
+    traceback is formatted here, masked and kept as `exc_text`, which formatters print instead of
+    formatting `exc_info` again; `exc_info` is dropped so no handler formats the raw one."""
+
+    _format = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = mask(record.getMessage())
         record.args = ()
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = self._format.formatException(record.exc_info)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True

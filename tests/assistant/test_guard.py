@@ -15,6 +15,29 @@ def test_logs_are_masked():
     assert MaskingFilter().filter(record) and record.getMessage() == "caller 【手机号】 asked"
 
 
+def test_tracebacks_and_stacks_are_masked_too():
+    import io
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(MaskingFilter())
+    log = logging.getLogger("xiaobao.test_masking")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise ValueError("no record for 310113194003010027, caller 13812345678")
+        except ValueError:
+            log.exception("lookup failed for %s", "13812345678")
+        log.warning("here", stack_info=True)
+    finally:
+        log.removeHandler(handler)
+    text = out.getvalue()
+    assert "Traceback" in text and "ValueError: no record for 【身份证号】, caller 【手机号】" in text
+    assert "lookup failed for 【手机号】" in text
+    assert "310113194003010027" not in text and "13812345678" not in text
+
+
 def test_the_content_filter_sees_through_spacing_and_punctuation(tmp_path):
     default = ContentFilter.load(None)
     assert default.find("哪里可以 办·假 证？") == "办假证" and default.find("居住证怎么办") is None
