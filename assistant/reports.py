@@ -15,7 +15,12 @@ from xiaobao.db import Base, now
 from xiaobao.govdata.workdays import CHINA
 from xiaobao.identity import audit
 
-TRACKING = re.compile(r"BCS\d{8}[A-Z0-9]{4}")
+# BCS, the date, then 12 random characters from an alphabet without look-alikes (no 0/O, 1/I/L, U):
+# 30^12 ≈ 5·10^17 numbers a day, so a number cannot be guessed (the first format, 4 hex characters,
+# gave 65,536 a day; numbers issued in it are still looked up)
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+RANDOM_CHARS = 12
+TRACKING = re.compile(rf"BCS\d{{8}}(?:[{ALPHABET}]{{{RANDOM_CHARS}}}|[0-9A-F]{{4}})")
 STATUS_NAMES = {"submitted": "已受理", "assigned": "处理中", "closed": "已办结"}
 
 
@@ -23,7 +28,7 @@ class IssueReport(Base):
     __tablename__ = "issue_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tracking_no: Mapped[str] = mapped_column(String(20), unique=True)
+    tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)
     description: Mapped[str] = mapped_column(Text)
     item: Mapped[str | None] = mapped_column(String(200))
@@ -34,6 +39,15 @@ class IssueReport(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def new_tracking_no() -> str:
+    return f"BCS{dt.datetime.now(CHINA):%Y%m%d}" + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+
+
+def normalise_tracking_no(text: str | None) -> str:
+    """As typed or copied: any case, with spaces or hyphens between the characters."""
+    return re.sub(r"[\s\-‐-―－]+", "", text or "").upper()
 
 
 class ReportError(ValueError):
@@ -80,7 +94,7 @@ class Reports:
         if len(description) > 2000:
             raise ReportError("情况说明不能超过 2000 字")
         with Session(self.db_engine) as session:
-            tracking = f"BCS{dt.datetime.now(CHINA):%Y%m%d}{secrets.token_hex(2).upper()}"
+            tracking = new_tracking_no()
             report = IssueReport(
                 tracking_no=tracking,
                 session_id=session_id,
@@ -129,7 +143,7 @@ class Reports:
 
     @staticmethod
     def _get(session: Session, tracking_no: str) -> IssueReport:
-        report = session.scalar(select(IssueReport).where(IssueReport.tracking_no == (tracking_no or "").strip().upper()))
+        report = session.scalar(select(IssueReport).where(IssueReport.tracking_no == normalise_tracking_no(tracking_no)))
         if report is None:
             raise ReportNotFound(tracking_no)
         return report

@@ -9,7 +9,9 @@ from typing import Literal
 
 Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "knowledge"]
 
-TRACKING_NO = re.compile(r"BCS\d{8}[A-Z0-9]{4}")  # a 办不成事 report
+# a 办不成事 report: BCS, the date, 12 random characters (4 in the first format), as a citizen may
+# type it (upper-cased first), with spaces or hyphens in between; reports.lookup normalises it
+TRACKING_NO = re.compile(r"BCS[\s-]*\d{8}(?:[\s-]*[0-9A-Z]){4}(?:(?:[\s-]*[0-9A-Z]){8})?(?![0-9A-Z])")
 APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}\d{6,12})(?![A-Za-z0-9])")
 _RULES: list[tuple[Intent, re.Pattern]] = [
     ("handoff", re.compile(r"转人工|人工(客服|服务|帮办|坐席)|找(个)?人工|真人|找人工")),
