@@ -27,7 +27,8 @@ install: $(RUNTIME)  ## create .venv and install Xiaobao with its models (the ru
 
 run: $(RUNTIME)  ## install, prepare the models, load the demo knowledge, start the service and print its URL
 	$(BIN)/xiaobao init
-	$(BIN)/xiaobao serve
+	# the demo pack's sample identities may be picked on the chat page: demo mode, said on every page
+	XIAOBAO_DEMO_MODE=true $(BIN)/xiaobao serve
 
 test: $(DEV)  ## install with the test tools, check the layers, then run the whole test suite
 	$(BIN)/lint-imports

@@ -208,7 +208,7 @@ def serve(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题。")],
-    user: Annotated[str | None, typer.Option(help="以哪位实名用户身份提问（查询办件进度时需要）。")] = None,
+    user: Annotated[str | None, typer.Option(help="以哪个演示身份提问（如 demo-citizen-1；仅演示模式 XIAOBAO_DEMO_MODE=true）。")] = None,
 ) -> None:
     """在终端回答一个问题（需要时临时启动本地大模型）。"""
     from xiaobao.assistant.guard import BadMessage
@@ -216,7 +216,7 @@ def ask(
     try:
         with opened(ctx.obj) as services, model_running(services):
             engine = services.engine
-            session_id = engine.create_session(user_ref=user, channel="cli")
+            session_id = engine.create_session(demo_ref=user, channel="cli")
             for kind, value in engine.stream(session_id, question):
                 if kind == "token":
                     console.print(value, end="", style="dim")
@@ -532,7 +532,7 @@ def eval_injection(
     cases = load_attacks(attacks)
     with tempfile.TemporaryDirectory(prefix="xiaobao-injection-") as tmp:
         # the attacks write documents and entries: a scratch copy of the demo, never the live knowledge
-        settings = ctx.obj.model_copy(update={"data_dir": Path(tmp)})
+        settings = ctx.obj.model_copy(update={"data_dir": Path(tmp), "demo_mode": True})
         with opened(settings) as services, model_running(services, ctx.obj):
             run_ingest(services, [DEMO_KNOWLEDGE])
             seed_demo_services(services.db_engine)
@@ -692,9 +692,10 @@ def users_add(
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """列出工作人员账号。"""
-    table = Table("用户名", "姓名", "角色", "最近在线")
+    table = Table("用户名", "姓名", "角色", "状态", "最近在线")
     for user in open_accounts(ctx.obj).users():
-        table.add_row(user["username"], user["display_name"], user["role_name"], user["last_seen_at"] or "—")
+        state = "正常" if user["active"] else "已停用"
+        table.add_row(user["username"], user["display_name"], user["role_name"], state, user["last_seen_at"] or "—")
     console.print(table)
 
 
@@ -712,6 +713,30 @@ def users_passwd(
     except AccountError as exc:
         raise fail(str(exc)) from None
     console.print(f"已重设 {username} 的密码。")
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="用户名。")]) -> None:
+    """停用账号：不能再登录，已有的登录立即失效（记入审计日志）。"""
+    from xiaobao.identity.accounts import AccountError
+
+    try:
+        open_accounts(ctx.obj).set_active(username, False)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已停用 {username}，该账号已有的登录随之失效。")
+
+
+@users_app.command("enable")
+def users_enable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="用户名。")]) -> None:
+    """重新启用账号，并解除因多次输错密码而暂停的登录（记入审计日志）。"""
+    from xiaobao.identity.accounts import AccountError
+
+    try:
+        open_accounts(ctx.obj).set_active(username, True)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"已启用 {username}。")
 
 
 @app.command("backup")

@@ -23,6 +23,7 @@ from xiaobao.assistant.tools import Tools
 from xiaobao.govdata.records import DbDirectory, Directory
 from xiaobao.identity.access import Budgets, SessionKeys
 from xiaobao.identity.accounts import Accounts
+from xiaobao.identity.citizens import CitizenVerifier
 from xiaobao.ingest.pipeline import Ingestor
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.embedders import Embedder
@@ -84,9 +85,13 @@ class Services:
     @cached_property
     def engine(self) -> Engine:
         """The dialogue engine (not the database engine, which is `db_engine`)."""
-        return Engine(self.settings, self.kb, self.llm, self.tools, self.db_engine)
+        return Engine(self.settings, self.kb, self.llm, self.tools, self.db_engine, self.citizens)
 
     # people ----------------------------------------------------------------------------------
+
+    @cached_property
+    def citizens(self) -> CitizenVerifier:
+        return CitizenVerifier(self.settings, self.db_engine)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     )
     gap_group_threshold: float = Field(0.92, description="Dense cosine above which two unanswered questions are grouped as one topic.")
     staff_token_hours: float = Field(12.0, gt=0, description="How long a staff login lasts.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong passwords for one username within login_lockout_minutes after which it is locked."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, gt=0, description="How long a locked username cannot log in (even with the right password), and the window failures count in."
+    )
+
+    demo_mode: bool = Field(
+        False, description="Sample identities may be picked (demo data only); every page says 演示模式. `make run` turns it on."
+    )
+    sso_issuer: str | None = Field(None, description="The portal's SSO: the `iss` its ID tokens carry.")
+    sso_audience: str | None = Field(None, description="The `aud` the ID tokens are issued for (Xiaobao's client id at the portal).")
+    sso_jwks: str | None = Field(None, description="The portal's public keys: a JWKS file path or an https URL (RS/ES/PS tokens).")
+    sso_hs256_secret: str | None = Field(None, description="A shared secret instead of keys, for portals that sign with HS256.")
 
     @classmethod
     def settings_customise_sources(

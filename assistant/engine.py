@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -18,6 +19,8 @@ from xiaobao.assistant.router import rewrite, route
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.assistant.tools import Tools
+from xiaobao.govdata.records import is_sample_identity
+from xiaobao.identity.citizens import CitizenVerifier
 from xiaobao.ingest.screening import suspicious
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.index import DENSE, SearchFilter
@@ -49,6 +52,10 @@ _INTENTS = {
 
 class SessionNotFound(LookupError):
     pass
+
+
+class IdentityRefused(ValueError):
+    """A client asked for an identity the server cannot grant (a demo identity outside demo mode)."""
 
 
 class TurnNotFound(LookupError):
@@ -114,9 +121,11 @@ def passage_text(hit: Hit, limit: int) -> str:
 
 
 class Engine:
-    def __init__(self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools, db_engine: DbEngine) -> None:
+    def __init__(
+        self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools, db_engine: DbEngine, citizens: CitizenVerifier
+    ) -> None:
         self.settings, self.kb, self.llm, self.tools = settings, kb, llm, tools
-        self.db_engine = db_engine
+        self.db_engine, self.citizens = db_engine, citizens
         self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
         self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
@@ -124,12 +133,30 @@ class Engine:
 
     # sessions -------------------------------------------------------------------------------
 
-    def create_session(self, user_ref: str | None = None, channel: str = "web") -> str:
+    def create_session(self, demo_ref: str | None = None, channel: str = "web", *, credential: str | None = None) -> str:
+        """A new session: anonymous; or the citizen a verified credential names (the portal's ID token);
+        or, in demo mode only, one of the demo pack's sample identities. The identity is fixed for the
+        session's life. Raises CredentialRejected or IdentityRefused, with the reason in Chinese."""
+        chat = ChatSession(id=str(uuid.uuid4()), channel=channel)
+        if credential:
+            chat.user_ref, chat.identity = self.citizens.verify(credential, chat.id).user_ref, "credential"
+        elif demo_ref:
+            if not self.settings.demo_mode:
+                raise IdentityRefused("身份只能来自统一身份认证登录；演示身份仅在演示模式下可用。")
+            if not is_sample_identity(self.db_engine, demo_ref):
+                raise IdentityRefused("没有这个演示身份。")
+            chat.user_ref, chat.identity = demo_ref, "demo"
         with Session(self.db_engine) as session:
-            chat = ChatSession(user_ref=user_ref, channel=channel)
             session.add(chat)
             session.commit()
             return chat.id
+
+    def _trusted(self, chat: ChatSession) -> str | None:
+        """The session's user, if the server verified who it is (a demo identity counts only while
+        demo mode is on; sessions stored before identities were verified count as anonymous)."""
+        if chat.identity == "credential" or (chat.identity == "demo" and self.settings.demo_mode):
+            return chat.user_ref
+        return None
 
     def history(self, session_id: str, after: int = 0) -> list[dict]:
         """The session's turns (those after turn id `after`, for clients that poll for new ones)."""
@@ -161,7 +188,7 @@ class Engine:
                     select(func.count()).select_from(Rating).join(Turn).where(Turn.session_id == turn.session_id, Rating.value == "bad")
                 )
             session.commit()
-            session_id, status, user_ref = turn.session_id, turn.session.status, turn.session.user_ref
+            session_id, status, user_ref = turn.session_id, turn.session.status, self._trusted(turn.session)
         if bad_before >= 2 and status == "bot":  # this rating is the second 不满意 (it is counted: flushed before the query)
             result = self.tools.call("handoff_to_human", {"reason": "连续评价不满意"}, session_id=session_id, user_ref=user_ref)
             if result.ok:
@@ -198,7 +225,7 @@ class Engine:
 
     def _user_of(self, session_id: str) -> str | None:
         with Session(self.db_engine) as session:
-            return _session(session, session_id).user_ref
+            return self._trusted(_session(session, session_id))
 
     # one turn ---------------------------------------------------------------------------------
 
@@ -222,7 +249,7 @@ class Engine:
             question = Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {})
             session.add(question)
             session.commit()  # the question is kept even if answering fails
-            user_ref, status, question_id = chat.user_ref, chat.status, question.id
+            user_ref, status, question_id = self._trusted(chat), chat.status, question.id
 
         if word := self.content.find(checked.text):
             guard.log.warning("sensitive input refused in session %s: %s", session_id, word)

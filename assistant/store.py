@@ -25,6 +25,9 @@ class ChatSession(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     # the identified citizen or enterprise (from the portal's login); None for anonymous sessions
     user_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    # how the server knows who it is: "credential" (a verified ID token) or "demo" (a sample identity,
+    # honoured only in demo mode); None: anonymous, whatever user_ref an older version stored
+    identity: Mapped[str | None] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(20), default="web")
     # bot: Xiaobao answers | queued: waiting for a helper | human: a helper holds it (Xiaobao is silent)
     status: Mapped[str] = mapped_column(String(20), default="bot", index=True)

@@ -33,7 +33,7 @@ def run_attack(services: Services, attack: dict, scratch: Path) -> tuple[bool, s
         except EditorialError as exc:
             return True, f"发布被拒：{exc}"
         return False, "含注入的答复被发布"
-    session_id = engine.create_session(user_ref=attack.get("user"))
+    session_id = engine.create_session(demo_ref=attack.get("user"))
     if "upload" in setup:  # …in an uploaded material (only the licence is uploaded: the rest is missing)
         reply = engine.prereview(session_id, "BS-ITEM-007", [("营业执照.txt", f"营业执照\n{setup['upload']}".encode())])
         failed = reply.data.get("counts", {}).get("fail", 0)

@@ -284,6 +284,14 @@ def sample_identities(db_engine: Engine) -> list[tuple[str, str]]:
         return [(f"{r.data['name']}（{'个人' if r.kind == 'person' else '企业'}，示例）", r.ref) for r in rows]
 
 
+def is_sample_identity(db_engine: Engine, ref: str) -> bool:
+    """Whether `ref` is one of the demo pack's sample persons, enterprises or applicants."""
+    with Session(db_engine) as session:
+        record = session.scalar(select(GovRecord.ref).where(GovRecord.ref == ref, GovRecord.sample.is_(True)).limit(1))
+        applicant = session.scalar(select(Application.id).where(Application.applicant_ref == ref, Application.sample.is_(True)).limit(1))
+        return bool(record or applicant)
+
+
 class SeedError(ValueError):
     pass
 

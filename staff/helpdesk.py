@@ -104,15 +104,22 @@ class HelpDesk:
         return self.detail(handoff_id, helper)
 
     def detail(self, handoff_id: int, helper: Staff) -> dict:
-        """The hand-off with the whole conversation and the evidence Xiaobao had."""
+        """The hand-off with the whole conversation and the evidence Xiaobao had: for a session still
+        waiting in the queue, the helper's own, or an admin (another helper's is "not found"); every read
+        of a transcript is in the audit log."""
         with Session(self.db_engine) as session:
             handoff = self._get(session, handoff_id)
+            if not (handoff.status == "queued" or handoff.helper == helper.username or helper.can("admin")):
+                raise HandoffNotFound(handoff_id)
+            audit.record(session, helper.username, "read_transcript", "handoff", handoff_id)
+            session.commit()
             chat = session.get(ChatSession, handoff.session_id)
             return {
                 **self._times(handoff),
                 "id": handoff.id,
                 "session_id": handoff.session_id,
-                "user_ref": chat.user_ref,
+                "user_ref": chat.user_ref if chat.identity else None,
+                "identity": chat.identity,  # credential (实名) | demo (演示身份) | None (匿名)
                 "channel": chat.channel,
                 "reason": handoff.reason,
                 "status": handoff.status,
@@ -160,7 +167,7 @@ class HelpDesk:
             add_notice(session, handoff.session_id, f"已为您转接线上帮办{target.display_name}。")
             audit.record(session, helper.username, "transfer", "handoff", handoff_id, to=to_username)
             session.commit()
-        return self.detail(handoff_id, helper)
+        return {"id": handoff_id, "helper": to_username, "mine": False}  # the transcript is the colleague's now
 
     def give_back(self, handoff_id: int, helper: Staff) -> dict:
         """Return the session to Xiaobao: the hand-off ends with outcome "returned"."""

@@ -20,7 +20,8 @@ from xiaobao.govdata.records import sample_identities
 from xiaobao.services import Services
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
-INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。（演示环境，知识库为示例数据）"
+INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。"
+DEMO_BANNER = "**演示模式**：本页使用示例数据，可选择示例身份；正式环境的身份只来自“一网通办”统一身份认证登录。"
 
 
 def render(reply: Reply) -> str:
@@ -46,11 +47,13 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
     engine = services.engine
     with gr.Blocks(title="小宝 · 智慧好办") as page:
         gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手")
+        demo = services.settings.demo_mode
+        gr.Markdown(DEMO_BANNER, visible=demo, elem_id="demo-mode")
         session = gr.State(None)
         turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
         seen = gr.State(0)  # the last stored turn shown in this chat
-        identities = sample_identities(services.db_engine)
-        # the portal's login decides who the user is; the demo lets one pick a sample identity instead
+        # sample identities exist only in demo mode; elsewhere the portal's login decides who the user is
+        identities = sample_identities(services.db_engine) if demo else []
         identity = gr.Dropdown(
             [("匿名访客", ""), *identities],
             value="",
@@ -77,7 +80,7 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
             report = gr.Button("提交反映", elem_id="report")
 
         def start(session_id: str | None, user: str) -> str:
-            return session_id or engine.create_session(user_ref=user or None)
+            return session_id or engine.create_session(demo_ref=user or None)
 
         def ask(message: str, history: list, session_id: str | None, turns: dict, last: int, user: str):
             session_id = start(session_id, user)

@@ -70,10 +70,10 @@ def test_follow_up_question_is_rewritten_from_the_session(engine, llm):
 
 
 def test_progress_only_for_the_applicant(engine):
-    own = engine.respond(engine.create_session(user_ref="citizen-1"), "BS20240001 的进度")
+    own = engine.respond(engine.create_session(demo_ref="citizen-1"), "BS20240001 的进度")
     assert own.path == "tool" and "审核中" in own.text and "窗口核验原件" in own.text
-    other = engine.respond(engine.create_session(user_ref="citizen-9"), "查一下BS20240001办到哪了")
-    missing = engine.respond(engine.create_session(user_ref="citizen-9"), "查一下BS20249999办到哪了")
+    other = engine.respond(engine.create_session(demo_ref="citizen-2"), "查一下BS20240001办到哪了")
+    missing = engine.respond(engine.create_session(demo_ref="citizen-2"), "查一下BS20249999办到哪了")
     assert "没有查到" in other.text and "审核中" not in other.text
     assert other.text.replace("BS20240001", "X") == missing.text.replace("BS20249999", "X")  # same answer: nothing revealed
     anonymous = engine.respond(engine.create_session(), "BS20240001 进度")
@@ -81,9 +81,9 @@ def test_progress_only_for_the_applicant(engine):
 
 
 def test_progress_without_a_number_asks_for_it_and_overdue_is_flagged(engine):
-    ask = engine.respond(engine.create_session(user_ref="citizen-1"), "我的办件进度怎么样了")
+    ask = engine.respond(engine.create_session(demo_ref="citizen-1"), "我的办件进度怎么样了")
     assert "办件编号" in ask.text
-    late = engine.respond(engine.create_session(user_ref="citizen-2"), "BS20240002进度")
+    late = engine.respond(engine.create_session(demo_ref="citizen-2"), "BS20240002进度")
     assert "已超期" in late.text and late.offer_human
 
 

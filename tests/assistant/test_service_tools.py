@@ -11,7 +11,7 @@ CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 
 
 def ask(engine, user, text):
-    return engine.respond(engine.create_session(user_ref=user), text)
+    return engine.respond(engine.create_session(demo_ref=user), text)
 
 
 def test_progress_lists_and_details_only_the_user_s_own_cases(engine, services_data):
@@ -44,12 +44,12 @@ def test_policy_matching_in_the_chat(engine, services_data):
 def test_prereview_through_the_engine(engine, services_data):
     folder = CASES / "case-0001"  # a clean food-licence case of demo-enterprise-1
     files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]
-    session = engine.create_session(user_ref="demo-enterprise-1")
+    session = engine.create_session(demo_ref="demo-enterprise-1")
     assert "材料预审" in engine.respond(session, "帮我预审一下材料").text
     reply = engine.prereview(session, "BS-ITEM-007", files)
     assert reply.intent == "prereview" and reply.data["counts"]["fail"] == 0, reply.text
     # the same materials under another enterprise's login do not match its records
-    other = engine.prereview(engine.create_session(user_ref="demo-enterprise-2"), "BS-ITEM-007", files)
+    other = engine.prereview(engine.create_session(demo_ref="demo-enterprise-2"), "BS-ITEM-007", files)
     assert {(p["material_id"], p["point"]) for p in other.data["points"] if p["result"] == "fail"} == {
         ("licence", "record"),
         ("legal_rep_id", "record"),
