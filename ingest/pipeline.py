@@ -14,18 +14,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, DateTime, Engine, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from xiaobao.db import Base
 from xiaobao.ingest.loaders import SUPPORTED, Loaded, LoadFailed, LoadOptions, Problem, load_file
-from xiaobao.ingest.screening import strip_injections
+from xiaobao.ingest.screening import flags
 from xiaobao.ingest.state import IngestedSource
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.chunk import Chunk
 from xiaobao.knowledge.index import IndexPoint
 
 # Bump when loaders change what they produce, so unchanged files are re-chunked once.
-LOADER_VERSION = "1"
+# 2: text is no longer cut where it reads as an instruction; such chunks are flagged instead.
+LOADER_VERSION = "2"
 
 
 def index_signature(kb: KnowledgeBase) -> str:
@@ -118,7 +120,7 @@ class Ingestor:
                     summary.problems.append(Problem(exc.path, exc.line, exc.message))
                     notify("file", 1)
                     continue
-                summary.problems += loaded.problems + sanitize(loaded, path)
+                summary.problems += loaded.problems + flag(loaded, path)
                 pending.append((source, digest, loaded))
                 pending_chunks += len(loaded.chunks)
                 if pending_chunks >= self.window:
@@ -135,6 +137,7 @@ class Ingestor:
                     summary.files_removed += 1
                     if row.version_key:
                         touched_versions.add(row.version_key)
+                    self._unflag(session, source)
                     session.delete(row)
                     del state[source]
             session.commit()
@@ -160,9 +163,13 @@ class Ingestor:
             if row is None:
                 return 0
             self.kb.index.delete(list(row.chunks))
+            self._unflag(session, source)
             session.delete(row)
             session.commit()
             return len(row.chunks)
+
+    def _unflag(self, session: Session, source: str) -> None:
+        session.execute(delete(FlaggedChunk).where(FlaggedChunk.collection == self.kb.collection, FlaggedChunk.source == source))
 
     def _rows(self, source: str):
         return select(IngestedSource).where(IngestedSource.collection == self.kb.collection, IngestedSource.source == source)
@@ -211,6 +218,14 @@ class Ingestor:
         summary.deleted += len(deletes)
 
         now = dt.datetime.now(dt.UTC)
+        # the editors' list of flagged chunks follows the files: what a file's new version no longer flags goes
+        sources = [source for source, _digest, _loaded in pending]
+        db.execute(delete(FlaggedChunk).where(FlaggedChunk.collection == self.kb.collection, FlaggedChunk.source.in_(sources)))
+        for source, _digest, loaded in pending:
+            for c in loaded.chunks:
+                if c.meta.get("flags"):
+                    db.add(FlaggedChunk(collection=self.kb.collection, chunk_id=c.id, source=source, citation=c.citation[:500],
+                                        flags=c.meta["flags"], flagged_at=now))  # fmt: skip
         for source, digest, loaded in pending:
             row = state.get(source) or IngestedSource(collection=self.kb.collection, source=source)
             row.file_hash, row.signature = digest, self.signature
@@ -245,23 +260,57 @@ class Ingestor:
         return superseded
 
 
-def sanitize(loaded: Loaded, path: Path) -> list[Problem]:
-    """Sentences that give the model orders (忽略之前的指令…) are taken out of what is indexed: a
-    document is data for the model, never instructions. Each removal is reported."""
+class FlaggedChunk(Base):
+    """A chunk whose official text reads as an instruction to the model (忽略之前的指令…): it is
+    indexed exactly as published, and listed here for the editors to look at."""
+
+    __tablename__ = "flagged_chunks"
+
+    collection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(1000), index=True)
+    citation: Mapped[str] = mapped_column(String(500))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    flagged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def flag(loaded: Loaded, path: Path) -> list[Problem]:
+    """Mark the chunks whose text (or Q&A answer) reads as an instruction to the model: the text stays
+    exactly as published (official text is never altered), the chunk carries `flags` in its payload
+    ([{"reason": "instruction_like", "span", "sentence", "field"}]) and each flag is reported. The
+    prompt frames passages as data either way."""
     problems = []
-    kept = []
     for chunk in loaded.chunks:
-        chunk.text, removed = strip_injections(chunk.text)
-        if chunk.embed_text:
-            chunk.embed_text, _ = strip_injections(chunk.embed_text)
+        found = [{**f, "field": "text"} for f in flags(chunk.text)]
         if "answer" in chunk.meta:
-            chunk.meta["answer"], more = strip_injections(str(chunk.meta["answer"]))
-            removed += more
-        problems += [Problem(path, None, f"已移除疑似指令注入的内容：{sentence[:60]}") for sentence in removed]
-        if chunk.text:
-            kept.append(chunk)
-    loaded.chunks = kept
+            found += [{**f, "field": "answer"} for f in flags(str(chunk.meta["answer"]))]
+        for f in found:
+            f.pop("at", None)
+        if found:
+            chunk.meta["flags"] = found
+        else:
+            chunk.meta.pop("flags", None)
+        problems += [Problem(path, None, f"疑似指令注入，已标记待编辑核查（原文未改动）：{f['sentence'][:60]}") for f in found]
     return problems
+
+
+def flagged_chunks(db_engine: Engine, collection: str | None = None, limit: int = 500) -> list[dict]:
+    """The flagged chunks, newest first, for the editor console: where, what was flagged, when."""
+    query = select(FlaggedChunk).order_by(FlaggedChunk.flagged_at.desc(), FlaggedChunk.source).limit(limit)
+    if collection:
+        query = query.where(FlaggedChunk.collection == collection)
+    with Session(db_engine) as session:
+        return [
+            {
+                "collection": row.collection,
+                "chunk_id": row.chunk_id,
+                "source": row.source,
+                "citation": row.citation,
+                "flags": row.flags,
+                "flagged_at": row.flagged_at.isoformat(),
+            }
+            for row in session.scalars(query)
+        ]
 
 
 def lexical_text(chunk: Chunk) -> str:

@@ -116,11 +116,3 @@ def flags(text: str) -> list[dict]:
             break
         start += len(sentence)
     return found
-
-
-def strip_injections(text: str) -> tuple[str, list[str]]:
-    """The text without the sentences that give the model orders, and those sentences."""
-    kept, removed = [], []
-    for sentence in re.split(r"(?<=[。！？!?；;\n])", text):
-        (removed if suspicious(sentence) else kept).append(sentence)
-    return "".join(kept).strip(), [s.strip() for s in removed]
