@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, String, Text, or_, select
@@ -22,6 +23,7 @@ from xiaobao.assistant.store import GAP_WORKING_DAYS, KnowledgeGap
 from xiaobao.db import Base, now
 from xiaobao.govdata.workdays import CHINA, add_working_days, china_date, previous_working_day
 from xiaobao.identity import audit
+from xiaobao.ingest.loaders import SUPPORTED
 from xiaobao.ingest.loaders.records import qa_chunks
 from xiaobao.ingest.pipeline import Ingestor
 from xiaobao.ingest.screening import suspicious
@@ -438,6 +440,23 @@ class Editorial:
             entry = self.create({**row.fields, "source": row.fields.get("source") or "批量导入"}, actor)
             created.append(self.publish(entry["id"], actor) if publish else entry)
         return created
+
+    def add_document(self, name: str, data: bytes, actor: str) -> dict:
+        """Add an uploaded document to the knowledge base: stored under the data directory's uploads and
+        ingested now. EditorialError for a type the loaders do not read, or a file they cannot."""
+        name = Path(name).name  # the file's own name: an upload chooses no directory
+        if Path(name).suffix.lower() not in SUPPORTED:
+            raise EditorialError(f"不支持的文件类型；支持 {'、'.join(sorted(SUPPORTED))}")
+        target = self.kb.settings.uploads_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        summary = self.ingestor.ingest([target])
+        problems = [p.message for p in summary.problems]
+        if summary.files_failed:
+            target.unlink()
+            raise EditorialError("；".join(problems) or "文件无法读取")
+        audit.record_now(self.db_engine, actor, "upload_document", "document", name, chunks=summary.added + summary.updated)
+        return {"file": name, "added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged, "problems": problems}
 
     # --------------------------------------------------------------------------------------------
 

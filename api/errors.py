@@ -1,0 +1,70 @@
+"""Service exceptions as HTTP answers, in one place: the status each means and, where the exception's
+own text is not for the client, the Chinese `detail` said instead."""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from xiaobao.assistant.engine import IdentityRefused, SessionNotFound, TurnNotFound
+from xiaobao.assistant.guard import BadMessage
+from xiaobao.assistant.llm import ModelBusy
+from xiaobao.assistant.reports import ReportError, ReportNotFound
+from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
+from xiaobao.identity.accounts import AccountError
+from xiaobao.staff.editorial import EditorialError, EntryNotFound
+from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound
+
+log = logging.getLogger("xiaobao.server")
+STATUS = {
+    BadMessage: 422,
+    DeskError: 422,
+    EditorialError: 422,
+    AccountError: 422,
+    ReportError: 422,
+    IdentityRefused: 403,
+    Conflict: 409,
+    HandoffNotFound: 404,
+    EntryNotFound: 404,
+    ReportNotFound: 404,
+    SessionNotFound: 404,
+    TurnNotFound: 404,
+}
+SAID_INSTEAD = {  # a lookup error carries the missing key, not a sentence
+    HandoffNotFound: "没有这个转人工记录。",
+    EntryNotFound: "没有这个知识条目。",
+    ReportNotFound: "没有这个查询编号。",
+    SessionNotFound: "会话不存在，请新建会话。",
+    TurnNotFound: "这个会话里没有这条回答。",
+}
+
+
+def refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A handler answering with the status and the exception's words (or the ones said instead)."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": SAID_INSTEAD.get(type(exc), str(exc))}, status_code=status)
+
+    return handler
+
+
+async def model_busy(request: Request, exc: ModelBusy) -> JSONResponse:
+    ERROR_COUNT.labels("model_busy").inc()
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    """The database is locked past its wait, or the disk is full: nothing was half-written (the
+    transaction rolled back); the client may simply try again."""
+    ERROR_COUNT.labels("database").inc()
+    log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+    return JSONResponse({"detail": "服务暂时繁忙，请稍后再试。"}, status_code=503, headers={"Retry-After": "5"})
+
+
+def install(app: FastAPI) -> None:
+    for error, status in STATUS.items():
+        app.add_exception_handler(error, refusal(status))
+    app.add_exception_handler(ModelBusy, model_busy)
+    app.add_exception_handler(OperationalError, database_unavailable)

@@ -1,0 +1,77 @@
+"""The OpenAI-compatible /v1/chat/completions facade, for clients built for that API: the last user
+message is asked in a Xiaobao session and the checked answer comes back with its sources."""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from xiaobao.api.deps import NOT_YOURS, ServicesDep
+from xiaobao.assistant.engine import Reply
+
+router = APIRouter(tags=["OpenAI 兼容"])
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str = "xiaobao"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    metadata: dict[str, str] | None = Field(None, description="可带 session_id 和 session_key 以延续同一会话。")
+
+
+def with_sources(reply: Reply) -> str:
+    """Plain text for clients that show only text: the answer, its label and its sources."""
+    lines = [reply.text]
+    if reply.citations:
+        lines.append("出处：" + "；".join(f"[{c['number']}] {c['citation']}" for c in reply.citations))
+    if reply.label:
+        lines.append(f"（{reply.label}）")
+    return "\n".join(lines)
+
+
+def chunks(base: dict, content: str) -> Iterator[str]:
+    """The whole checked answer as one streamed delta, then the stop chunk."""
+
+    def chunk(delta: dict, **extra) -> str:
+        data = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, **extra}]}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": content})
+    yield chunk({}, finish_reason="stop")
+    yield "data: [DONE]\n\n"
+
+
+@router.post("/v1/chat/completions", response_model=None)
+def chat_completions(services: ServicesDep, body: ChatRequest) -> dict | StreamingResponse:
+    """OpenAI-compatible: the last user message is asked in a session (`metadata.session_id`, or a
+    new one). Streaming sends only checked text: unchecked model tokens never reach these clients."""
+    engine, keys = services.engine, services.session_keys
+    question = next((m.content for m in reversed(body.messages) if m.role == "user" and m.content), None)
+    if not question:
+        raise HTTPException(422, "messages 中需要至少一条 user 消息。")
+    metadata = body.metadata or {}
+    if session_id := metadata.get("session_id"):
+        if not keys.valid(session_id, metadata.get("session_key")):
+            raise HTTPException(403, NOT_YOURS)
+    else:
+        session_id = engine.create_session(channel="api")
+    reply = engine.respond(session_id, question)
+    base = {"id": f"chatcmpl-{reply.turn_id}", "created": int(time.time()), "model": body.model}
+    if body.stream:
+        return StreamingResponse(chunks(base, with_sources(reply)), media_type="text/event-stream")
+    return {
+        **base,
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": with_sources(reply)}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "xiaobao": {**reply.to_dict(), "session_key": keys.issue(session_id)},
+    }

@@ -1,0 +1,138 @@
+"""The operations dashboard over HTTP, for admins: the metrics report for a period, its tables as CSV or
+XLSX, its charts, the evaluation history, and assigning and closing 办不成事 reports."""
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from xiaobao.api.deps import Admin, ServicesDep
+from xiaobao.assistant.guard import mask
+from xiaobao.govdata.workdays import CHINA
+from xiaobao.operations import charts, history
+from xiaobao.operations.metrics import Period
+
+router = APIRouter(tags=["运营"])
+MAX_DAYS = 366
+
+
+class AssignIn(BaseModel):
+    assignee: str = Field(min_length=1, max_length=100, description="承办部门或人员")
+
+
+class CloseReportIn(BaseModel):
+    result: str = Field(min_length=1, max_length=2000, description="办理结果（群众查询时可见）")
+
+
+def period_of(
+    start: Annotated[dt.date | None, Query(description="起始日（含），默认 30 天前")] = None,
+    end: Annotated[dt.date | None, Query(description="截止日（含），默认今天")] = None,
+    department: Annotated[str | None, Query(max_length=100)] = None,
+    item: Annotated[str | None, Query(max_length=200)] = None,
+) -> Period:
+    end = end or dt.datetime.now(CHINA).date()
+    start = start or end - dt.timedelta(days=29)
+    if start > end:
+        raise HTTPException(422, "起始日不能晚于截止日")
+    if (end - start).days >= MAX_DAYS:
+        raise HTTPException(422, f"统计区间不能超过 {MAX_DAYS} 天")
+    return Period(start, end, department or None, item or None)
+
+
+Window = Annotated[Period, Depends(period_of)]
+EXPORTS = {  # table name -> (columns, rows of a report)
+    "daily": (("date", "answers", "sessions", "verbatim", "generated", "refused", "handoff"), lambda r: r["daily"]),
+    "paths": (("path", "answers"), lambda r: [{"path": k, "answers": v} for k, v in r["paths"].items()]),
+    "departments": (
+        ("department", "answers", "verbatim", "generated", "refused", "tool", "good", "bad"),
+        lambda r: r["by_department"],
+    ),
+    "first_response": (("bucket", "handoffs"), lambda r: [{"bucket": k, "handoffs": v} for k, v in r["handoffs"]["buckets"].items()]),
+    "comments": (("at", "value", "comment"), lambda r: r["ratings"]["comments"]),
+    "never_used": (("entry",), lambda r: [{"entry": e} for e in r["knowledge"]["never_used"]]),
+    "knowledge_size": (("doc_type", "chunks"), lambda r: [{"doc_type": k, "chunks": v} for k, v in r["knowledge"]["size_by_type"].items()]),
+}
+
+
+def export(columns: tuple[str, ...], rows: list[dict], kind: str, name: str) -> Response:
+    """A table as CSV or XLSX; personal numbers in any text cell are masked (exports leave the system)."""
+    rows = [{c: mask(v) if isinstance(v, str) else v for c, v in row.items()} for row in rows]
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        body = out.getvalue().encode("utf-8-sig")  # with a BOM, Excel opens Chinese text correctly
+        media = "text/csv; charset=utf-8"
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = name[:31]
+        sheet.append(list(columns))
+        for row in rows:
+            sheet.append([row.get(c) for c in columns])
+        out_bytes = io.BytesIO()
+        book.save(out_bytes)
+        body = out_bytes.getvalue()
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
+
+
+@router.get("/api/ops/report")
+def report(services: ServicesDep, admin: Admin, period: Window) -> dict:
+    """All service metrics for the period (and department / item)."""
+    return services.metrics.report(period)
+
+
+@router.get("/api/ops/export/{table}")
+def export_table(
+    services: ServicesDep,
+    table: Literal["daily", "paths", "departments", "first_response", "comments", "never_used", "knowledge_size", "reports", "evals"],
+    admin: Admin,
+    period: Window,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """One table of the dashboard as CSV or XLSX."""
+    if table == "reports":
+        columns = ("tracking_no", "status_name", "item", "description", "contact", "assignee", "result", "created_at", "closed_at")
+        return export(columns, services.reports.list(), format, table)
+    if table == "evals":
+        rows = [{**run, **run["headline"]} for run in history.runs(services.db_engine)]
+        labels = sorted({label for run in rows for label in run["headline"]})
+        return export(("at", "kind", "version", *labels), rows, format, table)
+    columns, rows = EXPORTS[table]
+    return export(columns, rows(services.metrics.report(period)), format, table)
+
+
+@router.get("/api/ops/charts/{name}.png")
+def chart(
+    services: ServicesDep, name: Literal["trend", "paths", "first_response", "departments", "evals"], admin: Admin, period: Window
+) -> Response:
+    data = history.runs(services.db_engine) if name == "evals" else services.metrics.report(period)
+    return Response(charts.draw(name, data), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/ops/evals")
+def evals(services: ServicesDep, admin: Admin, kind: Annotated[str | None, Query(max_length=20)] = None) -> list[dict]:
+    return history.runs(services.db_engine, kind)
+
+
+@router.get("/api/ops/reports")
+def list_reports(services: ServicesDep, admin: Admin, status: Literal["submitted", "assigned", "closed"] | None = None) -> list[dict]:
+    return services.reports.list(status)
+
+
+@router.post("/api/ops/reports/{tracking_no}/assign")
+def assign(services: ServicesDep, tracking_no: str, body: AssignIn, admin: Admin) -> dict:
+    return services.reports.assign(tracking_no, body.assignee, admin.username)
+
+
+@router.post("/api/ops/reports/{tracking_no}/close")
+def close(services: ServicesDep, tracking_no: str, body: CloseReportIn, admin: Admin) -> dict:
+    return services.reports.close(tracking_no, body.result, admin.username)

@@ -1,0 +1,65 @@
+"""Staff accounts over HTTP: log in (a token, also set as an HTTP-only cookie for the consoles), log
+out, who am I, and hit testing — what Xiaobao would retrieve for a question."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from xiaobao.api.deps import COOKIE, Anyone, HelperOrEditor, ServicesDep, token_of
+from xiaobao.identity.accounts import AccountError
+
+router = APIRouter(tags=["工作人员"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/api/staff/login")
+def login(services: ServicesDep, body: LoginIn, response: Response) -> dict:
+    accounts = services.accounts
+    try:
+        token, staff = accounts.login(body.username, body.password)
+    except AccountError as exc:  # here a wrong password, so 401 rather than the usual 422
+        raise HTTPException(401, str(exc)) from None
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=int(accounts.token_life.total_seconds()))
+    return {**staff.to_dict(), "token": token}
+
+
+@router.post("/api/staff/logout", status_code=204)
+def logout(services: ServicesDep, request: Request, response: Response) -> None:
+    if token := token_of(request):
+        services.accounts.logout(token)
+    response.delete_cookie(COOKIE)
+
+
+@router.get("/api/staff/me")
+def me(staff: Anyone) -> dict:
+    return staff.to_dict()
+
+
+@router.get("/api/staff/search")
+def search(
+    services: ServicesDep,
+    staff: HelperOrEditor,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    k: Annotated[int, Query(ge=1, le=30)] = 10,
+) -> dict:
+    """Hit testing: what Xiaobao retrieves for a question, with scores, and what it would do."""
+    hits, decision = services.engine.triage(q)
+    return {
+        "decision": decision,
+        "hits": [
+            {
+                "citation": h.citation,
+                "doc_type": h.payload.get("doc_type"),
+                "score": round(h.score, 4),
+                "signals": {name: round(score, 4) for name, (_rank, score) in h.signals.items()},
+                "text": (h.payload.get("answer") or h.payload.get("text", ""))[:400],
+                "question": h.payload.get("question"),
+            }
+            for h in hits[:k]
+        ],
+    }
