@@ -81,6 +81,25 @@ class Settings(BaseSettings):
     rate_limit_per_session: int = Field(30, ge=0, description="Requests a minute allowed per citizen session (0: no limit).")
     llm_concurrency: int = Field(2, ge=1, description="Answers the model generates at once.")
     llm_queue: int = Field(8, ge=0, description="Questions that may wait for the model; beyond that the API answers 503.")
+    upload_max_files: int = Field(10, ge=1, description="Files one pre-review request may upload.")
+    upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Bytes of all files of one pre-review request together.")
+    upload_max_pixels: int = Field(
+        40_000_000, ge=1, description="Pixels of an uploaded image (or a scan in a PDF), read from its header before anything is decoded."
+    )
+    upload_max_pdf_pages: int = Field(20, ge=1, description="Pages of an uploaded PDF.")
+    upload_max_unpacked_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Bytes of an uploaded DOCX once unzipped.")
+    ocr_max_side: int = Field(2000, ge=200, description="Images longer than this (pixels, long side) are scaled down before OCR.")
+    prereview_workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        ge=0,
+        description="Worker processes that read uploads (OCR, PDF, DOCX), one file each at a time; 0: in the serving process.",
+    )
+    prereview_queue: int = Field(
+        4, ge=0, description="Pre-reviews that may wait for a worker; beyond that the API answers 503 with Retry-After."
+    )
+    prereview_file_timeout: float = Field(
+        60.0, gt=0, description="Seconds a worker may take over one file before it is stopped and the file reported unreadable."
+    )
     sensitive_words_file: Path | None = Field(
         None, description="A word per line the assistant does not engage with (input and output); unset: a small built-in sample."
     )

@@ -1,10 +1,18 @@
 """Text out of an uploaded material, whatever it is: plain text, DOCX, PDF (its text, or OCR of its
-page images when it is a scan) or an image (OCR, with blur and orientation checks)."""
+page images when it is a scan) or an image (OCR, with blur and orientation checks).
+
+Every upload is bounded before it is decoded: an image's size is read from its header, a PDF's pages
+and its scans' sizes from its structure, a DOCX's unpacked size from its zip directory; beyond the
+limits the file is "too large" (Unreadable, in Chinese), never decoded. Large images are scaled down
+before OCR, which reads no better above ~2000 pixels on the long side."""
 
 from __future__ import annotations
 
 import io
 import threading
+import warnings
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -22,8 +30,52 @@ MIN_CONFIDENCE = 0.8
 SURE = 0.985
 
 
+MB = 1024 * 1024
+
+
 class Unreadable(ValueError):
     """The file cannot be read; the text says why, in Chinese."""
+
+
+class UploadRejected(ValueError):
+    """A batch of uploads over the limits (too many files, too many bytes); the text says why, in
+    Chinese. The API answers 413."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of an upload is read (XIAOBAO_UPLOAD_*, XIAOBAO_OCR_MAX_SIDE)."""
+
+    max_files: int = 10  # files in one request
+    max_bytes: int = 20 * MB  # all files of one request together
+    max_pixels: int = 40_000_000  # an image, or a scan inside a PDF
+    max_pdf_pages: int = 20
+    max_unpacked_bytes: int = 50 * MB  # a DOCX's parts, unzipped
+    ocr_side: int = 2000  # longer images are scaled down to this before OCR
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        s = settings
+        return cls(s.upload_max_files, s.upload_max_bytes, s.upload_max_pixels, s.upload_max_pdf_pages, s.upload_max_unpacked_bytes,
+                   s.ocr_max_side)  # fmt: skip
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size < 10 * MB else f"{size // MB} MB"
+
+
+def check_batch(files: Sequence[tuple[str, bytes | int]], limits: Limits) -> None:
+    """UploadRejected when a request brings more files or more bytes than one pre-review reads. `files`
+    are (name, data) or (name, size); the HTTP layer may call it as it reads, with what it has so far."""
+    if len(files) > limits.max_files:
+        raise UploadRejected(f"一次最多上传 {limits.max_files} 个文件（本次 {len(files)} 个），请分批预审")
+    total = sum(data if isinstance(data, int) else len(data) for _, data in files)
+    if total > limits.max_bytes:
+        raise UploadRejected(f"上传的文件合计 {_mb(total)}，超过上限 {_mb(limits.max_bytes)}，请压缩图片或分批上传")
+
+
+def _too_large(name: str, what: str) -> Unreadable:
+    return Unreadable(f"{name}：{what}，无法读取，请缩小或压缩后重新上传")
 
 
 @dataclass
@@ -90,13 +142,33 @@ def blur_measure(gray: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def read_image(name: str, data: bytes, ocr: Ocr) -> Extracted:
+def open_image(name: str, data: bytes, limits: Limits):
+    """The image, upright, in RGB and no longer than `limits.ocr_side` on its long side; its size is
+    checked from the header (Image.open reads no pixels) before anything is decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    except (UnidentifiedImageError, OSError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below is ours, with our limit
+            image = Image.open(io.BytesIO(data))  # lazy: the header only
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise _too_large(name, f"图片尺寸过大（{width}×{height} 像素，上限 {limits.max_pixels // 1_000_000} 百万像素）")
+            image.draft("RGB", (limits.ocr_side, limits.ocr_side))  # a JPEG is decoded at a reduced scale right away
+            image = ImageOps.exif_transpose(image).convert("RGB")
+    except Image.DecompressionBombError:  # Pillow's own guard, at twice its limit
+        raise _too_large(name, f"图片尺寸过大（上限 {limits.max_pixels // 1_000_000} 百万像素）") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, Unreadable):
+            raise
         raise Unreadable(f"{name}：无法打开这张图片（文件损坏或格式不支持）") from None
+    if max(image.size) > limits.ocr_side:
+        image.thumbnail((limits.ocr_side, limits.ocr_side), Image.Resampling.LANCZOS)
+    return image
+
+
+def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> Extracted:
+    image = open_image(name, data, limits or Limits())
     pixels = np.asarray(image)
     gray = np.asarray(image.convert("L"))
     blurred = blur_measure(gray) < BLUR_THRESHOLD
@@ -123,17 +195,38 @@ def read_image(name: str, data: bytes, ocr: Ocr) -> Extracted:
     )
 
 
-def read_pdf(name: str, data: bytes, ocr: Ocr) -> Extracted:
+def _image_sizes(resources, depth: int = 0):
+    """(width, height) of every image a page draws, from the PDF's dictionaries (nothing decoded),
+    forms within forms included."""
+    xobjects = resources.get("/XObject") if resources else None
+    for ref in (xobjects.get_object() if xobjects else {}).values():
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            yield int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))
+        elif xobject.get("/Subtype") == "/Form" and depth < 5:
+            yield from _image_sizes(xobject.get("/Resources"), depth + 1)
+
+
+def read_pdf(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    limits = limits or Limits()
     try:
         reader = PdfReader(io.BytesIO(data))
+        if len(reader.pages) > limits.max_pdf_pages:
+            raise _too_large(name, f"PDF 页数过多（{len(reader.pages)} 页，上限 {limits.max_pdf_pages} 页），请只上传需要预审的页面")
         text = "\n".join(page.extract_text() or "" for page in reader.pages).strip()
         if text:
             return Extracted(name, text)
-        scans = [read_image(f"{name}#{i}", img.data, ocr) for i, page in enumerate(reader.pages, 1) for img in page.images]
-    except (PdfReadError, ValueError, KeyError, OSError):
+        for page in reader.pages:
+            for width, height in _image_sizes(page.get("/Resources")):
+                if width * height > limits.max_pixels:
+                    raise _too_large(name, f"PDF 中的扫描图像过大（{width}×{height} 像素）")
+        scans = [read_image(f"{name}#{i}", img.data, ocr, limits) for i, page in enumerate(reader.pages, 1) for img in page.images]
+    except Unreadable:
+        raise
+    except (PdfReadError, ValueError, KeyError, OSError, TypeError, AttributeError):
         raise Unreadable(f"{name}：无法读取这个 PDF（文件损坏或已加密）") from None
     if not scans:
         raise Unreadable(f"{name}：PDF 中没有文字，也没有可识别的扫描图像")
@@ -149,30 +242,39 @@ def read_pdf(name: str, data: bytes, ocr: Ocr) -> Extracted:
     )
 
 
-def read_docx(name: str, data: bytes) -> Extracted:
-    from zipfile import BadZipFile
-
+def read_docx(name: str, data: bytes, limits: Limits | None = None) -> Extracted:
     import docx
 
+    limits = limits or Limits()
+    broken = Unreadable(f"{name}：无法读取这个 DOCX 文件（文件损坏或不是 Word 2007 以上格式）")
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # zipfile never unpacks more than an entry declares
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+        if unpacked > limits.max_unpacked_bytes:
+            raise _too_large(name, f"DOCX 解压后过大（{_mb(unpacked)}，上限 {_mb(limits.max_unpacked_bytes)}）")
         document = docx.Document(io.BytesIO(data))
-    except (BadZipFile, KeyError, ValueError):
-        raise Unreadable(f"{name}：无法读取这个 DOCX 文件（文件损坏或不是 Word 2007 以上格式）") from None
+    except Unreadable:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise broken from None
     lines = [p.text for p in document.paragraphs]
     lines += ["：".join(cell.text for cell in row.cells) for table in document.tables for row in table.rows]
     return Extracted(name, "\n".join(line for line in lines if line.strip()))
 
 
-def extract(name: str, data: bytes, ocr: Ocr) -> Extracted:
+def extract(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> Extracted:
+    limits = limits or Limits()
     suffix = PurePath(name).suffix.lower()
     if not data:
         raise Unreadable(f"{name}：文件是空的")
+    if len(data) > limits.max_bytes:
+        raise _too_large(name, f"文件过大（{_mb(len(data))}，上限 {_mb(limits.max_bytes)}）")
     if suffix in IMAGE_SUFFIXES:
-        return read_image(name, data, ocr)
+        return read_image(name, data, ocr, limits)
     if suffix == ".pdf":
-        return read_pdf(name, data, ocr)
+        return read_pdf(name, data, ocr, limits)
     if suffix == ".docx":
-        return read_docx(name, data)
+        return read_docx(name, data, limits)
     if suffix in TEXT_SUFFIXES:
         try:
             return Extracted(name, data.decode("utf-8-sig"))

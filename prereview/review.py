@@ -11,7 +11,10 @@ from dataclasses import asdict, dataclass, field
 
 from xiaobao.govdata.codes import CREDIT_CODE, ID_NUMBER, valid_credit_code, valid_id_number
 from xiaobao.govdata.records import Enterprise, Material, Person, ReviewPoint, ServiceItem
-from xiaobao.prereview.extract import Extracted, Ocr, Unreadable, extract
+from xiaobao.prereview.extract import Extracted, Limits, Ocr, Unreadable, UploadRejected, check_batch
+from xiaobao.prereview.pool import Extractor, ReviewBusy
+
+__all__ = ["Limits", "Review", "ReviewBusy", "Reviewer", "UploadRejected", "check_batch"]
 
 # labels under which a material states each record field, most specific first
 LABELS = {
@@ -122,8 +125,26 @@ def end_date(text: str) -> tuple[str, dt.date | None] | None:
 
 
 class Reviewer:
-    def __init__(self, ocr: Ocr | None = None) -> None:
-        self.ocr = ocr or Ocr()
+    """Pre-reviews uploads for an item. Files are read in `workers` separate processes (see pool.py);
+    `ocr` given (or workers=0): read in this process instead, as tests and evaluations may."""
+
+    def __init__(
+        self, ocr: Ocr | None = None, limits: Limits | None = None, workers: int = 1, queue: int = 4, file_timeout: float = 60.0
+    ) -> None:
+        self.limits = limits or Limits()
+        self.extractor = Extractor(self.limits, 0 if ocr is not None else workers, queue, file_timeout, ocr)
+
+    @classmethod
+    def from_settings(cls, settings) -> Reviewer:
+        s = settings
+        return cls(None, Limits.from_settings(s), s.prereview_workers, s.prereview_queue, s.prereview_file_timeout)
+
+    def check(self, files) -> None:
+        """UploadRejected when a request brings more files or bytes than a review reads (for the API, before it reads on)."""
+        check_batch(files, self.limits)
+
+    def close(self) -> None:
+        self.extractor.close()
 
     def review(
         self,
@@ -133,15 +154,23 @@ class Reviewer:
         enterprise: Enterprise | None = None,
         on: dt.date | None = None,
     ) -> Review:
+        """The review; ReviewBusy when too many reviews are in progress. Files beyond the per-request
+        limits (count, bytes) are not read and are reported as such; the API refuses those requests
+        before they get here (check)."""
         on = on or dt.date.today()
         review = Review(item.id, item.name)
         read: list[Extracted] = []
-        for name, data in files:
-            try:
-                read.append(extract(name, data, self.ocr))
-            except Unreadable as exc:
-                review.unreadable.append(str(exc))
-                review.files[name] = None
+        with self.extractor.admitted():
+            taken = 0
+            for number, (name, data) in enumerate(files, start=1):
+                taken += len(data)
+                try:
+                    if number > self.limits.max_files or taken > self.limits.max_bytes:
+                        raise Unreadable(f"{name}：超出单次预审的文件数量或总大小上限，未读取，请分批上传")
+                    read.append(self.extractor.read(name, data))
+                except Unreadable as exc:
+                    review.unreadable.append(str(exc))
+                    review.files[name] = None
         assigned = self._assign(item, read)
         for doc in read:
             review.files[doc.name] = next((m for m, d in assigned.items() if d is doc), None)
