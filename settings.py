@@ -71,7 +71,22 @@ class Settings(BaseSettings):
     verbatim_margin: float = Field(
         0.01, ge=0, description="How much closer the best Q&A entry must be than the next one for a verbatim reply."
     )
-    evidence_threshold: float = Field(0.88, description="Dense cosine of the best passage below which Xiaobao does not answer.")
+    evidence_threshold: float = Field(
+        0.88,
+        description="Fallback only, for an embedder without a fitted answerability model: dense cosine of the best passage below which "
+        "Xiaobao does not answer.",
+    )
+    answerability_model: Path | None = Field(
+        None, description="Answerability model JSON (`xiaobao eval answerability --write-model`); unset: the one shipped in the package."
+    )
+    answer_probability: float | None = Field(
+        None, ge=0, le=1, description="P(passage answers the question) below which Xiaobao does not answer; unset: the model's own "
+        "threshold, chosen on training data for ≤5% answers when the answer is not in the knowledge base.",
+    )
+    verbatim_probability: float | None = Field(
+        None, ge=0, le=1, description="P a published Q&A entry must also reach (besides verbatim_threshold) to be given verbatim; "
+        "unset: the model's own.",
+    )
     answer_passages: int = Field(3, ge=1, le=8, description="Passages given to the model for a generated answer.")
     answer_passage_chars: int = Field(
         160, ge=40, description="Characters of each passage the model reads: prompt length decides time to first token on a CPU."

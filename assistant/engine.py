@@ -13,7 +13,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant import citations, guard
+from xiaobao.assistant import answerability, citations, guard
 from xiaobao.assistant.llm import LLM, LLMUnavailable, Slots
 from xiaobao.assistant.router import rewrite, route
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
@@ -107,8 +107,11 @@ def _dense(hit: Hit) -> float:
     return hit.signals.get(DENSE, (0, 0.0))[1]
 
 
-def _trace(hits: list[Hit]) -> list[dict]:
-    return [{"citation": h.citation, "score": round(h.score, 4), "signals": h.signals} for h in hits]
+def _trace(hits: list[Hit], probabilities: list[float] | None = None) -> list[dict]:
+    out = [{"citation": h.citation, "score": round(h.score, 4), "signals": h.signals} for h in hits]
+    for row, p in zip(out, probabilities or [], strict=False):
+        row["p_answers"] = round(p, 4)
+    return out
 
 
 def hit_text(hit: Hit) -> str:
@@ -117,7 +120,26 @@ def hit_text(hit: Hit) -> str:
 
 def passage_text(hit: Hit, limit: int) -> str:
     """A passage as the model sees it: where it comes from, then (the start of) its text."""
-    return f"{hit.citation}：{hit_text(hit)[:limit]}"
+    return f"{citations.scrub_ids(hit.citation) or '资料'}：{hit_text(hit)[:limit]}"
+
+
+@dataclass
+class Assessment:
+    """Triage's result: the candidates (re-ranked by P(answers) when a model decides), the decision,
+    the probabilities (empty on the cosine fallback) and the threshold they were held to."""
+
+    hits: list[Hit]
+    decision: str
+    probabilities: list[float] = field(default_factory=list)
+    threshold: float | None = None
+
+    def evidence(self, limit: int) -> list[Hit]:
+        """The passages a generated answer may use: the best, and those after it that are themselves
+        likely to answer (at least half the answer threshold), never a merely similar one."""
+        if not self.probabilities or self.threshold is None:
+            return self.hits[:limit]
+        keep = [h for i, (h, p) in enumerate(zip(self.hits, self.probabilities, strict=True)) if i == 0 or p >= self.threshold / 2]
+        return keep[:limit]
 
 
 class Engine:
@@ -129,6 +151,8 @@ class Engine:
         self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
         self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
+        # the answer decision: a model fitted for this embedder, else the cosine fallback (see triage)
+        self.answerability = answerability.load_model(settings.answerability_model, kb.embedder.model_id)
         self._user = load_prompt("answer_user")
 
     # sessions -------------------------------------------------------------------------------
@@ -297,18 +321,41 @@ class Engine:
     def triage(self, question: str) -> tuple[list[Hit], str]:
         """What retrieval finds for a question and what Xiaobao would do with it — "verbatim" (the first
         hit is the official reply), "generate" or "refuse" — without asking the model."""
+        assessment = self.assess(question)
+        return assessment.hits, assessment.decision
+
+    def assess(self, question: str) -> Assessment:
+        """The answer decision. With a fitted answerability model (the default embedder): candidates
+        re-ranked by P(this passage answers this question); refuse when the best P is below
+        answer_probability. Without one (another embedder, the tests' fake): the dense-cosine fallback."""
         s = self.settings
         with RETRIEVAL_SECONDS.time():
             hits = self.kb.retriever.search(question, 8, SearchFilter(on_date=dt.date.today()))
+        model = self.answerability
+        probs: dict[int, float] = {}
+        if model is not None and hits:
+            assessed = answerability.assess(model, self.kb.tokenizer, question, hits, s.answer_probability)
+            probs = {id(h): p for h, p in zip(assessed.hits, assessed.probabilities, strict=True)}
+            fused, hits = hits, assessed.hits
+        else:
+            fused = hits
         # An official reply is given verbatim only when one Q&A entry near the top is both close to the
         # question and clearly closer than any other entry: two entries about the same allowance
-        # ("how to apply", "how much") can both pass the threshold, and then the model composes.
-        qas = sorted((h for h in hits[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
+        # ("how to apply", "how much") can both pass the threshold, and then the model composes. With a
+        # model it must also be likely to answer the question (its topic words, not only its phrasing).
+        qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
         if qas and _dense(qas[0]) >= s.verbatim_threshold and (len(qas) == 1 or _dense(qas[0]) - _dense(qas[1]) >= s.verbatim_margin):
-            return [qas[0], *(h for h in hits if h is not qas[0])], "verbatim"
+            verbatim_p = s.verbatim_probability if s.verbatim_probability is not None else (model.verbatim_threshold if model else 0.0)
+            if model is None or probs[id(qas[0])] >= verbatim_p:
+                ranked = [qas[0], *(h for h in hits if h is not qas[0])]
+                return Assessment(ranked, "verbatim", [probs[id(h)] for h in ranked] if probs else [])
+        if model is not None:
+            threshold = s.answer_probability if s.answer_probability is not None else model.answer_threshold
+            decision = "generate" if hits and probs[id(hits[0])] >= threshold else "refuse"
+            return Assessment(hits, decision, [probs[id(h)] for h in hits], threshold)
         if not hits or max(_dense(h) for h in hits) < s.evidence_threshold:
-            return hits, "refuse"
-        return hits, "generate"
+            return Assessment(hits, "refuse")
+        return Assessment(hits, "generate")
 
     def suggest(self, question: str) -> dict:
         """Xiaobao's answer to a question, not stored: the draft a helper sees beside the reply box."""
@@ -327,8 +374,9 @@ class Engine:
 
     def _answer(self, question: str, first_token: list[float], started: float, ordered: str | None = None):
         s = self.settings
-        hits, decision = self.triage(question)
-        trace = _trace(hits)
+        assessment = self.assess(question)
+        hits, decision = assessment.hits, assessment.decision
+        trace = _trace(hits, assessment.probabilities)
         if ordered:  # not even an official reply: it would read as the answer to what was ordered
             guard.log.warning("instruction-like question not answered: %s", ordered)
             return Draft(NOT_AN_ORDER, "blocked", offer_human=True, trace=trace, checked={"injection": ordered})
@@ -337,7 +385,7 @@ class Engine:
         if decision == "refuse":
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
-        evidence = hits[: s.answer_passages]
+        evidence = assessment.evidence(s.answer_passages)
         passages = [passage_text(h, s.answer_passage_chars) for h in evidence]
         numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         messages = [
@@ -372,7 +420,11 @@ class Engine:
         text = checked.text
         for new, old in enumerate(checked.numbers, start=1):
             text = text.replace(f"[{old}]", f"[#{new}]")
-        return Draft(text.replace("[#", "["), "generated", LABEL_AI, cited, trace=trace, checked=stats)
+        # sentences the check cut are something the knowledge base could not back: the editors see them
+        gap = "answer_cut" if checked.dropped else None
+        if gap:
+            stats["dropped"] = checked.dropped
+        return Draft(text.replace("[#", "["), "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats)
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
         with Session(self.db_engine) as session:

@@ -1,0 +1,209 @@
+"""Answerability: P(this passage answers this question), from features of the retrieved candidates.
+
+A dense cosine says two texts are about similar things; e5 cosines of unrelated Chinese text sit
+between 0.8 and 0.92, so a threshold on it lets "similar topic" pass as "answer". The decision here
+is a small logistic model over features that tell those apart: the candidate's dense and BM25 scores,
+how far it is ahead of the next candidate on each, and whether the passage holds the question's
+*topic terms* (what is asked about: 养犬, 人才, 小学), not just its generic words (办理, 宝山区, 窗口).
+
+The coefficients are fitted by `xiaobao eval answerability` (xiaobao.eval.answerability) on FAQ
+questions with leave-out negatives and shipped as `answerability.json` beside this module: plain
+numbers, no pickle. A model is fitted for one embedder (dense cosines are not comparable across
+models); with another embedder `load_model` returns None and the engine keeps its cosine fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xiaobao.knowledge.index import DENSE
+from xiaobao.knowledge.lexical import STOP_WORDS, Tokenizer
+from xiaobao.knowledge.retriever import Hit
+
+MODEL_FILE = Path(__file__).with_name("answerability.json")
+
+# Generic words of a government-service question: they say *how* or *where* something is asked,
+# not *what* it is about, so a passage that shares only these does not answer. Kept small and
+# explicit on purpose (with the lexical stop words on top): every word here is one the decision
+# never counts as topic.
+GENERIC = frozenset(
+    """
+    办理 办 怎么 如何 哪里 哪儿 什么 需要 可以 宝山区 宝山 上海市 上海 本市 本区 申请 请问 咨询 相关 问题
+    情况 规定 政策 要求 流程 手续 材料 地点 地址 时间 多久 多少 哪些 是否 能否 现在 目前 我们 我家 自己
+    您好 你好 谢谢 北京市 北京 部门 窗口 进行 有关 一下 时候 怎样 为什么 具体 应该 应当 还是 以及
+    根据 按照 依据 资料 提供 携带 前往 可领 领取 获得 享受 符合 条件
+    """.split()
+)
+_DIGITS = re.compile(r"^[\d.%％]+$")
+
+FEATURES = (
+    "dense",  # the candidate's dense cosine (for a Q&A entry: with its closest phrasing)
+    "dense_margin",  # dense minus the best dense among the other candidates
+    "bm25",  # log(1 + BM25 score)
+    "bm25_margin",  # bm25 minus the best bm25 among the other candidates
+    "topic_cover",  # share of the question's topic terms found in the passage
+    "topic_all",  # 1 when every topic term is found
+    "topic_missing",  # topic terms not found (capped at 3)
+    "topic_none",  # 1 when the question has no topic terms at all (coverage says nothing then)
+)
+
+
+def topic_terms(tokenizer: Tokenizer, text: str) -> list[str]:
+    """The content words that name what a text is about: jieba words (precise mode) of 2+ characters,
+    minus stop words, generic words and numbers."""
+    cutter = getattr(tokenizer, "_jieba", None)
+    words = cutter.lcut(text.lower()) if cutter is not None else tokenizer.tokens(text)
+    out: list[str] = []
+    for word in words:
+        word = word.strip()
+        if len(word) < 2 or word in STOP_WORDS or word in GENERIC or _DIGITS.match(word) or not re.search(r"[\w\u4e00-\u9fff]", word):
+            continue
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def covered(tokenizer: Tokenizer, term: str, passage: str) -> bool:
+    """A term is in a passage as written, or (a compound like 养犬登记) as all its 2+ character parts."""
+    if term in passage:
+        return True
+    parts = [p for p in tokenizer.tokens(term) if len(p) >= 2 and p != term and p not in GENERIC]
+    return bool(parts) and all(p in passage for p in parts)
+
+
+def candidate_text(hit: Hit) -> str:
+    """What a candidate says: a Q&A entry's phrasing, question and official reply; a passage's text."""
+    p = hit.payload
+    return " ".join(str(p.get(k) or "") for k in ("title", "question", "text", "answer")).lower()
+
+
+@dataclass
+class Candidate:
+    """What the features need of one retrieved candidate (also what the trainer stores)."""
+
+    key: str
+    dense: float | None
+    bm25: float | None
+    text: str
+    doc_type: str = ""
+
+
+def candidates(hits: Sequence[Hit], key=lambda h: h.group) -> list[Candidate]:
+    return [
+        Candidate(
+            key(h),
+            h.signals[DENSE][1] if DENSE in h.signals else None,
+            h.signals["bm25"][1] if "bm25" in h.signals else None,
+            candidate_text(h),
+            h.payload.get("doc_type", ""),
+        )
+        for h in hits
+    ]
+
+
+def features(tokenizer: Tokenizer, question: str, cands: Sequence[Candidate], terms: list[str] | None = None) -> list[list[float]]:
+    """One feature row per candidate, in FEATURES order. A signal that did not return a candidate
+    counts as a little below the lowest score that signal gave any candidate."""
+    terms = topic_terms(tokenizer, question) if terms is None else terms
+    seen_dense = [c.dense for c in cands if c.dense is not None]
+    floor_dense = (min(seen_dense) - 0.02) if seen_dense else 0.0
+    dense = [c.dense if c.dense is not None else floor_dense for c in cands]
+    bm25 = [math.log1p(max(c.bm25 or 0.0, 0.0)) for c in cands]
+    rows = []
+    for i, c in enumerate(cands):
+        other_dense = max((d for j, d in enumerate(dense) if j != i), default=dense[i])
+        other_bm25 = max((b for j, b in enumerate(bm25) if j != i), default=bm25[i])
+        found = sum(covered(tokenizer, t, c.text) for t in terms)
+        missing = len(terms) - found
+        rows.append([
+            dense[i],
+            dense[i] - other_dense,
+            bm25[i],
+            bm25[i] - other_bm25,
+            found / len(terms) if terms else 1.0,
+            1.0 if missing == 0 else 0.0,
+            float(min(missing, 3)),
+            0.0 if terms else 1.0,
+        ])  # fmt: skip
+    return rows
+
+
+@dataclass
+class Model:
+    """Standardised logistic regression: p = σ(intercept + Σ coef·(x − mean)/scale)."""
+
+    embedder: str
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    answer_threshold: float  # P at or above which Xiaobao answers (chosen for the target false-answer rate)
+    verbatim_threshold: float  # P an official reply must also reach to be given verbatim
+    info: dict = field(default_factory=dict)  # how it was trained, and what it scored
+
+    def probability(self, row: Sequence[float]) -> float:
+        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in zip(self.coef, row, self.mean, self.scale, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def score(self, tokenizer: Tokenizer, question: str, cands: Sequence[Candidate]) -> list[float]:
+        return [self.probability(row) for row in features(tokenizer, question, cands)]
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "embedder": self.embedder,
+            "mean": self.mean,
+            "scale": self.scale,
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "answer_threshold": self.answer_threshold,
+            "verbatim_threshold": self.verbatim_threshold,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Model:
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError(f"answerability model has features {data['features']}, this code computes {list(FEATURES)}")
+        return cls(
+            data["embedder"],
+            list(data["mean"]),
+            list(data["scale"]),
+            list(data["coef"]),
+            float(data["intercept"]),
+            float(data["answer_threshold"]),
+            float(data["verbatim_threshold"]),
+            dict(data.get("info") or {}),
+        )
+
+
+def load_model(path: Path | None, embedder: str) -> Model | None:
+    """The fitted model for this embedder (the packaged one unless a path is given); None when the
+    file is missing or was fitted for another embedder."""
+    path = path or MODEL_FILE
+    if not path.exists():
+        return None
+    model = Model.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    return model if model.embedder == embedder else None
+
+
+@dataclass
+class Assessment:
+    """Candidates re-ranked by P(answers), and whether the best one is good enough to answer from."""
+
+    hits: list[Hit]
+    probabilities: list[float]  # same order as hits
+    answerable: bool
+
+
+def assess(model: Model, tokenizer: Tokenizer, question: str, hits: Sequence[Hit], threshold: float | None = None) -> Assessment:
+    probs = model.score(tokenizer, question, candidates(hits))
+    order = sorted(range(len(hits)), key=lambda i: -probs[i])  # stable: ties keep the fused order
+    ranked, ranked_p = [hits[i] for i in order], [probs[i] for i in order]
+    limit = model.answer_threshold if threshold is None else threshold
+    return Assessment(ranked, ranked_p, bool(ranked_p) and ranked_p[0] >= limit)

