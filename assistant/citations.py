@@ -1,5 +1,7 @@
 """Checking a generated answer against its passages. A sentence stays only if a passage supports it
-(holds its key terms, every number and every 《title》 in it); it then cites that passage. The model's own marks are
+(holds its topic terms — what it is about, not just generic words like 办理/窗口/宝山区 —, most of its
+key terms, every number and every 《title》 in it); it then cites that passage. Internal ids (bj-faq-…,
+qa-0025, kb-00001, chunk groups) never reach the citizen. The model's own marks are
 tried first; a small model often omits them or cites the wrong number, so a sentence without a
 supporting mark is attributed to the passage that does support it, and cut if none does."""
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from xiaobao.assistant.answerability import covered, topic_terms
 from xiaobao.ingest.splitter import sentences
 from xiaobao.knowledge.lexical import Tokenizer
 
@@ -21,6 +24,13 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # a policy or law named in a sentence must be named in the passage too: an invented 《办法》 is the
 # most convincing thing a model can make up
 _TITLE = re.compile(r"《[^》]{2,60}》")
+# A sentence's topic terms must all be in its passage: as written, as their parts (养犬登记 → 养犬, 登记),
+# or, for a model's small paraphrases (九十岁 for 九十周岁), character by character. A sentence whose
+# topic word is missing (养犬, 人才, 小学) is about something else, however many generic words it shares.
+# ids of records, Q&A entries and chunks: internal, never shown (the citation list names the source)
+INTERNAL_ID = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?i:bj-faq(?:-q)?-\d+|qa-\d+|kb-\d+)|[a-z]{2,}(?:-[a-z]+)*-\d{3,}|(?:qa|guide|record|statute|doc):[\w.:/#-]+)"
+)
 
 
 @dataclass
@@ -36,12 +46,27 @@ def key_terms(tokenizer: Tokenizer, text: str) -> set[str]:
     return {t for t in tokenizer.tokens(text) if len(t) >= 2 and not t.isdigit()}
 
 
+def scrub_ids(text: str) -> str:
+    """The text without internal ids (and the empty brackets or doubled spaces they leave)."""
+    out = INTERNAL_ID.sub("", text)
+    out = re.sub(r"[（(]\s*[)）]|【\s*】", "", out)
+    out = re.sub(r"[ \t]+([，。；、：！？）])", r"\1", out)
+    return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+
+def topic_supported(tokenizer: Tokenizer, sentence: str, passage: str) -> bool:
+    """Every topic term of the sentence is in the passage (see above)."""
+    return all(covered(tokenizer, t, passage) or all(ch in passage for ch in t) for t in topic_terms(tokenizer, sentence))
+
+
 def support(tokenizer: Tokenizer, sentence: str, passage: str) -> float:
     """The share of the sentence's key terms found in the passage; 0 when it is not supported."""
     terms = key_terms(tokenizer, sentence)
     if not terms or any(number not in passage for number in _NUMBER.findall(sentence)):
         return 0.0
     if any(title not in passage for title in _TITLE.findall(sentence)):
+        return 0.0
+    if not topic_supported(tokenizer, sentence, passage.lower()):
         return 0.0
     shared = {t for t in terms if t in passage}
     share = len(shared) / len(terms)
@@ -66,7 +91,7 @@ def check(answer: str, passages: list[str], tokenizer: Tokenizer) -> CheckedAnsw
     kept: list[str] = []
     for sentence in _pieces(answer):
         marked = [int(n) for n in dict.fromkeys(MARK.findall(sentence)) if 1 <= int(n) <= len(passages)]
-        body = MARK.sub("", sentence).strip()
+        body = scrub_ids(MARK.sub("", sentence))
         scores = {n: support(tokenizer, body, passages[n - 1]) for n in range(1, len(passages) + 1)}
         cite = [n for n in marked if scores[n] > 0]
         if not cite:

@@ -38,3 +38,23 @@ def test_an_invented_title_is_cut(kb):
     answer = "根据《示例区新生儿十万元奖励办法》，九十周岁老人每月领取400元[1]。年满九十周岁的老人每月领取400元[1]。"
     checked = check(answer, passages, kb.tokenizer)
     assert checked.kept == 1 and "十万元" not in checked.text
+
+
+def test_generic_words_do_not_support_a_sentence_on_another_topic(tmp_path):
+    tokenizer = Tokenizer(tmp_path)
+    passage = ["企业设立登记可在宝山区政务服务中心窗口办理，地址：宝山区示例路100号。"]
+    assert check("宝山区养犬登记可在政务服务中心窗口办理[1]。", passage, tokenizer).kept == 0  # 养犬 is not in the passage
+    assert check("宝山区人才补贴可在政务服务中心窗口办理[1]。", passage, tokenizer).kept == 0
+    kept = check("企业设立登记可在宝山区政务服务中心窗口办理[1]。", passage, tokenizer)
+    assert kept.kept == 1
+
+
+def test_internal_ids_never_reach_the_citizen(tmp_path):
+    from xiaobao.assistant.citations import scrub_ids
+
+    passages = ["资料：企业设立登记可在宝山区政务服务中心窗口办理。"]
+    result = check("根据资料 bj-faq-1203，企业设立登记可在宝山区政务服务中心窗口办理（qa-0025）[1]。", passages, Tokenizer(tmp_path))
+    assert result.kept == 1
+    for leaked in ("bj-faq", "qa-0025", "1203"):
+        assert leaked not in result.text
+    assert scrub_ids("答复口径 qa-0025：见 kb-00001 与 record:bj-faq-3。申请编号 BS20241234") == "答复口径：见 与。申请编号 BS20241234"
