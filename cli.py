@@ -199,7 +199,8 @@ def serve(
             if not services.accounts.users():
                 console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
             mask_logs()
-            uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning")
+            # X-Forwarded-For is believed only from XIAOBAO_TRUSTED_PROXIES, by the app itself (api/middleware.py)
+            uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning", proxy_headers=False)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
 
@@ -455,7 +456,7 @@ def eval_api(
     from xiaobao.server import create_app
 
     # one client sends every request: budgets per client and session would throttle the measurement
-    settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0})
+    settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0})
     with opened(settings) as services:
         app_ = create_app(services, with_ui=False)
         result = measure(app_, qa_phrasings(qa), rounds, port)

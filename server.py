@@ -38,7 +38,7 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    middleware.install(app)
+    middleware.install(app, services.settings.trusted_proxies)
     for router in ROUTERS:
         app.include_router(router)
     if with_ui:

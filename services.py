@@ -103,7 +103,8 @@ class Services:
 
     @cached_property
     def budgets(self) -> Budgets:
-        return Budgets(self.settings.rate_limit_per_client, self.settings.rate_limit_per_session)
+        s = self.settings
+        return Budgets(s.rate_limit_per_client, s.rate_limit_per_session, s.rate_limit_sessions_per_client)
 
     @cached_property
     def editorial(self) -> Editorial:

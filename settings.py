@@ -94,6 +94,16 @@ class Settings(BaseSettings):
 
     rate_limit_per_client: int = Field(300, ge=0, description="Requests a minute allowed per client address (0: no limit).")
     rate_limit_per_session: int = Field(30, ge=0, description="Requests a minute allowed per citizen session (0: no limit).")
+    rate_limit_sessions_per_client: int = Field(20, ge=0, description="New sessions a minute allowed per client address (0: no limit).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed; empty: the peer's address is the client's.",
+    )
+    secure_cookies: bool | None = Field(
+        None, description="The staff login cookie's Secure flag; unset: on when the request came over https (through a trusted proxy)."
+    )
+    frame_ancestors: str = Field("'self'", description="Content-Security-Policy frame-ancestors: the sites that may embed the pages.")
+    metrics_token: str | None = Field(None, description="When set, /metrics needs `Authorization: Bearer` with this token.")
     llm_concurrency: int = Field(2, ge=1, description="Answers the model generates at once.")
     llm_queue: int = Field(8, ge=0, description="Questions that may wait for the model; beyond that the API answers 503.")
     upload_max_files: int = Field(10, ge=1, description="Files one pre-review request may upload.")

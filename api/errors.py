@@ -5,6 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
@@ -13,7 +14,9 @@ from xiaobao.assistant.guard import BadMessage
 from xiaobao.assistant.llm import ModelBusy
 from xiaobao.assistant.reports import ReportError, ReportNotFound
 from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
+from xiaobao.identity.access import OverBudget
 from xiaobao.identity.accounts import AccountError
+from xiaobao.identity.citizens import CredentialRejected
 from xiaobao.staff.editorial import EditorialError, EntryNotFound
 from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound
 
@@ -25,6 +28,7 @@ STATUS = {
     AccountError: 422,
     ReportError: 422,
     IdentityRefused: 403,
+    CredentialRejected: 401,
     Conflict: 409,
     HandoffNotFound: 404,
     EntryNotFound: 404,
@@ -63,8 +67,30 @@ async def database_unavailable(request: Request, exc: OperationalError) -> JSONR
     return JSONResponse({"detail": "服务暂时繁忙，请稍后再试。"}, status_code=503, headers={"Retry-After": "5"})
 
 
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and what is wrong with it, never echoing what was sent: the input may hold
+    personal data, and text that cannot be encoded (a lone surrogate) would turn the answer into a 500."""
+    problems = [
+        {
+            "loc": [str(part).encode("utf-8", "replace").decode() for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+    fields = "、".join(".".join(p["loc"][1:] or p["loc"]) for p in problems[:5])
+    return JSONResponse({"detail": problems, "message": f"请求的内容有误：{fields}"}, status_code=422)
+
+
+async def over_budget(request: Request, exc: OverBudget) -> JSONResponse:
+    ERROR_COUNT.labels("rate_limited").inc()
+    return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
+
 def install(app: FastAPI) -> None:
     for error, status in STATUS.items():
         app.add_exception_handler(error, refusal(status))
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(OverBudget, over_budget)
     app.add_exception_handler(ModelBusy, model_busy)
     app.add_exception_handler(OperationalError, database_unavailable)

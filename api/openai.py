@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -51,7 +51,7 @@ def chunks(base: dict, content: str) -> Iterator[str]:
 
 
 @router.post("/v1/chat/completions", response_model=None)
-def chat_completions(services: ServicesDep, body: ChatRequest) -> dict | StreamingResponse:
+def chat_completions(services: ServicesDep, body: ChatRequest, request: Request) -> dict | StreamingResponse:
     """OpenAI-compatible: the last user message is asked in a session (`metadata.session_id`, or a
     new one). Streaming sends only checked text: unchecked model tokens never reach these clients."""
     engine, keys = services.engine, services.session_keys
@@ -62,7 +62,9 @@ def chat_completions(services: ServicesDep, body: ChatRequest) -> dict | Streami
     if session_id := metadata.get("session_id"):
         if not keys.valid(session_id, metadata.get("session_key")):
             raise HTTPException(403, NOT_YOURS)
+        services.budgets.charge(session=session_id)  # the session's budget, as on /api/sessions/{id}/…
     else:
+        services.budgets.charge(new_session_of=request.client.host if request.client else "?")
         session_id = engine.create_session(channel="api")
     reply = engine.respond(session_id, question)
     base = {"id": f"chatcmpl-{reply.turn_id}", "created": int(time.time()), "model": body.model}

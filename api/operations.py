@@ -1,9 +1,7 @@
 """The operations dashboard over HTTP, for admins: the metrics report for a period, its tables as CSV or
 XLSX, its charts, the evaluation history, and assigning and closing 办不成事 reports."""
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -11,9 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from xiaobao.api.deps import Admin, ServicesDep
-from xiaobao.assistant.guard import mask
 from xiaobao.govdata.workdays import CHINA
-from xiaobao.operations import charts, history
+from xiaobao.operations import charts, exports, history
 from xiaobao.operations.metrics import Period
 
 router = APIRouter(tags=["运营"])
@@ -59,29 +56,9 @@ EXPORTS = {  # table name -> (columns, rows of a report)
 
 
 def export(columns: tuple[str, ...], rows: list[dict], kind: str, name: str) -> Response:
-    """A table as CSV or XLSX; personal numbers in any text cell are masked (exports leave the system)."""
-    rows = [{c: mask(v) if isinstance(v, str) else v for c, v in row.items()} for row in rows]
-    if kind == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        body = out.getvalue().encode("utf-8-sig")  # with a BOM, Excel opens Chinese text correctly
-        media = "text/csv; charset=utf-8"
-    else:
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = name[:31]
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append([row.get(c) for c in columns])
-        out_bytes = io.BytesIO()
-        book.save(out_bytes)
-        body = out_bytes.getvalue()
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
+    """A table as a CSV or XLSX download (masked, formula-safe: operations/exports.py)."""
+    body = exports.table(columns, rows, kind, name)
+    return Response(body, media_type=exports.MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 
 
 @router.get("/api/ops/report")

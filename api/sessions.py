@@ -16,7 +16,10 @@ router = APIRouter()
 
 
 class NewSession(BaseModel):
-    user_ref: str | None = Field(None, max_length=64, description="已实名的用户标识（由门户登录提供）；匿名会话不填。")
+    id_token: str | None = Field(
+        None, max_length=8192, description="门户（一网通办）统一身份认证签发的 ID Token；服务端验签后确定本人身份，每个凭证只能开一个会话。"
+    )
+    user_ref: str | None = Field(None, max_length=64, description="演示身份（仅演示模式 XIAOBAO_DEMO_MODE 下可用）；匿名会话不填。")
     channel: Literal["web", "miniprogram", "api"] = "web"
 
 
@@ -46,7 +49,7 @@ def sse(event: str, data: dict) -> str:
 @router.post("/api/sessions", status_code=201, tags=["会话"])
 def create_session(services: ServicesDep, body: NewSession | None = None) -> SessionCreated:
     body = body or NewSession()
-    session_id = services.engine.create_session(body.user_ref, body.channel)
+    session_id = services.engine.create_session(body.user_ref, body.channel, credential=body.id_token)
     return SessionCreated(session_id=session_id, session_key=services.session_keys.issue(session_id))
 
 

@@ -18,13 +18,17 @@ class LoginIn(BaseModel):
 
 
 @router.post("/api/staff/login")
-def login(services: ServicesDep, body: LoginIn, response: Response) -> dict:
+def login(services: ServicesDep, body: LoginIn, request: Request, response: Response) -> dict:
     accounts = services.accounts
     try:
         token, staff = accounts.login(body.username, body.password)
     except AccountError as exc:  # here a wrong password, so 401 rather than the usual 422
         raise HTTPException(401, str(exc)) from None
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=int(accounts.token_life.total_seconds()))
+    secure = services.settings.secure_cookies
+    secure = request.url.scheme == "https" if secure is None else secure  # behind https (a trusted proxy says so): Secure
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=int(accounts.token_life.total_seconds())
+    )
     return {**staff.to_dict(), "token": token}
 
 

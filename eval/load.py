@@ -97,7 +97,7 @@ async def run(base_url: str, load: Load, questions: dict[str, list[str]]) -> dic
 def served(settings, port: int, start_timeout: float = 300.0):
     """`xiaobao serve` in a child process on the settings' data directory (it starts the local model
     server too when no XIAOBAO_LLM_URL is set); yields its URL once /health answers."""
-    env = {**os.environ, "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0", "XIAOBAO_RATE_LIMIT_PER_SESSION": "0"}
+    env = {**os.environ, "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0", "XIAOBAO_RATE_LIMIT_PER_SESSION": "0", "XIAOBAO_RATE_LIMIT_SESSIONS_PER_CLIENT": "0"}
     command = [str(Path(sys.executable).parent / "xiaobao"), "--data-dir", str(settings.data_dir), "serve", "--port", str(port)]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

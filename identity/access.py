@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import threading
@@ -62,16 +63,26 @@ class RateLimiter:
             return (1 - tokens) / self.rate
 
 
-class Budgets:
-    """The request budgets of the service: per client address and per citizen session (a limit of 0
-    turns that budget off). `wait` answers how many seconds the request must wait, 0 when allowed."""
+class OverBudget(Exception):
+    """Over a request budget: try again after `retry_after` seconds."""
 
-    def __init__(self, per_client: int, per_session: int) -> None:
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("请求太频繁，请稍后再试。")
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+class Budgets:
+    """The request budgets of the service: per client address, per citizen session, and new sessions
+    per client address (else every new session would bring a fresh session budget). A limit of 0 turns
+    that budget off."""
+
+    def __init__(self, per_client: int, per_session: int, sessions_per_client: int) -> None:
         self.per_client = RateLimiter(per_client) if per_client else None
         self.per_session = RateLimiter(per_session) if per_session else None
+        self.new_sessions = RateLimiter(sessions_per_client) if sessions_per_client else None
 
-    def wait(self, client: str, session: str | None) -> float:
-        for limiter, key in ((self.per_client, client), (self.per_session, session)):
+    def charge(self, client: str | None = None, session: str | None = None, new_session_of: str | None = None) -> None:
+        """Count one request against the budgets of whom it names; OverBudget when one of them is spent."""
+        for limiter, key in ((self.per_client, client), (self.per_session, session), (self.new_sessions, new_session_of)):
             if limiter and key and (wait := limiter.check(key)):
-                return wait
-        return 0.0
+                raise OverBudget(wait)

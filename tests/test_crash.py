@@ -26,6 +26,7 @@ def start(data_dir: Path, port: int) -> subprocess.Popen:
         "XIAOBAO_LLM_URL": "http://127.0.0.1:9/v1",
         "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0",
         "XIAOBAO_RATE_LIMIT_PER_SESSION": "0",
+        "XIAOBAO_RATE_LIMIT_SESSIONS_PER_CLIENT": "0",
     }
     child = subprocess.Popen([XIAOBAO, "--data-dir", str(data_dir), "serve", "--port", str(port)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
