@@ -76,7 +76,7 @@ class Services:
 
     @cached_property
     def reviewer(self) -> Reviewer:
-        return Reviewer()
+        return Reviewer.from_settings(self.settings)
 
     @cached_property
     def tools(self) -> Tools:
@@ -95,7 +95,8 @@ class Services:
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.db_engine, self.settings.staff_token_hours)
+        s = self.settings
+        return Accounts(self.db_engine, s.staff_token_hours, s.login_max_failures, s.login_lockout_minutes)
 
     @cached_property
     def session_keys(self) -> SessionKeys:
@@ -124,6 +125,8 @@ class Services:
         """Release what was opened (the index admits one process; the database pool); closing twice is harmless."""
         if kb := self.__dict__.pop("kb", None):
             kb.close()
+        if reviewer := self.__dict__.pop("reviewer", None):
+            reviewer.close()  # its worker processes
         if db_engine := self.__dict__.get("db_engine"):
             db_engine.dispose()
 

@@ -17,6 +17,7 @@ from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
 from xiaobao.identity.access import OverBudget
 from xiaobao.identity.accounts import AccountError
 from xiaobao.identity.citizens import CredentialRejected
+from xiaobao.prereview.review import ReviewBusy, UploadRejected
 from xiaobao.staff.editorial import EditorialError, EntryNotFound
 from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound
 
@@ -29,6 +30,7 @@ STATUS = {
     ReportError: 422,
     IdentityRefused: 403,
     CredentialRejected: 401,
+    UploadRejected: 413,
     Conflict: 409,
     HandoffNotFound: 404,
     EntryNotFound: 404,
@@ -56,6 +58,11 @@ def refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespons
 
 async def model_busy(request: Request, exc: ModelBusy) -> JSONResponse:
     ERROR_COUNT.labels("model_busy").inc()
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def review_busy(request: Request, exc: ReviewBusy) -> JSONResponse:
+    ERROR_COUNT.labels("review_busy").inc()
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
 
@@ -93,4 +100,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OverBudget, over_budget)
     app.add_exception_handler(ModelBusy, model_busy)
+    app.add_exception_handler(ReviewBusy, review_busy)
     app.add_exception_handler(OperationalError, database_unavailable)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from xiaobao.api.deps import COOKIE, Anyone, HelperOrEditor, ServicesDep, token_of
-from xiaobao.identity.accounts import AccountError
+from xiaobao.identity.accounts import AccountError, AccountLocked
 
 router = APIRouter(tags=["工作人员"])
 
@@ -22,6 +22,8 @@ def login(services: ServicesDep, body: LoginIn, request: Request, response: Resp
     accounts = services.accounts
     try:
         token, staff = accounts.login(body.username, body.password)
+    except AccountLocked as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except AccountError as exc:  # here a wrong password, so 401 rather than the usual 422
         raise HTTPException(401, str(exc)) from None
     secure = services.settings.secure_cookies

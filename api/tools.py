@@ -57,7 +57,9 @@ async def prereview(
     item_id: Annotated[str, Form(max_length=40, description="事项编号，如 BS-ITEM-007")],
     files: Annotated[list[UploadFile], File(description="申请材料：PDF、图片、DOCX、TXT，每份不超过 20 MB")],
 ) -> dict:
-    """Pre-review uploaded materials against the item's review points."""
+    """Pre-review uploaded materials against the item's review points. Too many files or bytes: 413
+    before anything is read; every worker busy: 503 with Retry-After."""
+    services.reviewer.check([(upload.filename or "未命名", upload.size or 0) for upload in files])
     uploads = [(upload.filename or "未命名", await read_upload(upload, f"{upload.filename} ")) for upload in files]
     reply = await run_in_threadpool(services.engine.prereview, session_id, item_id, uploads)  # OCR is CPU work
     # the chat shows these replies as they are; an API client is told the review could not be done

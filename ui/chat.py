@@ -17,6 +17,7 @@ from xiaobao.assistant.engine import Reply
 from xiaobao.assistant.guard import BadMessage
 from xiaobao.assistant.llm import ModelBusy
 from xiaobao.govdata.records import sample_identities
+from xiaobao.prereview.review import ReviewBusy, UploadRejected
 from xiaobao.services import Services
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
@@ -126,9 +127,13 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
         ):
             if not item_id or not paths:
                 raise gr.Error("请选择事项并上传至少一份材料。")
-            session_id = start(session_id, user)
-            files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
-            reply = engine.prereview(session_id, item_id, files)
+            try:
+                services.reviewer.check([(Path(p).name, Path(p).stat().st_size) for p in paths])
+                session_id = start(session_id, user)
+                files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+                reply = engine.prereview(session_id, item_id, files)
+            except (UploadRejected, ReviewBusy) as exc:
+                raise gr.Error(str(exc)) from None
             history = [
                 *history,
                 {"role": "user", "content": html.escape(f"请预审我的材料：{'、'.join(name for name, _ in files)}")},

@@ -20,7 +20,7 @@ ISSUER, AUDIENCE, SECRET = "https://sso.example.gov.cn", "xiaobao", "a-shared-se
 def configure(services, **settings) -> TestClient:
     """A client of an app over the services with these settings (the services built from settings are rebuilt)."""
     services.settings = services.settings.model_copy(update=settings)
-    for built in ("budgets", "citizens"):
+    for built in ("budgets", "citizens", "reviewer", "accounts"):
         services.__dict__.pop(built, None)
     services.engine.settings, services.engine.citizens = services.settings, services.citizens
     return TestClient(create_app(services, with_ui=False))
@@ -152,3 +152,24 @@ def test_a_helper_reads_only_queued_own_or_admin_transcripts(services, engine):
     reads = [e for e in root.get("/api/admin/audit").json() if e["action"] == "read_transcript"]
     assert {e["actor"] for e in reads} >= {"li", "wang", "root"}
     assert json.dumps(reads, ensure_ascii=False)
+
+
+def test_an_upload_batch_over_the_limits_is_refused_before_it_is_read(services, engine):
+    client = configure(services, upload_max_files=2)
+    created = client.post("/api/sessions", json={}).json()
+    files = [("files", (f"材料{i}.txt", "营业执照".encode(), "text/plain")) for i in range(3)]
+    response = client.post(
+        f"/api/sessions/{created['session_id']}/prereview",
+        data={"item_id": "BS-ITEM-007"},
+        files=files,
+        headers={"X-Session-Key": created["session_key"]},
+    )
+    assert response.status_code == 413 and "最多上传 2 个文件" in response.json()["detail"]
+
+
+def test_a_locked_username_is_a_429_with_retry_after(services, engine):
+    services.accounts.add("li", "password-1", "helper")
+    client = configure(services, login_max_failures=2)
+    wrong = [client.post("/api/staff/login", json={"username": "li", "password": "wrong-one"}).status_code for _ in range(2)]
+    locked = client.post("/api/staff/login", json={"username": "li", "password": "password-1"})
+    assert wrong == [401, 401] and locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
