@@ -110,7 +110,10 @@ def test_staff_requests_from_another_origin_are_refused(services, engine):
     assert foreign.status_code == 403 and "跨站" in foreign.json()["detail"]
     assert client.post("/api/editor/entries", json=entry, headers={"Origin": "http://testserver"}).status_code in (200, 201)
     page = client.get("/staff/editor")
-    assert "frame-ancestors 'self'" in page.headers["content-security-policy"] and "default-src 'self'" in page.headers["content-security-policy"]
+    assert (
+        "frame-ancestors 'self'" in page.headers["content-security-policy"]
+        and "default-src 'self'" in page.headers["content-security-policy"]
+    )
 
 
 def test_the_staff_cookie_is_secure_behind_https(services, engine):
@@ -118,7 +121,9 @@ def test_the_staff_cookie_is_secure_behind_https(services, engine):
     login = {"username": "li", "password": "password-1"}
     plain = configure(services).post("/api/staff/login", json=login)
     assert "secure" not in plain.headers["set-cookie"].lower()
-    proxied = configure(services, trusted_proxies=["testclient"]).post("/api/staff/login", json=login, headers={"X-Forwarded-Proto": "https"})
+    proxied = configure(services, trusted_proxies=["testclient"]).post(
+        "/api/staff/login", json=login, headers={"X-Forwarded-Proto": "https"}
+    )
     assert "secure" in proxied.headers["set-cookie"].lower()
     forced = configure(services, secure_cookies=True).post("/api/staff/login", json=login)
     assert "secure" in forced.headers["set-cookie"].lower()
