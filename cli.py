@@ -470,7 +470,7 @@ def eval_load(
     sessions: Annotated[int, typer.Option(min=1, help="同时在线的模拟群众数。")] = 50,
     seconds: Annotated[float, typer.Option(min=1, help="压测时长（秒）。")] = 30.0,
     mix: Annotated[
-        str, typer.Option(help="流量配比：verbatim（官方口径）、generated（需大模型生成）、handoff（转人工）。")
+        str, typer.Option(help="流量配比：verbatim（官方口径）、generated（需大模型生成）、handoff（转人工）、prereview（上传材料预审）。")
     ] = "verbatim=8,generated=1,handoff=1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8768,
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
@@ -488,8 +488,8 @@ def eval_load(
         weights = {kind: float(weight) for kind, weight in (part.split("=") for part in mix.split(","))}
     except ValueError:
         raise fail(f"--mix 格式应为 verbatim=8,generated=1,handoff=1：{mix}") from None
-    if set(weights) - {"verbatim", "generated", "handoff"} or not any(weights.values()):
-        raise fail("--mix 只能包含 verbatim、generated、handoff，且至少一项大于 0")
+    if set(weights) - {"verbatim", "generated", "handoff", "prereview"} or not any(weights.values()):
+        raise fail("--mix 只能包含 verbatim、generated、handoff、prereview，且至少一项大于 0")
     settings = ctx.obj
     load = Load(sessions, seconds, mix={k: v for k, v in weights.items() if v})
     with opened(settings) as services:
@@ -508,7 +508,14 @@ def eval_load(
         generated = [
             q for q in (f"{g}{a}" for g in guides for a in asks) if route(q).intent == "knowledge" and engine.triage(q)[1] == "generate"
         ]
-        questions = {"verbatim": verbatim, "generated": generated, "handoff": verbatim}
+        # prereview citizens upload the scanned materials of labelled pre-review cases (OCR in the review workers)
+        cases = sorted(p for p in Path("eval/data/prereview").iterdir() if (p / "case.json").is_file())[:20]
+        uploads = [
+            (json.loads((c / "case.json").read_text(encoding="utf-8"))["item_id"],
+             [("files", (f.name, f.read_bytes())) for f in sorted(c.iterdir()) if f.suffix == ".png"])
+            for c in cases
+        ]  # fmt: skip
+        questions = {"verbatim": verbatim, "generated": generated, "handoff": verbatim, "prereview": [u for u in uploads if u[1]]}
         if weights.get("generated") and not generated:
             raise fail("示例知识中找不到需要生成回答的问题")
     # the service runs in its own process (as in production), so the simulated citizens do not share

@@ -193,7 +193,9 @@ def run_benchmark(settings, scenario: Scenario, port: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="xiaobao-handoff-") as tmp:
         # every simulated client shares one address: the per-client budget would throttle the simulation
-        s = settings.model_copy(update={"data_dir": Path(tmp), "rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0})
+        s = settings.model_copy(
+            update={"data_dir": Path(tmp), "rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0}
+        )
         with Services(s) as services:  # the hand-off path never asks the model
             tokens = []
             for i in range(scenario.helpers):

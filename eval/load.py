@@ -1,8 +1,9 @@
 """Load: N concurrent simulated citizens against the HTTP API on loopback, each asking a question,
 reading the answer and thinking a moment before the next. The mix assigns each citizen a kind:
 asking questions with official replies (verbatim), asking questions the model must answer
-(generated), or handing off to a human and then chatting with the helper (handoff). Reports
-throughput, latency per kind and every non-2xx answer."""
+(generated), handing off to a human and then chatting with the helper (handoff), or uploading
+materials for pre-review (prereview: OCR in the review workers). Reports throughput, latency per kind
+and every non-2xx answer."""
 
 from __future__ import annotations
 
@@ -32,18 +33,26 @@ class Load:
     seed: int = 11
 
 
+async def ask(client: httpx.AsyncClient, session: str, key: dict, kind: str, what) -> httpx.Response:
+    """One request of the citizen's kind: a question, or (prereview) an upload of one case's materials."""
+    if kind == "prereview":
+        item_id, files = what
+        return await client.post(f"/api/sessions/{session}/prereview", data={"item_id": item_id}, files=files, headers=key)
+    return await client.post(f"/api/sessions/{session}/messages", json={"text": what}, headers=key)
+
+
 async def citizen(
-    client: httpx.AsyncClient, load: Load, kind: str, questions: dict[str, list[str]], rng: random.Random, results: list, stop: float
+    client: httpx.AsyncClient, load: Load, kind: str, questions: dict[str, list], rng: random.Random, results: list, stop: float
 ) -> None:
     created = (await client.post("/api/sessions", json={})).json()
     session, key = created["session_id"], {"X-Session-Key": created["session_key"]}
     first = True
     while time.monotonic() < stop:
-        text = "转人工" if kind == "handoff" and first else rng.choice(questions[kind])
+        what = "转人工" if kind == "handoff" and first else rng.choice(questions[kind])
         first = False
         started = time.perf_counter()
         try:
-            response = await client.post(f"/api/sessions/{session}/messages", json={"text": text}, headers=key)
+            response = await ask(client, session, key, kind, what)
             status = response.status_code
             path = response.json().get("path") if status == 200 else None
         except httpx.HTTPError as exc:
@@ -53,7 +62,8 @@ async def citizen(
 
 
 async def run(base_url: str, load: Load, questions: dict[str, list[str]]) -> dict:
-    """`questions`: per kind, what its citizens ask (handoff citizens ask these after 转人工)."""
+    """`questions`: per kind, what its citizens ask (handoff citizens ask these after 转人工; prereview
+    citizens upload (item_id, [("files", (name, bytes))]) cases)."""
     rng = random.Random(load.seed)
     kinds, weights = zip(*load.mix.items(), strict=True)
     assigned = [rng.choices(kinds, weights)[0] for _ in range(load.sessions)]
@@ -97,7 +107,12 @@ async def run(base_url: str, load: Load, questions: dict[str, list[str]]) -> dic
 def served(settings, port: int, start_timeout: float = 300.0):
     """`xiaobao serve` in a child process on the settings' data directory (it starts the local model
     server too when no XIAOBAO_LLM_URL is set); yields its URL once /health answers."""
-    env = {**os.environ, "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0", "XIAOBAO_RATE_LIMIT_PER_SESSION": "0", "XIAOBAO_RATE_LIMIT_SESSIONS_PER_CLIENT": "0"}
+    env = {
+        **os.environ,
+        "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0",
+        "XIAOBAO_RATE_LIMIT_PER_SESSION": "0",
+        "XIAOBAO_RATE_LIMIT_SESSIONS_PER_CLIENT": "0",
+    }
     command = [str(Path(sys.executable).parent / "xiaobao"), "--data-dir", str(settings.data_dir), "serve", "--port", str(port)]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

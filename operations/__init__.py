@@ -1,2 +1,2 @@
-"""What operators watch: service metrics from the database, the 办不成事 channel, evaluation history
-and the service's own Prometheus metrics."""
+"""What operators watch and keep: service metrics from the database, charts and exports, evaluation
+history, the Prometheus exposition, and backups."""

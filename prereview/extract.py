@@ -61,7 +61,7 @@ class Limits:
 
 
 def _mb(size: int) -> str:
-    return f"{size / MB:.1f} MB" if size < 10 * MB else f"{size // MB} MB"
+    return f"{size / MB:.1f} MB"
 
 
 def check_batch(files: Sequence[tuple[str, bytes | int]], limits: Limits) -> None:
@@ -71,7 +71,7 @@ def check_batch(files: Sequence[tuple[str, bytes | int]], limits: Limits) -> Non
         raise UploadRejected(f"一次最多上传 {limits.max_files} 个文件（本次 {len(files)} 个），请分批预审")
     total = sum(data if isinstance(data, int) else len(data) for _, data in files)
     if total > limits.max_bytes:
-        raise UploadRejected(f"上传的文件合计 {_mb(total)}，超过上限 {_mb(limits.max_bytes)}，请压缩图片或分批上传")
+        raise UploadRejected(f"上传的文件太大：合计 {_mb(total)}，超过上限 {_mb(limits.max_bytes)}，请压缩图片或分批上传")
 
 
 def _too_large(name: str, what: str) -> Unreadable:

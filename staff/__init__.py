@@ -1,2 +1,2 @@
-"""The people behind Xiaobao: helper and editor accounts, the hand-off desk, the knowledge-gap loop
-and the Q&A editing workflow, and the audit log of everything they do."""
+"""The people behind Xiaobao at work: the hand-off desk of the online helpers, and the editors' knowledge-gap
+loop and Q&A editing workflow. Their accounts and audit log are in identity/."""

@@ -66,7 +66,13 @@ def services(settings, fake_embedder, llm):
     """Every service, built by the composition root over the test fakes. The fake embedder's cosines
     are not e5's (an exact phrasing scores 1.0, related text ~0.3-0.6), so the thresholds are its own."""
     tuned = settings.model_copy(
-        update={"verbatim_threshold": 0.95, "evidence_threshold": 0.3, "gap_group_threshold": 0.5, "helper_offline_after": 60, "demo_mode": True}
+        update={
+            "verbatim_threshold": 0.95,
+            "evidence_threshold": 0.3,
+            "gap_group_threshold": 0.5,
+            "helper_offline_after": 60,
+            "demo_mode": True,
+        }
     )
     with Services(tuned, embedder=fake_embedder, llm=llm) as built:
         yield built

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_no_operation_answers_with_a_server_error(services, engine):
-    services.engine.settings = services.engine.settings.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0})
+    services.engine.settings = services.engine.settings.model_copy(
+        update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0}
+    )
     services.accounts.add("root", "password-1", "admin")
     token, _ = services.accounts.login("root", "password-1")
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(services, with_ui=False))

@@ -7,7 +7,9 @@ from xiaobao.server import create_app
 
 
 def test_concurrent_citizens_on_the_verbatim_and_hand_off_paths(services, engine):
-    services.settings = services.settings.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0})
+    services.settings = services.settings.model_copy(
+        update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0}
+    )
     load = Load(sessions=8, seconds=2, think=(0.05, 0.1), mix={"verbatim": 4, "handoff": 1})
     with serving(create_app(services, with_ui=False), free_port()) as url:
         phrasings = ["办事大厅什么时候开门", "政务服务中心几点上班？"]

@@ -92,7 +92,7 @@ def test_a_batch_over_the_limits_is_rejected_with_a_clear_message():
     check_batch([("a.txt", b"x")] * 10, limits)
     with pytest.raises(UploadRejected, match="一次最多上传 10 个文件（本次 11 个）"):
         check_batch([("a.txt", b"x")] * 11, limits)
-    with pytest.raises(UploadRejected, match="合计 25 MB，超过上限 20 MB"):
+    with pytest.raises(UploadRejected, match="合计 25.0 MB，超过上限 20.0 MB"):
         check_batch([("a.png", 15 * 1024 * 1024), ("b.png", 10 * 1024 * 1024)], limits)  # sizes will do
     assert issubclass(UploadRejected, ValueError)
 
