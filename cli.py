@@ -723,27 +723,26 @@ def users_passwd(
     console.print(f"已重设 {username} 的密码。")
 
 
-@users_app.command("disable")
-def users_disable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="用户名。")]) -> None:
-    """停用账号：不能再登录，已有的登录立即失效（记入审计日志）。"""
+def switch_account(settings: Settings, username: str, active: bool) -> None:
     from xiaobao.identity.accounts import AccountError
 
     try:
-        open_accounts(ctx.obj).set_active(username, False)
+        open_accounts(settings).set_active(username, active)
     except AccountError as exc:
         raise fail(str(exc)) from None
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="用户名。")]) -> None:
+    """停用账号：不能再登录，已有的登录立即失效（记入审计日志）。"""
+    switch_account(ctx.obj, username, False)
     console.print(f"已停用 {username}，该账号已有的登录随之失效。")
 
 
 @users_app.command("enable")
 def users_enable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="用户名。")]) -> None:
     """重新启用账号，并解除因多次输错密码而暂停的登录（记入审计日志）。"""
-    from xiaobao.identity.accounts import AccountError
-
-    try:
-        open_accounts(ctx.obj).set_active(username, True)
-    except AccountError as exc:
-        raise fail(str(exc)) from None
+    switch_account(ctx.obj, username, True)
     console.print(f"已启用 {username}。")
 
 
