@@ -38,15 +38,17 @@ def with_sources(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def chunks(base: dict, content: str) -> Iterator[str]:
-    """The whole checked answer as one streamed delta, then the stop chunk."""
+def chunks(base: dict, content: str, xiaobao: dict) -> Iterator[str]:
+    """The whole checked answer as one streamed delta, then the stop chunk, which carries the reply's
+    details and the session key for continuing (as the non-streamed answer does)."""
 
     def chunk(delta: dict, **extra) -> str:
-        data = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, **extra}]}
+        details = {"xiaobao": extra.pop("xiaobao")} if "xiaobao" in extra else {}
+        data = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, **extra}], **details}
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": content})
-    yield chunk({}, finish_reason="stop")
+    yield chunk({}, finish_reason="stop", xiaobao=xiaobao)
     yield "data: [DONE]\n\n"
 
 
@@ -68,12 +70,19 @@ def chat_completions(services: ServicesDep, body: ChatRequest, request: Request)
         session_id = engine.create_session(channel="api")
     reply = engine.respond(session_id, question)
     base = {"id": f"chatcmpl-{reply.turn_id}", "created": int(time.time()), "model": body.model}
+    xiaobao = {**reply.to_dict(), "session_key": keys.issue(session_id)}
     if body.stream:
-        return StreamingResponse(chunks(base, with_sources(reply)), media_type="text/event-stream")
+        return StreamingResponse(chunks(base, with_sources(reply), xiaobao), media_type="text/event-stream")
     return {
         **base,
         "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": with_sources(reply)}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "xiaobao": {**reply.to_dict(), "session_key": keys.issue(session_id)},
+        "xiaobao": xiaobao,
     }
+
+
+@router.get("/v1/models")
+def models() -> dict:
+    """The one model this facade serves, for clients that list models before they ask."""
+    return {"object": "list", "data": [{"id": "xiaobao", "object": "model", "created": 0, "owned_by": "xiaobao"}]}

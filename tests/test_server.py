@@ -98,6 +98,13 @@ def test_openai_facade(client, llm):
     chunks = [json.loads(line) for line in lines[:-1]]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    more = chunks[-1]["xiaobao"]  # a streamed answer also says how to continue its session
+    metadata = {"session_id": more["session_id"], "session_key": more["session_key"]}
+    again = client.post("/v1/chat/completions", json={**body, "metadata": metadata}).json()
+    assert again["xiaobao"]["session_id"] == more["session_id"]
+    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["xiaobao"]
+    empty = client.post("/v1/chat/completions", json={"messages": []})
+    assert empty.status_code == 422 and "messages" in empty.json()["message"] and "请求的内容有误" in empty.json()["message"]
 
 
 def test_tool_registry_is_published(client):
