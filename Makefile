@@ -9,6 +9,11 @@ SHARED ?= ../shared/data
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
 
+.PHONY: install run test lint bench eval eval-answers clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
 $(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "需要 Python 3.11 或更高版本" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +21,18 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# torch is pinned before the test extras so that sentence-transformers takes this build rather than
+# pulling the newest CUDA build.
 $(DEV): $(RUNTIME)
-	# torch is pinned before the test extras so that sentence-transformers takes this build
-	# rather than pulling the newest CUDA build.
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[st,postgres,dev]"
 	touch $@
 
 install: $(RUNTIME)  ## create .venv and install Xiaobao with its models (the runtime only)
 
+# make run serves the demo pack in demo mode: its sample identities may be picked, and every page says so
 run: $(RUNTIME)  ## install, prepare the models, load the demo knowledge, start the service and print its URL
 	$(BIN)/xiaobao init
-	# the demo pack's sample identities may be picked on the chat page: demo mode, said on every page
 	XIAOBAO_DEMO_MODE=true $(BIN)/xiaobao serve
 
 test: $(DEV)  ## install with the test tools, check the layers, then run the whole test suite
