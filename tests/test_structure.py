@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # the services, and the clients and stores they are made of: built once, in services.py
 SERVICES = {
-    "Accounts", "Budgets", "DbDirectory", "Editorial", "Engine", "HelpDesk", "Ingestor", "KnowledgeBase",
+    "Accounts", "Budgets", "CitizenVerifier", "DbDirectory", "Editorial", "Engine", "HelpDesk", "Ingestor", "KnowledgeBase",
     "Metrics", "OpenAICompatibleLLM", "Reports", "Reviewer", "SessionKeys", "Tools", "open_database",
 }  # fmt: skip
 
