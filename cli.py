@@ -219,7 +219,7 @@ def ask(
             engine = services.engine
             session_id = engine.create_session(demo_ref=user, channel="cli")
             for kind, value in engine.stream(session_id, question):
-                if kind == "token":
+                if kind == "sentence":
                     console.print(value, end="", style="dim")
             console.print()
             print_reply(value)

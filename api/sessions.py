@@ -77,7 +77,7 @@ def send(services: ServicesDep, session_id: Owned, body: Message) -> dict | Stre
 
     def feed() -> Iterator[str]:
         for kind, value in (first, *events):
-            yield sse("token", {"text": value}) if kind == "token" else sse("final", value.to_dict())
+            yield sse("sentence", {"text": value}) if kind == "sentence" else sse("final", value.to_dict())
 
     return StreamingResponse(feed(), media_type="text/event-stream")
 

@@ -8,6 +8,7 @@ supporting mark is attributed to the passage that does support it, and cut if no
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xiaobao.assistant.answerability import covered, topic_terms
@@ -108,3 +109,54 @@ def check(answer: str, passages: list[str], tokenizer: Tokenizer) -> CheckedAnsw
     result.text = "".join(kept)
     result.kept = len(kept)
     return result
+
+
+class CheckedStream:
+    """The answer checked sentence by sentence while the model writes it: each sentence is released
+    once the next one has begun, checked as `check` does, and — if kept — renumbered in the order
+    passages are first cited. What it releases is therefore exactly the final answer's text, in order:
+    nothing shown is later withdrawn. `refuse` names a word a sentence must not say (the output
+    filter); such a sentence is withheld like an unsupported one."""
+
+    def __init__(self, passages: list[str], tokenizer: Tokenizer, refuse: Callable[[str], str | None]) -> None:
+        self.passages, self.tokenizer, self.refuse = passages, tokenizer, refuse
+        self.written = ""  # what the model has written and is not yet released
+        self.shown: list[str] = []
+        self.cited: list[int] = []  # passage numbers in the order the shown text first cites them
+        self.attributed = 0
+        self.dropped: list[str] = []
+        self.sensitive: list[str] = []
+
+    def feed(self, token: str) -> list[str]:
+        self.written += token
+        pieces = _pieces(self.written)
+        # the last piece may be unfinished, and a citation mark may still be arriving for the one before
+        if len(pieces) < 2 or pieces[-1].lstrip()[:1] in "[【［":
+            return []
+        self.written = pieces[-1]
+        return self._release("".join(pieces[:-1]))
+
+    def finish(self) -> list[str]:
+        done, self.written = self.written, ""
+        return self._release(done)
+
+    def _release(self, text: str) -> list[str]:
+        checked = check(text, self.passages, self.tokenizer)
+        self.attributed += checked.attributed
+        self.dropped += checked.dropped
+        released = []
+        for sentence in _pieces(checked.text):
+            if word := self.refuse(MARK.sub("", sentence)):
+                self.sensitive.append(word)
+                self.dropped.append(sentence)
+                continue
+            for n in map(int, MARK.findall(sentence)):
+                if n not in self.cited:
+                    self.cited.append(n)
+            released.append(MARK.sub(lambda m: f"[{self.cited.index(int(m.group(1))) + 1}]", sentence))
+        self.shown += released
+        return released
+
+    @property
+    def text(self) -> str:
+        return "".join(self.shown)

@@ -34,6 +34,7 @@ OFFER_HUMAN = "如需进一步帮助，可以点击“转人工”，由线上�
 NO_ANSWER = "抱歉，小宝在现有知识库中没有找到可以准确回答这个问题的内容，不敢乱说。" + OFFER_HUMAN
 GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可以问我办事指南、政策法规、办件进度，也可以随时转人工。"
 MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
+MODEL_CUT = "回答中断：智能问答服务暂时不可用，以上内容已核对出处。" + OFFER_HUMAN
 ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
 RATED_BAD = "您对小宝的回答不太满意，已为您转接线上人工帮办，请稍候。"
 NOT_AN_ORDER = "小宝只依据官方资料回答政务服务问题，不能按要求改变规则、扮演他人或透露内部设定。" + OFFER_HUMAN
@@ -262,7 +263,8 @@ class Engine:
         return reply
 
     def stream(self, session_id: str, message: str) -> Iterator[tuple[str, object]]:
-        """("token", text) while a generated answer is being written, then ("final", Reply).
+        """("sentence", text) for each sentence of a generated answer once it has passed the citation
+        check (the final reply's text is exactly these sentences), then ("final", Reply).
         Raises BadMessage or SessionNotFound before anything is stored."""
         checked = guard.check(message)
         started = time.perf_counter()
@@ -392,7 +394,8 @@ class Engine:
             {"role": "system", "content": self._system},  # a fixed prefix: the server's prompt cache reuses it
             {"role": "user", "content": self._user.format(passages=numbered, question=question)},
         ]
-        parts: list[str] = []
+        checked = citations.CheckedStream(passages, self.kb.tokenizer, refuse=self.content.find)
+        tokens = 0
         try:
             with self.slots.hold():  # ModelBusy (→ 503) when the line for the model is full
                 asked = time.perf_counter()
@@ -400,31 +403,34 @@ class Engine:
                     if not first_token:
                         first_token.append((time.perf_counter() - started) * 1000)
                         LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - asked)
-                    parts.append(token)
-                    yield "token", token
+                    tokens += 1
+                    for sentence in checked.feed(token):  # only checked sentences are shown, never raw tokens
+                        yield "sentence", sentence
+                for sentence in checked.finish():
+                    yield "sentence", sentence
                 LLM_SECONDS.observe(time.perf_counter() - asked)
-                LLM_TOKENS.inc(len(parts))  # the server streams one token per chunk
+                LLM_TOKENS.inc(tokens)  # the server streams one token per chunk
         except LLMUnavailable:
             ERRORS.labels("llm_unavailable").inc()
+            if checked.shown:  # what was shown stays; the citizen is told the rest did not come
+                cited = [evidence[n - 1] for n in checked.cited]
+                return Draft(f"{checked.text}（{MODEL_CUT}）", "error", LABEL_AI, cited, offer_human=True, trace=trace)
             refs = "；".join(h.citation for h in evidence[:3])
             return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
-        checked = citations.check("".join(parts), passages, self.kb.tokenizer)
-        stats = {"kept": checked.kept, "cut": len(checked.dropped), "attributed": checked.attributed}
-        if word := self.content.find(checked.text):  # the output filter: the model said what we do not say
-            guard.log.warning("sensitive output withheld: %s", word)
-            return Draft(guard.BLOCKED, "blocked", trace=trace, checked={**stats, "sensitive": word})
-        if not checked.kept:
+        stats = {"kept": len(checked.shown), "cut": len(checked.dropped), "attributed": checked.attributed}
+        if checked.sensitive:  # the output filter: the model said what we do not say
+            guard.log.warning("sensitive output withheld: %s", checked.sensitive)
+            stats["sensitive"] = checked.sensitive
+        if not checked.shown:
+            if checked.sensitive:
+                return Draft(guard.BLOCKED, "blocked", trace=trace, checked=stats)
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
-        # renumber so the citations shown are 1..n in the order they are cited
-        cited = [evidence[n - 1] for n in checked.numbers]
-        text = checked.text
-        for new, old in enumerate(checked.numbers, start=1):
-            text = text.replace(f"[{old}]", f"[#{new}]")
         # sentences the check cut are something the knowledge base could not back: the editors see them
         gap = "answer_cut" if checked.dropped else None
         if gap:
             stats["dropped"] = checked.dropped
-        return Draft(text.replace("[#", "["), "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats)
+        cited = [evidence[n - 1] for n in checked.cited]
+        return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats)
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
         with Session(self.db_engine) as session:

@@ -88,7 +88,7 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
             try:
                 for kind, value in engine.stream(session_id, message):
-                    if kind == "token":
+                    if kind == "sentence":  # checked sentences only: nothing shown is withdrawn
                         history[-1]["content"] += value
                     elif value.path == "human":  # a helper holds the session: the message went to them
                         history[-1]["content"] = "<sub>已发送给人工帮办</sub>"

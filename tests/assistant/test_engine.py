@@ -127,7 +127,7 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     llm.fail_after = 3
     session = engine.create_session()
     events = list(engine.stream(session, "九十岁老人高龄津贴每月多少钱"))
-    assert [kind for kind, _ in events[:3]] == ["token"] * 3
+    assert [kind for kind, _ in events] == ["final"]  # no sentence was complete: nothing was shown
     reply = events[-1][1]
     assert reply.path == "error" and reply.offer_human and "转人工" in reply.text
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
@@ -172,3 +172,31 @@ def test_two_close_qa_entries_are_not_answered_verbatim(engine, ingestor, tmp_pa
 def test_search_tool_reaches_the_knowledge_base(engine):
     result = engine.tools.call("search_knowledge", {"query": "高龄津贴"}, session_id="s", user_ref=None)
     assert "示例区高龄津贴办法" in result.text and result.data["hits"] > 0
+
+
+def test_only_checked_sentences_are_shown_and_none_is_withdrawn(engine, llm):
+    def answer(messages) -> str:
+        return (
+            citing("第二条", "申请高龄津贴需要提供身份证和户口簿[{n}]。")(messages)
+            + "火星移民需要护照和签证[1]。"  # supported by no passage
+            + citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")(messages)
+        )
+
+    llm.answers = [answer]
+    events = list(engine.stream(engine.create_session(), "高龄津贴怎么申请，每月多少钱"))
+    shown = [value for kind, value in events if kind == "sentence"]
+    final = events[-1][1]
+    assert "".join(shown) == final.text  # exactly what was shown stays, in order
+    assert len(shown) == 2 and not any("火星" in sentence for sentence in shown)  # the unsupported one never showed
+    assert [c["number"] for c in final.citations] == [1, 2] and shown[0].endswith("[1]。") and shown[1].endswith("[2]。")
+
+
+def test_a_model_failure_after_shown_sentences_keeps_them(engine, llm):
+    first = "申请高龄津贴需要提供身份证和户口簿[{n}]。"
+    llm.answers = [lambda messages: citing("第二条", first)(messages) + "年满九十周岁的本区户籍老人每月领取高龄津贴400元[1]。"]
+    llm.fail_after = len(first) + 6  # the second sentence has begun, and never completes
+    events = list(engine.stream(engine.create_session(), "高龄津贴怎么申请"))
+    shown = [value for kind, value in events if kind == "sentence"]
+    final = events[-1][1]
+    assert len(shown) == 1 and final.path == "error" and final.text.startswith(shown[0]) and "转人工" in final.text
+    assert final.citations[0]["citation"] == "《示例区高龄津贴办法》第二条"

@@ -50,14 +50,23 @@ def test_grounded_answer_from_the_real_model(engine, model_server):
     assert reply.ttft_ms is not None and reply.ttft_ms < reply.total_ms
 
 
+class KilledMidAnswer:
+    """The real client, except that the server is killed (SIGKILL) as soon as it has begun to answer."""
+
+    def __init__(self, llm: OpenAICompatibleLLM, pid: int) -> None:
+        self.llm, self.pid = llm, pid
+
+    def stream(self, messages, max_tokens):
+        for i, token in enumerate(self.llm.stream(messages, max_tokens)):
+            if i == 0:
+                os.kill(self.pid, signal.SIGKILL)
+            yield token
+
+
 def test_killing_the_model_server_mid_answer(engine, model_server):
-    engine.llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
+    engine.llm = KilledMidAnswer(OpenAICompatibleLLM(model_server.base_url, "qwen"), model_server.pid)
     session = engine.create_session()
-    events = engine.stream(session, QUESTION)
-    kind, _ = next(events)
-    assert kind == "token"
-    os.kill(model_server.pid, signal.SIGKILL)
-    final = [value for kind, value in events if kind == "final"][0]
+    final = [value for kind, value in engine.stream(session, QUESTION) if kind == "final"][0]
     assert final.path == "error" and final.offer_human and "转人工" in final.text
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]  # the turn is stored
     deadline = time.monotonic() + 60
