@@ -2,6 +2,7 @@
 rating and hand-off to a person. Every route but creation needs the session's key."""
 
 import json
+from itertools import chain
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -76,7 +77,7 @@ def send(services: ServicesDep, session_id: Owned, body: Message) -> dict | Stre
     first = next(events)  # raises bad input / unknown session before the stream starts (4xx, not a broken stream)
 
     def feed() -> Iterator[str]:
-        for kind, value in (first, *events):
+        for kind, value in chain([first], events):  # lazily: each checked sentence leaves as soon as it is checked
             yield sse("sentence", {"text": value}) if kind == "sentence" else sse("final", value.to_dict())
 
     return StreamingResponse(feed(), media_type="text/event-stream")
