@@ -2,8 +2,8 @@
 rating and hand-off to a person. Every route but creation needs the session's key."""
 
 import json
-from itertools import chain
 from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
