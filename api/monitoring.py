@@ -14,7 +14,7 @@ router = APIRouter(tags=["运维"])
 
 @router.get("/health")
 def health(services: ServicesDep) -> dict:
-    llm = services.engine.llm
+    llm = services.llm
     return {"status": "ok", "llm": llm.healthy() if hasattr(llm, "healthy") else None, "demo_mode": services.settings.demo_mode}
 
 
