@@ -770,24 +770,21 @@ def restore_command(ctx: typer.Context, source: Annotated[Path, typer.Argument(h
     console.print(f"已从 {source}（{done['at'][:19]}）恢复到 {ctx.obj.data_dir}；索引：{done['index']}")
 
 
-_SHARED_DATA = DEMO_PACK.parent.parent / "shared" / "data"
-
-
 @eval_app.command("answerability")
 def eval_answerability(
     ctx: typer.Context,
-    queries: Annotated[Path, typer.Option(help="带标准答案的问题（jsonl）。")] = _SHARED_DATA / "eval" / "bj-faq-dev.jsonl",
+    queries: Annotated[Path | None, typer.Option(help="带标准答案的问题（jsonl，默认 shared/data 的 bj-faq-dev）。")] = None,
     corpus: Annotated[list[Path] | None, typer.Option(help="答案语料（默认 shared/data 的 bj-faq 答案）。")] = None,
     limit: Annotated[int | None, typer.Option(help="只用前 N 个问题。")] = None,
     write_model: Annotated[bool, typer.Option("--write-model", help="把拟合的模型写入软件包（assistant/answerability.json）。")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="模型 JSON 另存到此处。")] = None,
 ) -> None:
     """拟合可答性模型（留出负例，按部门划分训练/留出），阈值按训练部门的误答率目标选定。"""
-    from xiaobao.eval.answerability import CORPUS, collect, fit
+    from xiaobao.eval.answerability import CORPUS, QUERIES, collect, fit
     from xiaobao.eval.answerability import write_model as save
     from xiaobao.knowledge.lexical import Tokenizer
 
-    corpus = corpus or [CORPUS]
+    queries, corpus = queries or QUERIES, corpus or [CORPUS]
     if not queries.exists() or not all(p.exists() for p in corpus):
         raise fail(f"找不到数据：{queries} / {corpus}（需要 ../shared/data）")
     with progress_bars() as progress:
@@ -805,17 +802,17 @@ def eval_answerability(
 @eval_app.command("truth")
 def eval_truth(
     ctx: typer.Context,
-    queries: Annotated[Path, typer.Option(help="带标准答案的问题（jsonl）。")] = _SHARED_DATA / "eval" / "bj-faq-dev.jsonl",
+    queries: Annotated[Path | None, typer.Option(help="带标准答案的问题（jsonl，默认 shared/data 的 bj-faq-dev）。")] = None,
     corpus: Annotated[list[Path] | None, typer.Option(help="答案语料（默认 shared/data 的 bj-faq 答案）。")] = None,
     out_of_scope: Annotated[Path | None, typer.Option(help="超范围问题（jsonl，默认 eval/data/out_of_scope.jsonl）。")] = None,
     limit: Annotated[int | None, typer.Option(help="只评测前 N 个问题。")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
 ) -> None:
     """留出评测（只看决策，不调用大模型）：答案在/不在知识库时，答对、答错、该答未答、误答率，以及超范围拒答率。"""
-    from xiaobao.eval.answerability import CORPUS
+    from xiaobao.eval.answerability import CORPUS, QUERIES
     from xiaobao.eval.truth import OUT_OF_SCOPE, run_truth_eval, write
 
-    corpus = corpus or [CORPUS]
+    queries, corpus = queries or QUERIES, corpus or [CORPUS]
     if not queries.exists() or not all(p.exists() for p in corpus):
         raise fail(f"找不到数据：{queries} / {corpus}（需要 ../shared/data）")
     try:
