@@ -56,14 +56,18 @@ def refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespons
     return handler
 
 
-async def model_busy(request: Request, exc: ModelBusy) -> JSONResponse:
-    ERROR_COUNT.labels("model_busy").inc()
-    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+def try_later(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A handler for a refusal that passes (a full line, a spent budget): the status, the exception's
+    words and its `retry_after` as Retry-After; counted by kind for /metrics."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        ERROR_COUNT.labels(kind).inc()
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers={"Retry-After": str(exc.retry_after)})
+
+    return handler
 
 
-async def review_busy(request: Request, exc: ReviewBusy) -> JSONResponse:
-    ERROR_COUNT.labels("review_busy").inc()
-    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+over_budget = try_later(429, "rate_limited")  # also answered by the budget middleware, outside any route
 
 
 async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
@@ -89,16 +93,11 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> JSON
     return JSONResponse({"detail": problems, "message": f"请求的内容有误：{fields}"}, status_code=422)
 
 
-async def over_budget(request: Request, exc: OverBudget) -> JSONResponse:
-    ERROR_COUNT.labels("rate_limited").inc()
-    return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
-
-
 def install(app: FastAPI) -> None:
     for error, status in STATUS.items():
         app.add_exception_handler(error, refusal(status))
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OverBudget, over_budget)
-    app.add_exception_handler(ModelBusy, model_busy)
-    app.add_exception_handler(ReviewBusy, review_busy)
+    app.add_exception_handler(ModelBusy, try_later(503, "model_busy"))
+    app.add_exception_handler(ReviewBusy, try_later(503, "review_busy"))
     app.add_exception_handler(OperationalError, database_unavailable)
