@@ -28,9 +28,7 @@ def login(services: ServicesDep, body: LoginIn, request: Request, response: Resp
         raise HTTPException(401, str(exc)) from None
     secure = services.settings.secure_cookies
     secure = request.url.scheme == "https" if secure is None else secure  # behind https (a trusted proxy says so): Secure
-    response.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=int(accounts.token_life.total_seconds())
-    )
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=int(accounts.token_life.total_seconds()))
     return {**staff.to_dict(), "token": token}
 
 
