@@ -25,7 +25,7 @@ $(RUNTIME): pyproject.toml
 # pulling the newest CUDA build.
 $(DEV): $(RUNTIME)
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[st,postgres,dev]"
+	$(BIN)/pip install --quiet -e ".[st,postgres,redis,dev]"
 	touch $@
 
 install: $(RUNTIME)  ## create .venv and install Xiaobao with its models (the runtime only)

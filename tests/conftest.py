@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.servers import PostgresCluster, RedisServer
 from xiaobao.assistant.llm import Completion, LLMUnavailable
 from xiaobao.govdata.records import Application
 from xiaobao.identity.accounts import Accounts
@@ -46,9 +47,53 @@ class FakeEmbedder:
         return self._embed(list(texts))
 
 
+def pytest_generate_tests(metafunc):
+    """Tests marked `databases` run once on SQLite and once on PostgreSQL."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("databases"):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole test session."""
+    cluster = PostgresCluster.start()
+    if cluster is None:
+        pytest.skip("PostgreSQL is not installed (initdb/pg_ctl not on PATH nor in /usr/lib/postgresql/*/bin)")
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var")
+def database(request) -> str | None:
+    """The database URL of a test: None (SQLite in the data directory, the default), or an empty
+    database in the session's PostgreSQL cluster for the PostgreSQL variant of a `databases` test."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One redis-server for the whole test session."""
+    server = RedisServer.start()
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's redis-server, emptied for this test."""
+    import redis
+
+    redis.Redis.from_url(redis_server.url()).flushall()
+    return redis_server.url()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database) -> Settings:
+    return Settings(data_dir=tmp_path / "var", database_url=database)
 
 
 @pytest.fixture

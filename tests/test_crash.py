@@ -1,10 +1,10 @@
 """Crash consistency: `xiaobao serve` is killed with SIGKILL in the middle of a burst of writes;
-after a restart every message the API had acknowledged is stored, and the service answers again."""
+after a restart every message the API had acknowledged is stored, and the service answers again.
+On SQLite and on PostgreSQL."""
 
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,17 +12,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.assistant.test_llm_server import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.databases]
 XIAOBAO = str(Path(sys.executable).parent / "xiaobao")
 QUESTIONS = ["办事大厅什么时候开门", "政务服务中心几点上班？", "你好", "转人工"]
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen:
+def environment(database: str | None) -> dict:
+    return {**os.environ, **({"XIAOBAO_DATABASE_URL": database} if database else {})}
+
+
+def start(data_dir: Path, port: int, database: str | None) -> subprocess.Popen:
     env = {
-        **os.environ,
+        **environment(database),
         "XIAOBAO_LLM_URL": "http://127.0.0.1:9/v1",
         "XIAOBAO_RATE_LIMIT_PER_CLIENT": "0",
         "XIAOBAO_RATE_LIMIT_PER_SESSION": "0",
@@ -59,11 +64,12 @@ async def burst(url: str, sessions: int, acknowledged: list) -> None:
         await asyncio.gather(*(citizen(i) for i in range(sessions)))
 
 
-def test_acknowledged_messages_survive_a_kill_9(tmp_path):
+def test_acknowledged_messages_survive_a_kill_9(tmp_path, database):
     data = tmp_path / "var"
-    assert subprocess.run([XIAOBAO, "--data-dir", str(data), "init", "--no-llm"], capture_output=True).returncode == 0
+    init = subprocess.run([XIAOBAO, "--data-dir", str(data), "init", "--no-llm"], capture_output=True, env=environment(database))
+    assert init.returncode == 0
     port = free_port()
-    server = start(data, port)
+    server = start(data, port, database)
     acknowledged: list = []
 
     async def attack() -> None:
@@ -75,12 +81,14 @@ def test_acknowledged_messages_survive_a_kill_9(tmp_path):
     asyncio.run(attack())
     server.wait(10)
     assert len(acknowledged) > 20
-    with sqlite3.connect(data / "xiaobao.db") as db:
-        stored = {row[0] for row in db.execute("SELECT id FROM turns")}
+    db = create_engine(database or f"sqlite:///{data / 'xiaobao.db'}")
+    with db.connect() as conn:
+        stored = set(conn.scalars(text("SELECT id FROM turns")))
+    db.dispose()
     missing = [turn for _, turn in acknowledged if turn not in stored]
     assert missing == []
 
-    server = start(data, port)  # the same data directory opens again (Qdrant shard and database)
+    server = start(data, port, database)  # the same data directory opens again (Qdrant shard and database)
     try:
         session, _ = acknowledged[0]
         created = httpx.post(f"http://127.0.0.1:{port}/api/sessions", json={}).json()

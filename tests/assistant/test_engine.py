@@ -133,6 +133,7 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
 
 
+@pytest.mark.databases
 def test_everything_survives_a_restart(services, engine, llm, fake_embedder):
     llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
     chat = engine.create_session()

@@ -12,6 +12,8 @@ from xiaobao.identity.accounts import Accounts
 from xiaobao.operations.metrics import Period
 from xiaobao.staff.helpdesk import HelpDesk
 
+pytestmark = pytest.mark.databases  # SQLite and PostgreSQL
+
 TODAY = dt.datetime.now(CHINA).date()
 
 

@@ -10,6 +10,8 @@ from xiaobao.identity.accounts import StaffUser
 from xiaobao.operations.metrics import handoff_stats
 from xiaobao.staff.helpdesk import Conflict, DeskError
 
+pytestmark = pytest.mark.databases  # SQLite and PostgreSQL
+
 
 def queued(engine, text="我要投诉窗口工作人员") -> tuple[str, int]:
     session = engine.create_session()
