@@ -33,6 +33,7 @@ from xiaobao.prereview.review import Reviewer
 from xiaobao.settings import Settings
 from xiaobao.staff.editorial import Editorial
 from xiaobao.staff.helpdesk import HelpDesk
+from xiaobao.staff.live import Live
 
 
 class Services:
@@ -116,6 +117,11 @@ class Services:
         return HelpDesk(self.db_engine, self.accounts, self.editorial, self.settings.helper_offline_after)
 
     @cached_property
+    def live(self) -> Live:
+        """Wakes the chat pages and helper consoles waiting on a conversation or the desk."""
+        return Live(self.db_engine)
+
+    @cached_property
     def metrics(self) -> Metrics:
         return Metrics(self.kb, self.db_engine)
 
@@ -125,6 +131,8 @@ class Services:
         """Release what was opened (the index admits one process; the database pool); closing twice is harmless."""
         if kb := self.__dict__.pop("kb", None):
             kb.close()
+        if live := self.__dict__.pop("live", None):
+            live.close()  # its database hook
         if reviewer := self.__dict__.pop("reviewer", None):
             reviewer.close()  # its worker processes
         if db_engine := self.__dict__.get("db_engine"):

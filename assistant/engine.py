@@ -283,7 +283,8 @@ class Engine:
             draft.checked = {"sensitive": word}
             yield "final", self._store(session_id, checked.text, "blocked", draft, None, (time.perf_counter() - started) * 1000)
             return
-        if status != "bot":  # the session is with the helpers: Xiaobao stays silent, the helper sees the message
+        if status == "human":  # a helper holds the session: Xiaobao stays silent, the helper sees the message
+            # (while it only waits in the queue, Xiaobao keeps answering what it knows)
             yield "final", Reply(session_id, question_id, "", "human", "human", None, total_ms=(time.perf_counter() - started) * 1000)
             return
         intent = route(checked.text)
@@ -291,7 +292,7 @@ class Engine:
         if intent.intent == "knowledge":
             ordered = suspicious(checked.text)
             draft = yield from self._answer(rewrite(checked.text, previous), first_token, started, ordered)
-            if draft.path == "refused" and last_path == "refused":  # two questions in a row Xiaobao cannot answer
+            if draft.path == "refused" and last_path == "refused" and status == "bot":  # two in a row Xiaobao cannot answer
                 arguments = {"reason": "连续两次无法回答"}
                 handed = self.tools.call("handoff_to_human", arguments, session_id=session_id, user_ref=user_ref)
                 if handed.ok:

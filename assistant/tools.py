@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from xiaobao.assistant import handoffs
 from xiaobao.assistant.reports import ReportError, ReportNotFound, Reports
-from xiaobao.assistant.store import ChatSession, Citation, Handoff, KnowledgeGap, Turn
+from xiaobao.assistant.store import Citation, KnowledgeGap, Turn
 from xiaobao.govdata.policies import matches_for
 from xiaobao.govdata.prefill import applicant_records, prefill
 from xiaobao.govdata.records import Directory, ServiceItem
@@ -258,12 +259,9 @@ class Tools:
         )
 
     def handoff_to_human(self, *, reason: str, session_id: str, user_ref: str | None) -> ToolResult:
-        """Queue the session for the helpers, with what Xiaobao found so far as evidence."""
+        """Queue the session for the helpers, with what Xiaobao found so far as evidence. The page shows
+        the place in the queue and the helpers online (HelpDesk.waiting), so this says nothing about when."""
         with Session(self.db_engine) as session:
-            chat = session.get(ChatSession, session_id)
-            if chat.status != "bot":
-                return ToolResult("您已在人工帮办的队列中，工作人员会尽快回复您，请稍候。", data={"already": chat.status})
-            chat.status = "queued"
             gap = session.scalars(
                 select(KnowledgeGap).where(KnowledgeGap.session_id == session_id).order_by(KnowledgeGap.id.desc())
             ).first()
@@ -272,7 +270,8 @@ class Tools:
             ).all()
             evidence = [{"citation": c.citation, "text": c.text[:300], "cited": True} for c in cited]
             evidence += [{**hit, "cited": False} for hit in (gap.trace.get("hits", []) if gap else [])[:5]]
-            handoff = Handoff(session_id=session_id, reason=reason[:200], evidence=evidence)
-            session.add(handoff)
+            handoff = handoffs.request(session, session_id, reason, evidence)
+            if handoff is None:
+                return ToolResult("您已在人工帮办的队列中或正由帮办服务，请稍候。", data={"already": True})
             session.commit()
-            return ToolResult("已为您转接线上人工帮办，工作时间内 1 分钟内会有工作人员回复您，请稍候。", data={"handoff_id": handoff.id})
+            return ToolResult("已为您转接线上人工帮办，正在排队。排队期间小宝仍可以回答您的问题。", data={"handoff_id": handoff.id})

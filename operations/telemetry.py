@@ -31,7 +31,7 @@ class QueueCollector:
         today = dt.date.today()
         with Session(self.db_engine) as session:
             queued = session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "queued"))
-            held = session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "claimed"))
+            held = session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status.in_(("claimed", "answered"))))
             gaps = session.scalar(select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open"))
             overdue = session.scalar(
                 select(func.count()).select_from(KnowledgeGap).where(KnowledgeGap.status == "open", KnowledgeGap.due_date < today)

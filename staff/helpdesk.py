@@ -1,15 +1,21 @@
 """The hand-off desk: the queue of sessions waiting for a human, and what helpers do with them —
-claim (one helper only), reply, transfer, give back to Xiaobao, close with an outcome. A helper who
-stops being seen has their sessions put back in the queue."""
+claim (one helper only), reply, transfer, give back to Xiaobao, close with an outcome — and what the
+waiting citizen sees: the place in the queue, the helpers online, cancelling. A helper who stops being
+seen has their sessions put back in the queue. Every change of a hand-off is a move of the state
+machine in assistant/handoffs.py, made in the same transaction as the notice the citizen sees."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import statistics
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from xiaobao.assistant import handoffs
 from xiaobao.assistant.guard import mask
+from xiaobao.assistant.handoffs import HELD, HandoffConflict
 from xiaobao.assistant.store import ChatSession, Handoff, KnowledgeGap, Turn, add_notice, turn_dict
 from xiaobao.db import aware, now
 from xiaobao.identity import audit
@@ -24,6 +30,15 @@ def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None
     return round((aware(end) - aware(start)).total_seconds(), 1) if start and end else None
 
 
+def _minutes(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds / 60))} 分钟"
+
+
+def _last_question(turns: list[Turn], before: int | None = None) -> str:
+    """The citizen's last message (before turn `before`, when given)."""
+    return next((t.text for t in reversed(turns) if t.role == "user" and (before is None or t.id < before)), "")
+
+
 class DeskError(ValueError):
     """Bad input; the text says why, in Chinese."""
 
@@ -32,8 +47,8 @@ class HandoffNotFound(LookupError):
     pass
 
 
-class Conflict(RuntimeError):
-    """The hand-off is not in a state that allows this (claimed by someone else, closed…)."""
+Conflict = HandoffConflict  # the hand-off is not in a state that allows this (claimed by someone else, closed…)
+TYPICAL_WAIT_S = 60.0  # a helper's time to first reply, until there are hand-offs to measure it on
 
 
 class HelpDesk:
@@ -46,21 +61,19 @@ class HelpDesk:
     # the queue ----------------------------------------------------------------------------------
 
     def board(self, helper: Staff) -> dict:
-        """What a helper's console shows: the queue with waiting times, their own sessions, and the
-        colleagues online (to transfer to)."""
+        """What a helper's console shows: the queue in the order to take it (complaints and twice-failed
+        citizens first) with waiting times, their own sessions, and the colleagues online."""
         self.requeue_offline()
         moment = now()
         with Session(self.db_engine) as session:
-            open_ = list(session.scalars(select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)))
-            last = self._last_turns(session, [h.session_id for h in open_])
-            online = self.accounts.online(moment - self.offline_after)
-            colleagues = session.scalars(
-                select(StaffUser).where(StaffUser.username.in_(online), StaffUser.role.in_(("helper", "admin")), StaffUser.active.is_(True))
-            )
+            queued = handoffs.queue(session)
+            held = list(session.scalars(select(Handoff).where(Handoff.status.in_(HELD)).order_by(Handoff.id)))
+            last = self._last_turns(session, [h.session_id for h in (*queued, *held)])
+            colleagues = self._online_helpers(session)
             return {
-                "queued": [self._summary(h, last, moment) for h in open_ if h.status == "queued"],
-                "mine": [self._summary(h, last, moment) for h in open_ if h.status == "claimed" and h.helper == helper.username],
-                "others": len([h for h in open_ if h.status == "claimed" and h.helper != helper.username]),
+                "queued": [self._summary(h, last, moment) for h in queued],
+                "mine": [self._summary(h, last, moment) for h in held if h.helper == helper.username],
+                "others": len([h for h in held if h.helper != helper.username]),
                 "helpers": [{"username": u.username, "display_name": u.display_name} for u in colleagues if u.username != helper.username],
             }
 
@@ -69,35 +82,62 @@ class HelpDesk:
         cutoff = now() - self.offline_after
         with Session(self.db_engine) as session:
             online = self.accounts.online(cutoff)
-            stale = list(session.scalars(select(Handoff).where(Handoff.status == "claimed", Handoff.helper.not_in(online))))
+            stale = list(session.scalars(select(Handoff).where(Handoff.status.in_(HELD), Handoff.helper.not_in(online))))
             for handoff in stale:
                 audit.record(session, "system", "requeue_offline", "handoff", handoff.id, helper=handoff.helper)
-                handoff.status, handoff.helper, handoff.claimed_at = "queued", None, None
-                handoff.requeued = (handoff.requeued or 0) + 1
-                session.get(ChatSession, handoff.session_id).status = "queued"
+                requeued = (handoff.requeued or 0) + 1
+                handoffs.move(session, handoff.id, "requeue", helper=None, claimed_at=None, requeued=requeued)
                 add_notice(session, handoff.session_id, "帮办人员暂时离开，已为您重新排队，请稍候。")
             session.commit()
             return len(stale)
+
+    def waiting(self, session_id: str) -> dict | None:
+        """What the citizen's page says about their hand-off: the place in the queue and an estimate
+        from the helpers actually online (none online: said so), or who is serving them; None without
+        an open hand-off."""
+        with Session(self.db_engine) as session:
+            handoff = handoffs.current(session, session_id)
+            if handoff is None:
+                return None
+            if handoff.status in HELD:
+                helper = session.scalar(select(StaffUser.display_name).where(StaffUser.username == handoff.helper))
+                return {"status": handoff.status, "helper": helper, "text": f"线上帮办{helper or ''}正在为您服务。"}
+            queue = handoffs.queue(session)
+            position = next(i for i, h in enumerate(queue, start=1) if h.id == handoff.id)
+            online = len(self._online_helpers(session))
+            view = {"status": handoff.status, "position": position, "helpers_online": online, "estimate_s": None}
+            if not online:
+                view["text"] = (
+                    f"您在人工队列第 {position} 位。目前没有帮办人员在线：您可以直接留言，帮办上线后会看到并回复；"
+                    "等待期间小宝会继续回答它知道的问题。"
+                )
+                return view
+            view["estimate_s"] = math.ceil(position / online) * self._typical_wait(session)
+            view["text"] = (
+                f"您在人工队列第 {position} 位，在线帮办 {online} 人，预计约 {_minutes(view['estimate_s'])}内接入。"
+                "等待期间小宝会继续回答它知道的问题。"
+            )
+            return view
+
+    def cancel(self, session_id: str) -> dict:
+        """The citizen stops waiting: the queued hand-off ends "cancelled" and Xiaobao carries on."""
+        with Session(self.db_engine) as session:
+            handoff = handoffs.current(session, session_id)
+            if handoff is None:
+                raise DeskError("您当前没有在等待人工帮办")
+            handoffs.move(session, handoff.id, "cancel", outcome="cancelled", closed_at=now())
+            add_notice(session, session_id, "您已取消等待人工帮办，小宝继续为您服务。")
+            audit.record(session, "citizen", "cancel", "handoff", handoff.id)
+            session.commit()
+            return {"id": handoff.id, "status": "closed", "outcome": "cancelled"}
 
     # one hand-off -------------------------------------------------------------------------------
 
     def claim(self, handoff_id: int, helper: Staff) -> dict:
         with Session(self.db_engine) as session:
-            # one conditional UPDATE, first statement of the transaction: of two helpers claiming at
-            # once, exactly one changes the row
-            claimed = session.execute(
-                update(Handoff)
-                .where(Handoff.id == handoff_id, Handoff.status == "queued")
-                .values(status="claimed", helper=helper.username, claimed_at=now())
-            ).rowcount
-            if not claimed:
-                session.rollback()
-                handoff = session.get(Handoff, handoff_id)
-                if handoff is None:
-                    raise HandoffNotFound(handoff_id)
-                raise Conflict("这个会话已被其他帮办接入" if handoff.status == "claimed" else "这个会话已结束")
-            handoff = session.get(Handoff, handoff_id)
-            session.get(ChatSession, handoff.session_id).status = "human"
+            self._get(session, handoff_id)
+            # one conditional UPDATE: of two helpers claiming at once, exactly one changes the row
+            handoff = handoffs.move(session, handoff_id, "claim", helper=helper.username, claimed_at=now())
             add_notice(session, handoff.session_id, f"线上帮办{helper.display_name}已接入，正在为您服务。")
             audit.record(session, helper.username, "claim", "handoff", handoff_id, session=handoff.session_id)
             session.commit()
@@ -114,6 +154,8 @@ class HelpDesk:
             audit.record(session, helper.username, "read_transcript", "handoff", handoff_id)
             session.commit()
             chat = session.get(ChatSession, handoff.session_id)
+            turns = chat.turns
+            last_reply = next((t for t in reversed(turns) if t.role == "helper"), None)
             return {
                 **self._times(handoff),
                 "id": handoff.id,
@@ -122,14 +164,18 @@ class HelpDesk:
                 "identity": chat.identity,  # credential (实名) | demo (演示身份) | None (匿名)
                 "channel": chat.channel,
                 "reason": handoff.reason,
+                "urgent": handoffs.urgent(handoff.reason),
                 "status": handoff.status,
                 "helper": handoff.helper,
                 "mine": handoff.helper == helper.username,
                 "outcome": handoff.outcome,
                 "evidence": handoff.evidence,
-                "transcript": [turn_dict(t) for t in chat.turns],
-                "last_question": next((t.text for t in reversed(chat.turns) if t.role == "user"), ""),
-                "last_reply": next((t.text for t in reversed(chat.turns) if t.role == "helper"), ""),
+                "transcript": [turn_dict(t) for t in turns],
+                "last_question": _last_question(turns),
+                # what 保存为知识 starts from: the question the helper's last reply answered (the
+                # citizen may have said "好的，…" after it), and that reply
+                "answered_question": _last_question(turns, last_reply.id if last_reply else None) or _last_question(turns),
+                "last_reply": last_reply.text if last_reply else "",
             }
 
     def reply(self, handoff_id: int, helper: Staff, text: str) -> dict:
@@ -140,6 +186,7 @@ class HelpDesk:
             raise DeskError(f"回复不能超过 {MAX_REPLY} 字")
         with Session(self.db_engine) as session:
             handoff = self._held(session, handoff_id, helper)
+            handoffs.move(session, handoff_id, "answer", first_reply_at=handoff.first_reply_at or now())
             turn = Turn(
                 session_id=handoff.session_id,
                 role="helper",
@@ -149,8 +196,6 @@ class HelpDesk:
                 flags={"helper": helper.display_name},
             )
             session.add(turn)
-            if handoff.first_reply_at is None:
-                handoff.first_reply_at = now()
             audit.record(session, helper.username, "reply", "handoff", handoff_id, chars=len(text))
             session.commit()
             return turn_dict(turn)
@@ -163,7 +208,7 @@ class HelpDesk:
             if to_username not in self.accounts.online(now() - self.offline_after):
                 raise DeskError(f"{target.display_name} 当前不在线，不能转给他/她")
             handoff = self._held(session, handoff_id, helper)
-            handoff.helper = to_username
+            handoffs.move(session, handoff_id, "transfer", helper=to_username)
             add_notice(session, handoff.session_id, f"已为您转接线上帮办{target.display_name}。")
             audit.record(session, helper.username, "transfer", "handoff", handoff_id, to=to_username)
             session.commit()
@@ -181,7 +226,7 @@ class HelpDesk:
         if outcome not in OUTCOMES:
             raise DeskError(f"结果须为 {'、'.join(OUTCOMES)} 之一")
         view = self.detail(handoff_id, helper)
-        question = mask((question or view["last_question"]).strip())
+        question = mask((question or view["answered_question"]).strip())
         answer = mask((answer or view["last_reply"]).strip())
         if save_as_knowledge and not (question and answer):
             raise DeskError("保存为知识需要问题和答复")
@@ -210,8 +255,7 @@ class HelpDesk:
     def _end(self, handoff_id: int, helper: Staff, outcome: str, notice: str) -> dict:
         with Session(self.db_engine) as session:
             handoff = self._held(session, handoff_id, helper)
-            handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now()
-            session.get(ChatSession, handoff.session_id).status = "bot"
+            handoffs.move(session, handoff_id, "close", outcome=outcome, closed_at=now())
             add_notice(session, handoff.session_id, notice)
             audit.record(session, helper.username, "close", "handoff", handoff_id, outcome=outcome)
             session.commit()
@@ -224,13 +268,32 @@ class HelpDesk:
         return handoff
 
     def _held(self, session: Session, handoff_id: int, helper: Staff) -> Handoff:
-        """The hand-off, if this helper holds it (an admin may act on any claimed one)."""
+        """The hand-off, if this helper holds it (an admin may act on any held one)."""
         handoff = self._get(session, handoff_id)
-        if handoff.status != "claimed":
+        if handoff.status not in HELD:
             raise Conflict("请先接入这个会话" if handoff.status == "queued" else "这个会话已结束")
         if handoff.helper != helper.username and helper.role != "admin":
             raise Conflict("这个会话由其他帮办负责")
         return handoff
+
+    def _online_helpers(self, session: Session) -> list[StaffUser]:
+        online = self.accounts.online(now() - self.offline_after)
+        return list(
+            session.scalars(
+                select(StaffUser).where(StaffUser.username.in_(online), StaffUser.role.in_(("helper", "admin")), StaffUser.active.is_(True))
+            )
+        )
+
+    @staticmethod
+    def _typical_wait(session: Session) -> float:
+        """The median time to a first reply over the last 20 answered hand-offs."""
+        rows = session.execute(
+            select(Handoff.created_at, Handoff.first_reply_at)
+            .where(Handoff.first_reply_at.is_not(None))
+            .order_by(Handoff.id.desc())
+            .limit(20)
+        ).all()
+        return round(statistics.median(_seconds(a, b) for a, b in rows)) if rows else TYPICAL_WAIT_S
 
     @staticmethod
     def _last_turns(session: Session, session_ids: list[str]) -> dict[str, Turn]:
@@ -256,6 +319,7 @@ class HelpDesk:
             "id": handoff.id,
             "session_id": handoff.session_id,
             "reason": handoff.reason,
+            "urgent": handoffs.urgent(handoff.reason),
             "helper": handoff.helper,
             "waiting_s": _seconds(handoff.created_at, moment),
             "last_message": turn.text[:60] if turn else "",
