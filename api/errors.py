@@ -11,7 +11,6 @@ from sqlalchemy.exc import OperationalError
 
 from xiaobao.assistant.engine import IdentityRefused, SessionNotFound, TurnNotFound
 from xiaobao.assistant.guard import BadMessage
-from xiaobao.assistant.llm import ModelBusy
 from xiaobao.assistant.reports import ReportError, ReportNotFound
 from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
 from xiaobao.identity.access import OverBudget
@@ -98,6 +97,5 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error, refusal(status))
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OverBudget, over_budget)
-    app.add_exception_handler(ModelBusy, try_later(503, "model_busy"))
     app.add_exception_handler(ReviewBusy, try_later(503, "review_busy"))
     app.add_exception_handler(OperationalError, database_unavailable)

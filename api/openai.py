@@ -3,7 +3,9 @@ message is asked in a Xiaobao session and the checked answer comes back with its
 
 import json
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -38,17 +40,38 @@ def with_sources(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def chunks(base: dict, content: str, xiaobao: dict) -> Iterator[str]:
-    """The whole checked answer as one streamed delta, then the stop chunk, which carries the reply's
-    details and the session key for continuing (as the non-streamed answer does)."""
+def usage(reply: Reply) -> dict:
+    """OpenAI's usage block: the model's tokens for a generated answer (prompt tokens where the model
+    server reports them; llama-cpp-python's does not when streaming), zero for answers without it."""
+    prompt, completion = reply.usage.get("prompt_tokens", 0), reply.usage.get("completion_tokens", 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def chunks(base: dict, events: Iterator[tuple[str, object]], issue_key: Callable[[str], str]) -> Iterator[str]:
+    """The answer as it is checked: the role at once; Xiaobao's status and the sources it found as
+    `xiaobao` extension fields (no content); each checked sentence as a delta when it passes; the rest
+    (a quote, an official reply, the sources and label) at the end; then the stop chunk, which carries
+    the reply's details, usage and the session key for continuing."""
 
     def chunk(delta: dict, **extra) -> str:
-        details = {"xiaobao": extra.pop("xiaobao")} if "xiaobao" in extra else {}
+        details = {key: extra.pop(key) for key in ("xiaobao", "usage") if key in extra}
         data = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, **extra}], **details}
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-    yield chunk({"role": "assistant", "content": content})
-    yield chunk({}, finish_reason="stop", xiaobao=xiaobao)
+    yield chunk({"role": "assistant", "content": ""})
+    shown = ""
+    for kind, value in events:
+        if kind == "sentence":
+            shown += value
+            yield chunk({"content": value})
+        elif kind == "final":
+            full = with_sources(value)
+            if rest := full[len(shown) :] if full.startswith(shown) else full:
+                yield chunk({"content": rest})
+            details = {**value.to_dict(), "session_key": issue_key(value.session_id)}
+            yield chunk({}, finish_reason="stop", xiaobao=details, usage=usage(value))
+        else:
+            yield chunk({}, xiaobao={kind: value})
     yield "data: [DONE]\n\n"
 
 
@@ -68,17 +91,18 @@ def chat_completions(services: ServicesDep, body: ChatRequest, request: Request)
     else:
         services.budgets.charge(new_session_of=request.client.host if request.client else "?")
         session_id = engine.create_session(channel="api")
-    reply = engine.respond(session_id, question)
-    base = {"id": f"chatcmpl-{reply.turn_id}", "created": int(time.time()), "model": body.model}
-    xiaobao = {**reply.to_dict(), "session_key": keys.issue(session_id)}
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     if body.stream:
-        return StreamingResponse(chunks(base, with_sources(reply), xiaobao), media_type="text/event-stream")
+        events = engine.stream(session_id, question)
+        first = next(events)  # bad input raises here: a 4xx, not a broken stream
+        return StreamingResponse(chunks(base, chain([first], events), keys.issue), media_type="text/event-stream")
+    reply = engine.respond(session_id, question)
     return {
         **base,
         "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": with_sources(reply)}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "xiaobao": xiaobao,
+        "usage": usage(reply),
+        "xiaobao": {**reply.to_dict(), "session_key": keys.issue(session_id)},
     }
 
 

@@ -31,7 +31,11 @@ class SessionCreated(BaseModel):
 
 class Message(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_CHARS * 2, description="用户的问题。")
-    stream: bool = Field(False, description="true：以 text/event-stream 返回（token 事件，最后 final 事件）。")
+    stream: bool = Field(
+        False,
+        description="true：以 text/event-stream 返回：status（小宝正在查找）、sources（将依据的资料）、"
+        "sentence（每句核对通过后才发出，不会撤回），最后 final（完整答复）。",
+    )
 
 
 class RatingIn(BaseModel):
@@ -45,6 +49,13 @@ class HandoffIn(BaseModel):
 
 def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def event_data(kind: str, value) -> dict:
+    """The JSON of one of the engine's stream events (see Engine.stream)."""
+    if kind == "final":
+        return value.to_dict()
+    return {"sources": value} if kind == "sources" else {"text": value}
 
 
 @router.post("/api/sessions", status_code=201, tags=["会话"])
@@ -78,7 +89,7 @@ def send(services: ServicesDep, session_id: Owned, body: Message) -> dict | Stre
 
     def feed() -> Iterator[str]:
         for kind, value in chain([first], events):  # lazily: each checked sentence leaves as soon as it is checked
-            yield sse("sentence", {"text": value}) if kind == "sentence" else sse("final", value.to_dict())
+            yield sse(kind, event_data(kind, value))
 
     return StreamingResponse(feed(), media_type="text/event-stream")
 

@@ -13,8 +13,8 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant import answerability, citations, guard
-from xiaobao.assistant.llm import LLM, LLMUnavailable, Slots
+from xiaobao.assistant import answerability, citations, guard, quotes
+from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, Slots
 from xiaobao.assistant.router import rewrite, route
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
@@ -30,11 +30,17 @@ from xiaobao.settings import Settings
 
 LABEL_OFFICIAL = "官方答复口径"
 LABEL_AI = "本回答由人工智能生成，仅供参考"
+LABEL_QUOTE = "官方资料原文摘录"
 OFFER_HUMAN = "如需进一步帮助，可以点击“转人工”，由线上人工帮办为您解答。"
 NO_ANSWER = "抱歉，小宝在现有知识库中没有找到可以准确回答这个问题的内容，不敢乱说。" + OFFER_HUMAN
 GREETING = "您好，我是宝山区“智慧好办”智能助手小宝。可以问我办事指南、政策法规、办件进度，也可以随时转人工。"
-MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
 MODEL_CUT = "回答中断：智能问答服务暂时不可用，以上内容已核对出处。" + OFFER_HUMAN
+# why a quote is given instead of Xiaobao's own words (see quotes.py)
+QUOTE_BUSY = "当前咨询人数较多，小宝先为您摘录官方资料原文："
+QUOTE_DOWN = "智能问答服务暂时不可用，小宝先为您摘录官方资料原文："
+QUOTE_CUT = "小宝没能用自己的话准确转述，以下是官方资料原文摘录："
+SEARCHING = "小宝正在查找资料…"
+DECLINED = "资料中没有相关内容"  # what prompts/answer_system.md tells the model to say when the passages do not answer
 ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
 RATED_BAD = "您对小宝的回答不太满意，已为您转接线上人工帮办，请稍候。"
 NOT_AN_ORDER = "小宝只依据官方资料回答政务服务问题，不能按要求改变规则、扮演他人或透露内部设定。" + OFFER_HUMAN
@@ -76,6 +82,7 @@ class Reply:
     ttft_ms: float | None = None
     total_ms: float | None = None
     checked: dict = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)  # the model's tokens: prompt_tokens (where the server reports it), completion_tokens
     data: dict = field(default_factory=dict)  # a tool's structured result (prefilled fields, policy matches, review points…)
 
     def to_dict(self) -> dict:
@@ -95,6 +102,7 @@ class Draft:
     gap: str | None = None  # why the question goes to the knowledge-gap queue
     trace: list[dict] = field(default_factory=list)
     checked: dict = field(default_factory=dict)  # generated answers: sentences kept / cut by the citation check
+    usage: dict = field(default_factory=dict)
 
 
 def _session(session: Session, session_id: str) -> ChatSession:
@@ -263,9 +271,11 @@ class Engine:
         return reply
 
     def stream(self, session_id: str, message: str) -> Iterator[tuple[str, object]]:
-        """("sentence", text) for each sentence of a generated answer once it has passed the citation
-        check (the final reply's text is exactly these sentences), then ("final", Reply).
-        Raises BadMessage or SessionNotFound before anything is stored."""
+        """What the citizen may see, as it comes: ("status", text) once the question is stored;
+        ("sources", [{number, citation}]) when the model is about to write from those passages;
+        ("sentence", text) for each sentence of a generated answer once it has passed the citation
+        check (the final reply's text starts with exactly these sentences); then ("final", Reply).
+        Raises BadMessage or SessionNotFound before anything is stored or yielded."""
         checked = guard.check(message)
         started = time.perf_counter()
         with Session(self.db_engine) as session:
@@ -276,6 +286,7 @@ class Engine:
             session.add(question)
             session.commit()  # the question is kept even if answering fails
             user_ref, status, question_id = self._trusted(chat), chat.status, question.id
+        yield "status", SEARCHING
 
         if word := self.content.find(checked.text):
             guard.log.warning("sensitive input refused in session %s: %s", session_id, word)
@@ -389,6 +400,7 @@ class Engine:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
         evidence = assessment.evidence(s.answer_passages)
+        yield "sources", [{"number": i, "citation": citations.scrub_ids(h.citation)} for i, h in enumerate(evidence, start=1)]
         passages = [passage_text(h, s.answer_passage_chars) for h in evidence]
         numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         messages = [
@@ -396,11 +408,11 @@ class Engine:
             {"role": "user", "content": self._user.format(passages=numbered, question=question)},
         ]
         checked = citations.CheckedStream(passages, self.kb.tokenizer, refuse=self.content.find)
-        tokens = 0
+        tokens, usage = 0, {}
         try:
-            with self.slots.hold():  # ModelBusy (→ 503) when the line for the model is full
+            with self.slots.hold():  # ModelBusy when the line for the model is full
                 asked = time.perf_counter()
-                for token in self.llm.stream(messages, s.llm_max_tokens):
+                for token in self.llm.stream(messages, s.llm_max_tokens, usage):
                     if not first_token:
                         first_token.append((time.perf_counter() - started) * 1000)
                         LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - asked)
@@ -411,13 +423,15 @@ class Engine:
                     yield "sentence", sentence
                 LLM_SECONDS.observe(time.perf_counter() - asked)
                 LLM_TOKENS.inc(tokens)  # the server streams one token per chunk
+        except ModelBusy:  # the line for the model is full: the passage's own words at once, not a 503
+            return self._quoted(question, evidence[0], QUOTE_BUSY, trace)
         except LLMUnavailable:
             ERRORS.labels("llm_unavailable").inc()
             if checked.shown:  # what was shown stays; the citizen is told the rest did not come
                 cited = [evidence[n - 1] for n in checked.cited]
                 return Draft(f"{checked.text}（{MODEL_CUT}）", "error", LABEL_AI, cited, offer_human=True, trace=trace)
-            refs = "；".join(h.citation for h in evidence[:3])
-            return Draft(f"{MODEL_DOWN}可参考：{refs}。", "error", offer_human=True, hits=[], trace=trace)
+            return self._quoted(question, evidence[0], QUOTE_DOWN, trace)
+        used = {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", tokens)}
         stats = {"kept": len(checked.shown), "cut": len(checked.dropped), "attributed": checked.attributed}
         if checked.sensitive:  # the output filter: the model said what we do not say
             guard.log.warning("sensitive output withheld: %s", checked.sensitive)
@@ -425,13 +439,22 @@ class Engine:
         if not checked.shown:
             if checked.sensitive:
                 return Draft(guard.BLOCKED, "blocked", trace=trace, checked=stats)
-            return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
+            if any(DECLINED in sentence for sentence in checked.dropped):  # the model read the passages and found no answer
+                return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
+            # the decision says the passage answers, the retelling failed: quote it; the editors see why
+            quoted = self._quoted(question, evidence[0], QUOTE_CUT, trace, gap="answer_cut", checked=stats)
+            quoted.usage = used
+            return quoted
         # sentences the check cut are something the knowledge base could not back: the editors see them
         gap = "answer_cut" if checked.dropped else None
         if gap:
             stats["dropped"] = checked.dropped
         cited = [evidence[n - 1] for n in checked.cited]
-        return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats)
+        return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats, usage=used)
+
+    def _quoted(self, question: str, hit: Hit, why: str, trace: list[dict], gap: str | None = None, checked: dict | None = None) -> Draft:
+        text = quotes.quote(self.kb.tokenizer, question, hit_text(hit), hit.payload.get("doc_type", ""))
+        return Draft(f"{why}\n“{text}”[1]", "quoted", LABEL_QUOTE, [hit], offer_human=True, gap=gap, trace=trace, checked=checked or {})
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
         with Session(self.db_engine) as session:
@@ -483,5 +506,6 @@ class Engine:
                 ttft_ms=ttft,
                 total_ms=total,
                 checked=draft.checked,
+                usage=draft.usage,
                 data=draft.tool_calls[0]["result"] if draft.tool_calls else {},
             )

@@ -30,7 +30,7 @@ class LLM(Protocol):
 
     def complete(self, messages: Sequence[dict], max_tokens: int, json_schema: dict | None = None) -> Completion: ...
 
-    def stream(self, messages: Sequence[dict], max_tokens: int) -> Iterator[str]: ...
+    def stream(self, messages: Sequence[dict], max_tokens: int, usage: dict | None = None) -> Iterator[str]: ...
 
 
 class OpenAICompatibleLLM:
@@ -75,10 +75,13 @@ class OpenAICompatibleLLM:
         usage = data.get("usage") or {}
         return Completion(text, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.perf_counter() - started)
 
-    def stream(self, messages: Sequence[dict], max_tokens: int) -> Iterator[str]:
-        """Text deltas as the model produces them (server-sent events, `data: [DONE]` ends)."""
+    def stream(self, messages: Sequence[dict], max_tokens: int, usage: dict | None = None) -> Iterator[str]:
+        """Text deltas as the model produces them (server-sent events, `data: [DONE]` ends). Where the
+        server reports token usage (OpenAI, vLLM, llama.cpp's own server; llama-cpp-python's does not
+        when streaming) it is written into `usage`."""
+        body = {**self._body(messages, max_tokens, True), "stream_options": {"include_usage": True}}
         try:
-            with self._client.stream("POST", "/chat/completions", json=self._body(messages, max_tokens, True)) as response:
+            with self._client.stream("POST", "/chat/completions", json=body) as response:
                 response.raise_for_status()
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
@@ -86,7 +89,10 @@ class OpenAICompatibleLLM:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         return
-                    choices = json.loads(payload).get("choices") or [{}]
+                    data = json.loads(payload)
+                    if usage is not None and data.get("usage"):
+                        usage.update(data["usage"])
+                    choices = data.get("choices") or [{}]
                     delta = (choices[0].get("delta") or {}).get("content")
                     if delta:
                         yield delta

@@ -29,7 +29,7 @@ def run_answer_eval(engine, cases: list[Question], on_case=None) -> dict:
             cut += reply.checked.get("cut", 0)
         elif reply.path == "refused":
             cut += reply.checked.get("cut", 0)
-        if reply.path in ("generated", "verbatim") and case.relevant:
+        if reply.path in ("generated", "verbatim", "quoted") and case.relevant:
             for c in reply.citations:
                 cited += 1
                 correct += c.get("key") in case.relevant

@@ -25,7 +25,7 @@ from xiaobao.db import aware
 from xiaobao.govdata.workdays import CHINA
 from xiaobao.knowledge.base import KnowledgeBase
 
-PATHS = ("verbatim", "generated", "refused", "tool", "handoff", "greeting", "error")
+PATHS = ("verbatim", "generated", "quoted", "refused", "tool", "handoff", "greeting", "error")
 FIRST_RESPONSE_BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 120), (120, None))
 OUTCOMES = ("resolved", "unresolved", "referred", "returned")
 

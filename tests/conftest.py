@@ -182,7 +182,7 @@ class ScriptedLLM:
     def complete(self, messages, max_tokens, json_schema=None):
         return Completion(self._next(messages), 0, 0, 0.0)
 
-    def stream(self, messages, max_tokens):
+    def stream(self, messages, max_tokens, usage=None):
         text = self._next(messages)
         for i, char in enumerate(text):
             if self.fail_after is not None and i >= self.fail_after:

@@ -1,4 +1,4 @@
-"""Request budgets (429 with Retry-After) and the bounded line for the model (503 with Retry-After)."""
+"""Request budgets (429 with Retry-After) and the bounded line for the model (when full: a quote at once)."""
 
 import threading
 
@@ -54,7 +54,7 @@ def test_the_line_for_the_model_is_bounded():
     first.join(5)
 
 
-def test_a_full_line_is_503_with_retry_after(services, engine, llm):
+def test_a_full_line_gets_the_passage_quoted_at_once(services, engine, llm):
     engine.slots = Slots(running=1, waiting=0, timeout=5)
     client = TestClient(create_app(services, with_ui=False))
     created = client.post("/api/sessions", json={}).json()
@@ -64,7 +64,9 @@ def test_a_full_line_is_503_with_retry_after(services, engine, llm):
             json={"text": "九十岁老人高龄津贴每月多少钱"},
             headers={"X-Session-Key": created["session_key"]},
         )
-    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    reply = response.json()  # not a 503: the sources found, in their own words, and the offer of a person
+    assert response.status_code == 200 and reply["path"] == "quoted" and reply["offer_human"] and "400元" in reply["text"]
+    assert llm.calls == []
     verbatim = client.post(
         f"/api/sessions/{created['session_id']}/messages",
         json={"text": "办事大厅什么时候开门"},

@@ -44,10 +44,12 @@ def test_streamed_answer_ends_with_the_checked_reply(client, llm):
     response = client.post(f"/api/sessions/{session}/messages", json={"text": "九十岁老人高龄津贴每月多少钱", "stream": True})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     received = events(response)
-    assert {kind for kind, _ in received[:-1]} == {"sentence"}
+    assert [kind for kind, _ in received[:2]] == ["status", "sources"]  # at once: looking, then what was found
+    assert received[1][1]["sources"][0] == {"number": 1, "citation": "《示例区高龄津贴办法》第一条"}
+    assert {kind for kind, _ in received[2:-1]} == {"sentence"}
     kind, final = received[-1]
     assert kind == "final" and final["path"] == "generated" and final["citations"][0]["number"] == 1
-    assert "".join(d["text"] for _, d in received[:-1]) == final["text"]  # what was shown is what stays
+    assert "".join(d["text"] for _, d in received[2:-1]) == final["text"]  # what was shown is what stays
 
 
 def test_rating_and_handoff(client):
@@ -85,24 +87,36 @@ def test_bad_messages_get_a_clear_422(client):
     assert client.get(f"/api/sessions/{session}/messages").json() == []
 
 
-def test_openai_facade(client, llm):
-    body = {"model": "xiaobao", "messages": [{"role": "user", "content": "办事大厅什么时候开门"}]}
-    data = client.post("/v1/chat/completions", json=body).json()
-    assert data["object"] == "chat.completion"
-    content = data["choices"][0]["message"]["content"]
-    assert "工作日9:00至17:00" in content and "答复口径 qa-1" in content and "官方答复口径" in content
+def test_openai_facade_with_the_official_client(client, llm):
+    """The `openai` package against the facade: answers, a stream of checked sentences, continuation
+    of the same session, usage, /v1/models and a Chinese 422."""
+    from openai import OpenAI
 
-    streamed = client.post("/v1/chat/completions", json={**body, "stream": True})
-    lines = [line[6:] for line in streamed.text.splitlines() if line.startswith("data: ")]
-    assert lines[-1] == "[DONE]"
-    chunks = [json.loads(line) for line in lines[:-1]]
-    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
-    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
-    more = chunks[-1]["xiaobao"]  # a streamed answer also says how to continue its session
-    metadata = {"session_id": more["session_id"], "session_key": more["session_key"]}
-    again = client.post("/v1/chat/completions", json={**body, "metadata": metadata}).json()
-    assert again["xiaobao"]["session_id"] == more["session_id"]
-    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["xiaobao"]
+    api = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
+    ask = [{"role": "user", "content": "办事大厅什么时候开门"}]
+    answer = api.chat.completions.create(model="xiaobao", messages=ask)
+    content = answer.choices[0].message.content
+    assert "工作日9:00至17:00" in content and "答复口径 qa-1" in content and "官方答复口径" in content
+    assert answer.usage.total_tokens == 0  # an official reply costs the model nothing
+
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。本区户籍老人每人每月领取[{n}]。")]
+    question = [{"role": "user", "content": "九十岁老人高龄津贴每月多少钱"}]
+    stream = api.chat.completions.create(model="xiaobao", messages=question, stream=True)
+    chunks = list(stream)
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    # the sentences arrive one by one as they pass the check, then the sources and label
+    assert deltas[:2] == ["年满九十周岁的本区户籍老人每月领取高龄津贴400元[1]。", "本区户籍老人每人每月领取[1]。"]
+    assert "出处" in deltas[-1]
+    extra = [c.model_extra.get("xiaobao", {}) for c in chunks]
+    assert extra[1] == {"status": "小宝正在查找资料…"} and "sources" in extra[2]  # before any sentence
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop" and last.usage.completion_tokens > 0
+    details = last.model_extra["xiaobao"]
+    metadata = {"session_id": details["session_id"], "session_key": details["session_key"]}
+    again = api.chat.completions.create(model="xiaobao", messages=ask, metadata=metadata)
+    assert again.model_extra["xiaobao"]["session_id"] == details["session_id"]
+
+    assert [m.id for m in api.models.list()] == ["xiaobao"]
     empty = client.post("/v1/chat/completions", json={"messages": []})
     assert empty.status_code == 422 and "messages" in empty.json()["message"] and "请求的内容有误" in empty.json()["message"]
 

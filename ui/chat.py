@@ -15,7 +15,6 @@ import gradio as gr  # noqa: E402
 
 from xiaobao.assistant.engine import Reply
 from xiaobao.assistant.guard import BadMessage
-from xiaobao.assistant.llm import ModelBusy
 from xiaobao.govdata.records import sample_identities
 from xiaobao.prereview.review import ReviewBusy, UploadRejected
 from xiaobao.services import Services
@@ -86,10 +85,17 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
         def ask(message: str, history: list, session_id: str | None, turns: dict, last: int, user: str):
             session_id = start(session_id, user)
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+            shown = ""
             try:
                 for kind, value in engine.stream(session_id, message):
-                    if kind == "sentence":  # checked sentences only: nothing shown is withdrawn
-                        history[-1]["content"] += value
+                    if kind == "status":  # at once: the citizen sees Xiaobao is looking
+                        history[-1]["content"] = f"<sub>{value}</sub>"
+                    elif kind == "sources":  # which passages the answer will come from, before the model writes
+                        found = "；".join(f"[{s['number']}] {s['citation']}" for s in value)
+                        history[-1]["content"] = f"<sub>小宝正在依据以下资料作答：{found}</sub>"
+                    elif kind == "sentence":  # checked sentences only: nothing shown is withdrawn
+                        shown += value
+                        history[-1]["content"] = shown
                     elif value.path == "human":  # a helper holds the session: the message went to them
                         history[-1]["content"] = "<sub>已发送给人工帮办</sub>"
                     else:
@@ -97,7 +103,7 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
                         turns = {**turns, len(history) - 1: value.turn_id}
                         last = max(last, value.turn_id)
                     yield "", history, session_id, turns, last
-            except (BadMessage, ModelBusy) as exc:
+            except BadMessage as exc:
                 history[-1]["content"] = str(exc)
                 yield message, history, session_id, turns, last
 

@@ -46,11 +46,13 @@ def test_grounded_answer_keeps_checked_citations(engine, llm):
     assert llm.calls[0][0]["role"] == "system"
 
 
-def test_an_invented_amount_is_cut_and_the_question_becomes_a_gap(engine, llm):
+def test_an_invented_amount_is_cut_the_passage_is_quoted_and_the_question_becomes_a_gap(engine, llm):
     llm.answers = ["年满九十周岁的老人每月领取高龄津贴800元[1]。"]
     reply = engine.respond(engine.create_session(), "九十岁老人高龄津贴每月多少钱")
-    assert reply.path == "refused" and reply.offer_human and "800" not in reply.text
-    assert [g.reason for g in gaps(engine)] == ["unsupported_answer"]
+    # the retelling was wrong; the passage itself answers: its own words, marked as a quote, with its source
+    assert reply.path == "quoted" and reply.label == "官方资料原文摘录" and reply.offer_human
+    assert "800" not in reply.text and "400元" in reply.text and reply.citations[0]["citation"] == "《示例区高龄津贴办法》第一条"
+    assert [g.reason for g in gaps(engine)] == ["answer_cut"]
 
 
 def test_no_evidence_no_guess(engine, llm):
@@ -127,9 +129,9 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     llm.fail_after = 3
     session = engine.create_session()
     events = list(engine.stream(session, "九十岁老人高龄津贴每月多少钱"))
-    assert [kind for kind, _ in events] == ["final"]  # no sentence was complete: nothing was shown
+    assert [kind for kind, _ in events] == ["status", "sources", "final"]  # no sentence was complete: none was shown
     reply = events[-1][1]
-    assert reply.path == "error" and reply.offer_human and "转人工" in reply.text
+    assert reply.path == "quoted" and reply.offer_human and "暂时不可用" in reply.text and "400元" in reply.text
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
 
 
@@ -201,3 +203,20 @@ def test_a_model_failure_after_shown_sentences_keeps_them(engine, llm):
     final = events[-1][1]
     assert len(shown) == 1 and final.path == "error" and final.text.startswith(shown[0]) and "转人工" in final.text
     assert final.citations[0]["citation"] == "《示例区高龄津贴办法》第二条"
+
+
+def test_when_the_model_finds_no_answer_in_the_passages_xiaobao_refuses_rather_than_quotes(engine, llm):
+    llm.answers = ["资料中没有相关内容。"]
+    reply = engine.respond(engine.create_session(), "九十岁老人高龄津贴每月多少钱")
+    assert reply.path == "refused" and reply.offer_human and [g.reason for g in gaps(engine)] == ["unsupported_answer"]
+
+
+def test_a_quote_is_the_passage_sentences_that_answer_the_question():
+    from xiaobao.assistant.quotes import QUOTE_CHARS, quote
+    from xiaobao.knowledge.lexical import Tokenizer
+
+    filler = "本办法适用于本区户籍居民。" * 12
+    passage = f"{filler}新生儿出生后，监护人可在出生后三个月内为其办理城乡居民医保参保登记，可通过一网通办或社区事务受理中心办理。{filler}"
+    text = quote(Tokenizer(), "新生儿医保怎么参保", passage)
+    assert text.startswith("新生儿出生后") and "一网通办" in text and len(text) <= QUOTE_CHARS
+    assert quote(Tokenizer(), "新生儿医保怎么参保", "短的原文。") == "短的原文。"  # a short passage is quoted whole

@@ -56,7 +56,7 @@ class KilledMidAnswer:
     def __init__(self, llm: OpenAICompatibleLLM, pid: int) -> None:
         self.llm, self.pid = llm, pid
 
-    def stream(self, messages, max_tokens):
+    def stream(self, messages, max_tokens, usage=None):
         for i, token in enumerate(self.llm.stream(messages, max_tokens)):
             if i == 0:
                 os.kill(self.pid, signal.SIGKILL)
