@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from xiaobao.assistant import answerability, citations, guard, quotes
 from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, Slots
 from xiaobao.assistant.router import rewrite, route
-from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, turn_dict
+from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, official_entry, turn_dict
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.assistant.tools import Tools
 from xiaobao.govdata.records import is_sample_identity
@@ -355,13 +355,18 @@ class Engine:
             fused = hits
         # An official reply is given verbatim only when one Q&A entry near the top is both close to the
         # question and clearly closer than any other entry: two entries about the same allowance
-        # ("how to apply", "how much") can both pass the threshold, and then the model composes. With a
-        # model it must also be likely to answer the question (its topic words, not only its phrasing).
+        # ("how to apply", "how much") can both pass the threshold: then the entry whose matched phrasing
+        # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
+        # not 新生儿医保怎么缴费); otherwise the model composes. With a model it must also be likely to answer.
         qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
-        if qas and _dense(qas[0]) >= s.verbatim_threshold and (len(qas) == 1 or _dense(qas[0]) - _dense(qas[1]) >= s.verbatim_margin):
+        close = [h for h in qas if qas and _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
+        if len(close) > 1:
+            holding = [h for h in close if citations.topic_supported(self.kb.tokenizer, question, h.payload.get("text", "").lower())]
+            close = holding if len(holding) == 1 else close
+        if len(close) == 1:
             verbatim_p = s.verbatim_probability if s.verbatim_probability is not None else (model.verbatim_threshold if model else 0.0)
-            if model is None or probs[id(qas[0])] >= verbatim_p:
-                ranked = [qas[0], *(h for h in hits if h is not qas[0])]
+            if model is None or probs[id(close[0])] >= verbatim_p:
+                ranked = [close[0], *(h for h in hits if h is not close[0])]
                 return Assessment(ranked, "verbatim", [probs[id(h)] for h in ranked] if probs else [])
         if model is not None:
             threshold = s.answer_probability if s.answer_probability is not None else model.answer_threshold
@@ -472,6 +477,10 @@ class Engine:
                 total_ms=total,
                 flags={"checked": draft.checked} if draft.checked else {},
             )
+            if entries := {
+                str(n): official_entry(h.payload) for n, h in enumerate(draft.hits, start=1) if h.payload.get("doc_type") == "qa"
+            }:
+                turn.flags = {**turn.flags, "entries": entries}
             for number, hit in enumerate(draft.hits, start=1):
                 turn.citations.append(
                     Citation(

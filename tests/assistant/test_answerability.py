@@ -167,6 +167,14 @@ def test_the_demo_pack_still_answers_what_it_holds(demo_engine):
     assert decision in ("verbatim", "generate") and ("高龄" in hits[0].citation or "高龄" in str(hits[0].payload))
 
 
+
+@pytest.mark.slow
+def test_of_two_close_official_replies_the_one_whose_phrasing_holds_the_topic_is_given(demo_engine):
+    # 新生儿怎么参加医保 (0.942) and 新生儿医保怎么缴费 (0.937) are both close; only the first holds 参保
+    hits, decision = demo_engine.triage("新生儿医保怎么参保")
+    assert decision == "verbatim" and hits[0].payload["question"] == "新生儿怎么参加医保？"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not present")
 def test_shared_data_layout_for_training():
