@@ -835,3 +835,38 @@ def eval_truth(
     if json_out:
         chart = write(result, json_out)
         console.print(f"JSON 已写入 {json_out}，图：{chart}")
+
+
+@eval_app.command("routing")
+def eval_routing(
+    ctx: typer.Context,
+    training: Annotated[Path | None, typer.Option(help="训练集（jsonl，默认 eval/data/routing-training.jsonl）。")] = None,
+    evaluation: Annotated[Path | None, typer.Option(help="评测集（jsonl，默认 eval/data/routing-evaluation.jsonl）。")] = None,
+    write_model: Annotated[bool, typer.Option("--write-model", help="在训练集上重新拟合分类器，写入 assistant/routing.json。")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
+) -> None:
+    """意图路由评测：仅规则与最终路由（规则 + 分类器）在训练集和评测集上的准确率、各意图精确率/召回率、知识问题被误送工具的比例。"""
+    from xiaobao.eval.routing import EVALUATION, TRAINING, fit, load, run_routing_eval, summary, write
+    from xiaobao.eval.routing import write_model as save
+
+    training, evaluation = training or TRAINING, evaluation or EVALUATION
+    try:
+        classifier = None
+        if write_model:
+            with console.status("拟合路由分类器（5 折交叉验证选阈值）…"):
+                classifier = fit(load(training))
+            console.print(f"分类器已写入 {save(classifier)}（阈值 P ≥ {classifier.threshold}）")
+        result = run_routing_eval(classifier, training, evaluation)
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    table = Table("数据集", "路由", "条数", "准确率", "知识→工具", "工具→知识", "参数正确", title="意图路由")
+    for name, runs in result["sets"].items():
+        for router, s in runs.items():
+            away = f"{s['knowledge_to_tool']}（{s['knowledge_to_tool_rate']:.1%}）"
+            args = f"{s['arguments']['correct']}/{s['arguments']['n']}"
+            table.add_row(name, router, str(s["n"]), f"{s['accuracy']:.1%}", away, f"{s['tool_to_knowledge_rate']:.1%}", args)
+    console.print(table)
+    remember(ctx.obj, "routing", summary(result))
+    if json_out:
+        chart = write(result, json_out)
+        console.print(f"JSON 已写入 {json_out}，图：{chart}")
