@@ -1,11 +1,18 @@
-"""The relational database: SQLite (WAL) by default, any SQLAlchemy URL (e.g. PostgreSQL) for deployments."""
+"""The relational database: SQLite (WAL) by default, any SQLAlchemy URL (e.g. PostgreSQL) for deployments.
+Its schema is versioned: the Alembic revisions in migrations/versions are applied when it is opened."""
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,8 +31,8 @@ def aware(moment: dt.datetime) -> dt.datetime:
 
 
 def open_database(url: str, busy_timeout: float = 30.0) -> Engine:
-    """The database engine, with the tables of every imported table module created (the composition
-    root imports them all). `busy_timeout`: how long a SQLite write waits for another writer's lock."""
+    """The database engine, its schema migrated to the newest revision. `busy_timeout`: how long a
+    SQLite write waits for another writer's lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         db_engine = create_engine(url, connect_args={"timeout": busy_timeout})
@@ -38,22 +45,43 @@ def open_database(url: str, busy_timeout: float = 30.0) -> Engine:
 
     else:
         db_engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(db_engine)
-    add_missing_columns(db_engine)
+    migrate(db_engine)
     return db_engine
 
 
-def add_missing_columns(db_engine: Engine) -> None:
-    """Additive schema changes for databases made by an earlier version: new columns are nullable
-    (defaults are set by the application), so adding them keeps every stored row; new indexes are
-    built."""
-    existing = inspect(db_engine)
-    with db_engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    kind = column.type.compile(dialect=db_engine.dialect)
-                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(db_engine: Engine) -> None:
+    """Apply the migrations not yet applied (a database without alembic_version, made before
+    migrations existed, is adopted by the baseline revision). Several workers starting at once take
+    turns: the first migrates, the others find nothing left to do."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db_engine.connect() as conn, _one_at_a_time(conn):
+        if current_revision(conn) != ScriptDirectory.from_config(config).get_current_head():
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        conn.commit()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _one_at_a_time(conn: Connection):
+    """A lock held while migrating: PostgreSQL's advisory lock; for SQLite an flock on the database
+    file (SQLite's own locks are fcntl locks, which an flock does not touch)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_lock(7150001)"))  # any constant: Xiaobao's migration lock
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(7150001)"))
+    elif conn.dialect.name == "sqlite" and (database := conn.engine.url.database):
+        with open(database, "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield

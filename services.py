@@ -13,7 +13,8 @@ from functools import cached_property
 
 from sqlalchemy import Engine as DbEngine
 
-# every module that defines tables is imported here, so that creating the schema knows them all
+# every module that defines tables is imported here, so that the models are complete (tests/migrations
+# checks that the migrations, which make the schema, match them)
 from xiaobao import db
 from xiaobao.assistant import store as _chat_tables  # noqa: F401
 from xiaobao.assistant.engine import Engine
@@ -49,7 +50,7 @@ class Services:
 
     @cached_property
     def db_engine(self) -> DbEngine:
-        """The relational database, with every table created (and additive columns added)."""
+        """The relational database, its schema migrated to the newest revision (migrations/)."""
         return db.open_database(self.settings.db_url, self.settings.database_busy_timeout)
 
     @cached_property
