@@ -18,6 +18,8 @@ from pathlib import PurePath
 
 import numpy as np
 
+from xiaobao.prereview.layout import boxes, paired_lines, table_lines, typed_lines
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 TEXT_SUFFIXES = {".txt", ".md"}
 SUPPORTED = IMAGE_SUFFIXES | TEXT_SUFFIXES | {".pdf", ".docx"}
@@ -93,7 +95,8 @@ class Extracted:
         """Whether OCR read the line holding `value` confidently (typed text always is)."""
         if not self.scanned:
             return True
-        held = [c for line, c in self.line_confidence.items() if value in line.upper()]
+        # a value paired from several boxes (a name OCR cut in two) is as sure as its least sure box
+        held = [c for line, c in self.line_confidence.items() if value in line.upper() or (len(line) > 1 and line.upper() in value)]
         return bool(held) and min(held) >= SURE
 
 
@@ -112,7 +115,7 @@ class Ocr:
 
                 self._engine = RapidOCR()
             result, _ = self._engine(image)
-        return [Line(text, float(score), _upright(box)) for box, text, score in result or []]
+        return [Line(text, float(score), _upright(box), [tuple(map(float, p)) for p in box]) for box, text, score in result or []]
 
 
 @dataclass
@@ -120,6 +123,7 @@ class Line:
     text: str
     confidence: float
     upright: bool  # the text box runs left to right (a line of text on its side stands tall)
+    quad: list[tuple[float, float]] = field(default_factory=list)  # the box's corners, clockwise from top left
 
 
 def _upright(box) -> bool:
@@ -140,6 +144,20 @@ def blur_measure(gray: np.ndarray) -> float:
     import cv2
 
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def clean_page(rgb: np.ndarray) -> np.ndarray:
+    """The page as OCR should see it, in grey: only the ink. Seals are red and text is black or blue,
+    so in the red channel a seal fades to the paper's shade while the text under it stays dark. The
+    light is then evened out (each pixel against the brightest nearby, the paper) and what is much
+    fainter than ink — a watermark, a tinted card, a seal's remains — becomes paper."""
+    import cv2
+
+    red = rgb[..., 0].astype(np.float32)
+    paper = cv2.dilate(red, np.ones((25, 25), np.uint8))  # wider than a stroke: text does not survive it
+    paper = cv2.blur(paper, (25, 25))
+    share = red / np.maximum(paper, 1.0)  # 1: paper; ink well under 0.5
+    return (np.clip((share - 0.3) / 0.5, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def open_image(name: str, data: bytes, limits: Limits):
@@ -172,18 +190,23 @@ def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -
     pixels = np.asarray(image)
     gray = np.asarray(image.convert("L"))
     blurred = blur_measure(gray) < BLUR_THRESHOLD
+    pixels = np.ascontiguousarray(np.repeat(clean_page(pixels)[..., None], 3, axis=2))
     lines = ocr.read(pixels)
     # RapidOCR turns tall text boxes before reading them, so a scan on its side still reads; it
-    # shows in the boxes: most multi-character lines stand upright
+    # shows in the boxes: most multi-character lines stand upright. Its boxes are then on their side
+    # too, so the page is read again turned upright (whichever way reads better), for the layout.
     long = [line for line in lines if len(line.text) >= 3]
     rotated = 90 if long and sum(not line.upright for line in long) > len(long) / 2 else 0
+    if rotated:
+        lines = max((ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k))) for k in (1, 3)), key=_score)
     mean = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
     if not lines or mean < 0.9:  # a poor read: maybe the scan is upside down
         turned = ocr.read(np.ascontiguousarray(np.rot90(pixels, k=2)))
         if _score(turned) > 1.5 * _score(lines) + 5:
             lines, rotated = turned, 180
             mean = sum(line.confidence for line in lines) / len(lines)
-    text = "\n".join(line.text for line in lines if line.confidence >= 0.5)
+    read = [line for line in lines if line.confidence >= 0.5]
+    text = "\n".join(paired_lines(boxes([(line.quad, line.text, line.confidence) for line in read])))
     notes = []
     if blurred:
         notes.append("图片模糊")
@@ -218,7 +241,7 @@ def read_pdf(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> 
             raise _too_large(name, f"PDF 页数过多（{len(reader.pages)} 页，上限 {limits.max_pdf_pages} 页），请只上传需要预审的页面")
         text = "\n".join(page.extract_text() or "" for page in reader.pages).strip()
         if text:
-            return Extracted(name, text)
+            return Extracted(name, "\n".join(typed_lines(text)))
         for page in reader.pages:
             for width, height in _image_sizes(page.get("/Resources")):
                 if width * height > limits.max_pixels:
@@ -257,8 +280,8 @@ def read_docx(name: str, data: bytes, limits: Limits | None = None) -> Extracted
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise broken from None
-    lines = [p.text for p in document.paragraphs]
-    lines += ["：".join(cell.text for cell in row.cells) for table in document.tables for row in table.rows]
+    lines = typed_lines("\n".join(p.text for p in document.paragraphs))
+    lines += [line for table in document.tables for line in table_lines(table)]
     return Extracted(name, "\n".join(line for line in lines if line.strip()))
 
 
@@ -277,7 +300,7 @@ def extract(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> E
         return read_docx(name, data, limits)
     if suffix in TEXT_SUFFIXES:
         try:
-            return Extracted(name, data.decode("utf-8-sig"))
+            return Extracted(name, "\n".join(typed_lines(data.decode("utf-8-sig"))))
         except UnicodeDecodeError:
             raise Unreadable(f"{name}：不是 UTF-8 编码的文本") from None
     raise Unreadable(f"{name}：不支持的文件类型，请上传 PDF、图片（JPG/PNG）、DOCX 或 TXT")

@@ -12,17 +12,18 @@ from dataclasses import asdict, dataclass, field
 from xiaobao.govdata.codes import CREDIT_CODE, ID_NUMBER, valid_credit_code, valid_id_number
 from xiaobao.govdata.records import Enterprise, Material, Person, ReviewPoint, ServiceItem
 from xiaobao.prereview.extract import Extracted, Limits, Ocr, Unreadable, UploadRejected, check_batch
+from xiaobao.prereview.layout import EMPTY, canonical
 from xiaobao.prereview.pool import Extractor, ReviewBusy
 
 __all__ = ["Limits", "Review", "ReviewBusy", "Reviewer", "UploadRejected", "check_batch"]
 
-# labels under which a material states each record field, most specific first
+# labels (canonical, see layout.VOCABULARY) under which a material states each record field, most specific first
 LABELS = {
     "name": ("企业名称", "名称", "经营者姓名", "姓名"),
     "legal_rep": ("法定代表人", "姓名"),
     "credit_code": ("统一社会信用代码",),
-    "id_number": ("公民身份号码", "身份证号码", "身份证号"),
-    "legal_rep_id": ("公民身份号码", "身份证号码", "身份证号"),
+    "id_number": ("身份证号",),
+    "legal_rep_id": ("身份证号",),
 }
 FIELD_NAMES = {
     "name": "名称/姓名",
@@ -31,8 +32,10 @@ FIELD_NAMES = {
     "id_number": "身份证号",
     "legal_rep_id": "身份证号",
 }
-_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?")
-_EMPTY = {"", "/", "——", "—", "-", "无", "空"}
+# 2025年3月1日, 2025.03.01, 2025-03-01, 2025/3/1 (OCR may space them out: 2025 年 3 月 1 日)
+_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})(?!\d)\s*日?")
+# a line that states how long something is valid: its label, or a range between two dates (至 / 到 / — / ~)
+_VALIDITY = re.compile(r"有效期|期限|租期|[至到止~～—]|\d\s*-\s*\d{4}")
 # OCR reads O for 0 and I for 1, neither of which is in a credit code's alphabet; an ID number is
 # all digits (and X), so a lower-case l there is a 1 as well
 _OCR_FIXES = {
@@ -90,9 +93,14 @@ def labelled(text: str, labels: tuple[str, ...]) -> str | None:
     for label in labels:
         for match in re.finditer(rf"(?<![\u4e00-\u9fff]){label}[ \t\u3000]*[：:][ \t\u3000]*([^\s，,；;。]*)", text):
             value = match.group(1).strip()
-            if value not in _EMPTY:
+            if value not in EMPTY:
                 return value
     return None
+
+
+def blank(text: str, label: str) -> bool:
+    """Whether the material prints `label` with nothing after it (a form's empty cell)."""
+    return re.search(rf"^{label}[：:][ \t\u3000]*(?:{'|'.join(map(re.escape, EMPTY - {''}))})?[ \t\u3000]*$", text, re.M) is not None
 
 
 def find_code(text: str, kind: str) -> str | None:
@@ -109,7 +117,7 @@ def end_date(text: str) -> tuple[str, dt.date | None] | None:
     """The latest date on a line about validity (有效期、期限、至), or ("长期", None); None if none."""
     dates: list[dt.date] = []
     for line in text.splitlines():
-        if not re.search(r"有效期|期限|至", line):
+        if not _VALIDITY.search(line):
             continue
         if "长期" in line:
             return "长期", None
@@ -275,8 +283,10 @@ class Reviewer:
                 return result("pass", f"有效期至 {shown}")
             return result("fail", f"已于 {shown} 到期", f"请提供在有效期内的《{material.name}》")
         if point.check == "has_fields":
-            absent = [label for label in point.fields if labelled(doc.text, (label,)) is None]
+            absent = [label for label in point.fields if labelled(doc.text, (canonical(label) or label,)) is None]
             if absent:
-                return result(missing, f"缺少：{'、'.join(absent)}", f"请补充填写：{'、'.join(absent)}")
+                # a label printed with an empty cell beside it is missing for sure, even on a scan
+                sure = all(blank(doc.text, canonical(label) or label) for label in absent)
+                return result("fail" if sure else missing, f"缺少：{'、'.join(absent)}", f"请补充填写：{'、'.join(absent)}")
             return result("pass", "必填项齐全")
         raise ValueError(f"未知的审查项类型：{point.check}")
