@@ -18,7 +18,7 @@ from sqlalchemy import Engine as DbEngine
 from xiaobao import db
 from xiaobao.assistant import store as _chat_tables  # noqa: F401
 from xiaobao.assistant.engine import Engine
-from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM
+from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM, SharedSlots, Slots
 from xiaobao.assistant.reports import Reports
 from xiaobao.assistant.tools import Tools
 from xiaobao.govdata.records import DbDirectory, Directory
@@ -54,6 +54,16 @@ class Services:
         return db.open_database(self.settings.db_url, self.settings.database_busy_timeout)
 
     @cached_property
+    def redis(self):
+        """The Redis client for state shared by several API workers (request budgets, the model's
+        line), or None: then that state is kept in this process."""
+        if not self.settings.redis_url:
+            return None
+        import redis  # the optional extra `redis`
+
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    @cached_property
     def kb(self) -> KnowledgeBase:
         return KnowledgeBase(self.settings, self._collection, self._embedder)
 
@@ -87,7 +97,15 @@ class Services:
     @cached_property
     def engine(self) -> Engine:
         """The dialogue engine (not the database engine, which is `db_engine`)."""
-        return Engine(self.settings, self.kb, self.llm, self.tools, self.db_engine, self.citizens)
+        return Engine(self.settings, self.kb, self.llm, self.tools, self.db_engine, self.citizens, self.model_line)
+
+    @cached_property
+    def model_line(self) -> Slots | SharedSlots:
+        """The bounded line for the model: in this process, or in Redis, shared by every worker."""
+        s = self.settings
+        if self.redis:
+            return SharedSlots(self.redis, s.llm_concurrency, s.llm_queue, s.llm_timeout)
+        return Slots(s.llm_concurrency, s.llm_queue, s.llm_timeout)
 
     # people ----------------------------------------------------------------------------------
 
@@ -107,7 +125,7 @@ class Services:
     @cached_property
     def budgets(self) -> Budgets:
         s = self.settings
-        return Budgets(s.rate_limit_per_client, s.rate_limit_per_session, s.rate_limit_sessions_per_client)
+        return Budgets(s.rate_limit_per_client, s.rate_limit_per_session, s.rate_limit_sessions_per_client, self.redis)
 
     @cached_property
     def editorial(self) -> Editorial:
@@ -136,6 +154,8 @@ class Services:
             live.close()  # its database hook
         if reviewer := self.__dict__.pop("reviewer", None):
             reviewer.close()  # its worker processes
+        if redis := self.__dict__.pop("redis", None):
+            redis.close()
         if db_engine := self.__dict__.get("db_engine"):
             db_engine.dispose()
 

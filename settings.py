@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="All state lives here; two instances with different data dirs never interfere.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file in data_dir.")
     database_busy_timeout: float = Field(30.0, gt=0, description="Seconds a SQLite write waits for a lock before giving up (503).")
+    redis_url: str | None = Field(
+        None, description="Redis URL for state shared by several API workers (request budgets, the model's line); unset = in this process."
+    )
     qdrant_url: str | None = Field(None, description="Qdrant server URL; unset = embedded Qdrant Edge shard in data_dir.")
     qdrant_api_key: str | None = Field(None, description="API key of the Qdrant server, if it needs one.")
     collection: str = Field("knowledge", description="Name of the knowledge collection.")

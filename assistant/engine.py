@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xiaobao.assistant import answerability, citations, guard, quotes
-from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, Slots
+from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, SharedSlots, Slots
 from xiaobao.assistant.router import rewrite, route
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, official_entry, turn_dict
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
@@ -153,11 +153,18 @@ class Assessment:
 
 class Engine:
     def __init__(
-        self, settings: Settings, kb: KnowledgeBase, llm: LLM, tools: Tools, db_engine: DbEngine, citizens: CitizenVerifier
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        llm: LLM,
+        tools: Tools,
+        db_engine: DbEngine,
+        citizens: CitizenVerifier,
+        slots: Slots | SharedSlots,
     ) -> None:
         self.settings, self.kb, self.llm, self.tools = settings, kb, llm, tools
         self.db_engine, self.citizens = db_engine, citizens
-        self.slots = Slots(settings.llm_concurrency, settings.llm_queue, settings.llm_timeout)
+        self.slots = slots  # the line for the model: this process's, or every worker's (Redis)
         self.content = guard.ContentFilter.load(settings.sensitive_words_file)
         self._system = load_prompt("answer_system")
         # the answer decision: a model fitted for this embedder, else the cosine fallback (see triage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -144,3 +145,58 @@ class Slots:
         finally:
             with self._lock:
                 self._inside -= 1
+
+
+# Take a place in a line kept in Redis: a sorted set of holders, each with the moment its lease ends
+# (on the Redis server's clock); ended leases are dropped first, so a worker killed while holding a
+# place gives it back when its lease runs out.
+TAKE_PLACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+return 1
+"""
+
+
+class SharedSlots:
+    """The bounded line of Slots kept in Redis, so that every API worker sharing one model shares one
+    line: `running` answers at once over all workers, `waiting` more in line, the rest refused at once.
+    A waiting request polls for a running place (every 50 ms: small next to an answer's seconds). If
+    Redis cannot be reached the request is refused (ModelBusy) rather than let past the bound."""
+
+    POLL = 0.05
+    LEASE = 900  # seconds: longer than any answer (llm_timeout bounds each model call)
+
+    def __init__(self, redis, running: int, waiting: int, timeout: float, prefix: str = "xiaobao:model-line") -> None:
+        self.running, self.capacity, self.timeout = running, running + waiting, timeout
+        self._redis = redis
+        self._take = redis.register_script(TAKE_PLACE)
+        self._inside, self._generating = f"{prefix}:inside", f"{prefix}:running"
+
+    def _took(self, key: str, limit: int, token: str) -> bool:
+        from redis import RedisError
+
+        try:
+            return bool(self._take(keys=[key], args=[limit, token, self.LEASE]))
+        except RedisError as error:
+            raise ModelBusy(retry_after=5) from error
+
+    @contextmanager
+    def hold(self):
+        token = os.urandom(8).hex()
+        if not self._took(self._inside, self.capacity, token):
+            raise ModelBusy(retry_after=5)
+        try:
+            deadline = time.monotonic() + self.timeout
+            while not self._took(self._generating, self.running, token):
+                if time.monotonic() >= deadline:
+                    raise ModelBusy(retry_after=10)
+                time.sleep(self.POLL)
+            try:
+                yield
+            finally:
+                self._redis.zrem(self._generating, token)
+        finally:
+            self._redis.zrem(self._inside, token)

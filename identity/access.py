@@ -1,18 +1,22 @@
 """Who may use the service, and how often. A citizen's session is read only by whoever holds its key
 (an HMAC of the session id under the service's secret: no table, not derivable from the id), and
-every client address and session has a request budget."""
+every client address and session has a request budget: kept in memory by default (one process), or
+in Redis when `XIAOBAO_REDIS_URL` is set, so that several API workers spend one budget."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import logging
 import math
 import os
 import secrets
 import threading
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class SessionKeys:
@@ -63,6 +67,49 @@ class RateLimiter:
             return (1 - tokens) / self.rate
 
 
+# The same token bucket as RateLimiter, in one atomic step on the Redis server and on its clock (the
+# workers' clocks may differ). A bucket left alone until it would be full again is forgotten (EXPIRE).
+# The wait is returned as a string: Redis turns a Lua number into an integer.
+TOKEN_BUCKET = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local tokens = tonumber(bucket[1]) or burst
+local last = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """RateLimiter's buckets in Redis, shared by every worker that names the same `prefix`. When Redis
+    cannot be reached the request is let through (and logged): a budget store down must not take the
+    service down with it."""
+
+    def __init__(self, redis, prefix: str, per_minute: int, burst: int | None = None) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst or per_minute)
+        self.prefix = prefix
+        self._script = redis.register_script(TOKEN_BUCKET)
+
+    def check(self, key: str, now: float | None = None) -> float:
+        from redis import RedisError
+
+        try:
+            return float(self._script(keys=[f"{self.prefix}:{key}"], args=[self.rate, self.burst, "" if now is None else now]))
+        except RedisError as error:
+            log.warning("request budget not checked, Redis unavailable: %s", error)
+            return 0.0
+
+
 class OverBudget(Exception):
     """Over a request budget: try again after `retry_after` seconds."""
 
@@ -74,12 +121,17 @@ class OverBudget(Exception):
 class Budgets:
     """The request budgets of the service: per client address, per citizen session, and new sessions
     per client address (else every new session would bring a fresh session budget). A limit of 0 turns
-    that budget off."""
+    that budget off. With a `redis` client the budgets are kept there, shared by every worker."""
 
-    def __init__(self, per_client: int, per_session: int, sessions_per_client: int) -> None:
-        self.per_client = RateLimiter(per_client) if per_client else None
-        self.per_session = RateLimiter(per_session) if per_session else None
-        self.new_sessions = RateLimiter(sessions_per_client) if sessions_per_client else None
+    def __init__(self, per_client: int, per_session: int, sessions_per_client: int, redis=None) -> None:
+        def limiter(name: str, per_minute: int) -> RateLimiter | RedisRateLimiter | None:
+            if not per_minute:
+                return None
+            return RedisRateLimiter(redis, f"xiaobao:budget:{name}", per_minute) if redis else RateLimiter(per_minute)
+
+        self.per_client = limiter("client", per_client)
+        self.per_session = limiter("session", per_session)
+        self.new_sessions = limiter("new-sessions", sessions_per_client)
 
     def charge(self, client: str | None = None, session: str | None = None, new_session_of: str | None = None) -> None:
         """Count one request against the budgets of whom it names; OverBudget when one of them is spent."""
