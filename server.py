@@ -44,8 +44,8 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
-        from xiaobao.ui.chat import THEME, build_chat
+        from xiaobao.ui.chat import CHINESE_JS, CSS, THEME, build_chat
 
         app.include_router(pages.chat_entry)
-        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME)
+        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME, css=CSS, js=CHINESE_JS)
     return app

@@ -146,7 +146,23 @@ def turn_dict(turn: Turn) -> dict:
         "label": turn.label,
         "helper": (turn.flags or {}).get("helper"),
         "created_at": turn.created_at.isoformat(),
-        "citations": [{"number": c.number, "citation": c.citation, "text": c.text} for c in turn.citations],
+        "citations": [
+            {"number": c.number, "citation": c.citation, "text": c.text, "entry": (turn.flags or {}).get("entries", {}).get(str(c.number))}
+            for c in turn.citations
+        ],
+    }
+
+
+def official_entry(payload: dict) -> dict:
+    """What a citation of an official reply (答复口径) shows instead of the entry's internal id: its
+    question, issuing department, effective date, version and link (those the entry has)."""
+    effective = payload.get("effective_from")  # YYYYMMDD in the index
+    return {
+        "question": payload.get("question"),
+        "department": payload.get("department"),
+        "effective_from": f"{effective // 10000}-{effective // 100 % 100:02d}-{effective % 100:02d}" if effective else None,
+        "version": payload.get("version"),
+        "url": payload.get("url"),
     }
 
 

@@ -476,5 +476,5 @@ class Editorial:
         return f"editor://qa/{entry.code}"
 
     def _chunks(self, entry: QAEntry):
-        record = {"id": entry.code, **entry.fields()}
+        record = {"id": entry.code, **entry.fields(), "version": entry.version}
         return qa_chunks(record, self._source(entry))

@@ -1,6 +1,11 @@
-"""The citizens' chat page (Gradio): streamed answers, citations that open to show the cited text,
-the AI / official label, 👍/👎 ratings, a 转人工 button, and the human helper's replies, which a
-timer fetches every two seconds while the session is with the helpers."""
+"""The citizens' chat page (Gradio). The conversation shown is always the stored one — one bubble per
+turn in the order it was stored, with the label at the top — plus the answer still being written, so
+a reply, a hand-off notice and a helper's message can never overwrite or lose one another, whatever
+the order of clicks and streaming. The session's id and key stay in the browser (localStorage): a
+reload brings back the conversation and the hand-off. Helpers' replies, notices and the place in the
+queue arrive pushed (a waiter woken by staff/live.py after each commit), with a slow poll as fallback.
+Citations open to show the cited text, or for an official reply (答复口径) the entry's question,
+department, effective date and version."""
 
 from __future__ import annotations
 
@@ -12,60 +17,170 @@ from pathlib import Path
 # than Google Fonts.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
+from fastapi.concurrency import run_in_threadpool  # noqa: E402
 
-from xiaobao.assistant.engine import Reply
-from xiaobao.assistant.guard import BadMessage
-from xiaobao.govdata.records import sample_identities
-from xiaobao.prereview.review import ReviewBusy, UploadRejected
-from xiaobao.services import Services
+from xiaobao.assistant.engine import SessionNotFound  # noqa: E402
+from xiaobao.assistant.guard import BadMessage  # noqa: E402
+from xiaobao.assistant.llm import ModelBusy  # noqa: E402
+from xiaobao.govdata.records import sample_identities  # noqa: E402
+from xiaobao.prereview.review import ReviewBusy, UploadRejected  # noqa: E402
+from xiaobao.services import Services  # noqa: E402
+from xiaobao.staff.helpdesk import Conflict, DeskError  # noqa: E402
+from xiaobao.staff.live import DESK, session_key  # noqa: E402
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。"
 DEMO_BANNER = "**演示模式**：本页使用示例数据，可选择示例身份；正式环境的身份只来自“一网通办”统一身份认证登录。"
+WRITING = "小宝正在回答…"
+# the chat fills the screen above the input row, so 发送 and 转人工 stay in view on a phone; 大字模式
+# (适老化) enlarges the text and strengthens contrast
+CSS = """
+#chat { height: calc(100dvh - 330px) !important; min-height: 240px; }
+#chat .label { font-weight: 600; }
+#chat .message-row:has(.not-rated) + .message-buttons { display: none; }  /* only Xiaobao's answers are rated */
+#ask-row, #waiting-row { flex-wrap: nowrap !important; gap: 6px; align-items: center; }
+#ask-row button { min-width: 64px !important; flex: 0 0 auto !important; }
+#waiting { border-left: 4px solid #d97706; padding: 4px 10px; background: #fffbeb; font-size: 0.9rem; }
+@media (max-width: 640px) {
+  #chat { height: calc(100dvh - 250px) !important; }
+  body:has(#waiting:not(.hidden)) #chat { height: calc(100dvh - 360px) !important; }
+  #title h2 { font-size: 1.05rem; margin: 0; }
+  #demo-mode { font-size: 0.75rem; }
+  .gradio-container { padding: 6px 6px 110px !important; }
+  #dock { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; padding: 6px;
+    background: var(--body-background-fill); box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }
+}
+body.large #chat, body.large textarea, body.large button { font-size: 1.3rem !important; }
+body.large #chat .message { color: #000 !important; border: 2px solid #000; }
+"""
+# Gradio words its own buttons and labels in the browser's language ("Like", "bot's message: …" in an
+# English browser): this page speaks Chinese to everyone, so a script rewords them as they appear, and
+# hides the clear button (the conversation is the stored one; clearing the screen would only hide it)
+CHINESE_JS = """
+() => {
+  const words = {
+    Like: "赞", Dislike: "踩", Copy: "复制", "Copy message": "复制", Retry: "重试", Undo: "撤销", Edit: "编辑",
+    "chatbot conversation": "对话记录",
+  };
+  const prefixes = [["bot's message: ", "小宝或工作人员的消息："], ["user's message: ", "我的消息："]];
+  const reword = () => {
+    for (const node of document.querySelectorAll("#chat [aria-label], #chat [title]")) {
+      for (const name of ["aria-label", "title"]) {
+        const value = node.getAttribute(name);
+        if (value === null) continue;
+        if (value === "Clear" || value === "清空对话") node.style.display = "none";
+        else if (value in words) node.setAttribute(name, words[value]);
+        else for (const [en, zh] of prefixes) if (value.startsWith(en)) node.setAttribute(name, zh + value.slice(en.length));
+      }
+    }
+  };
+  new MutationObserver(reword).observe(document.body, { subtree: true, childList: true });
+  reword();
+}
+"""
+LARGE_TEXT_JS = "(on) => { document.body.classList.toggle('large', on); return on; }"
 
 
-def render(reply: Reply) -> str:
-    """The reply as chat markdown: text, then each citation as a collapsible block with its text."""
-    parts = [html.escape(reply.text)]
-    for c in reply.citations:
-        parts.append(f"<details><summary>[{c['number']}] {html.escape(c['citation'])}</summary>{html.escape(c['text'])}</details>")
-    if reply.label:
-        parts.append(f"<sub>{html.escape(reply.label)}</sub>")
-    if reply.offer_human and reply.path != "handoff":
-        parts.append("<sub>可点击下方“转人工”按钮联系线上人工帮办。</sub>")
-    return "\n\n".join(parts)
+def entry_detail(entry: dict) -> str:
+    """An official reply's entry as its citation opens: who issued it, from when, which version."""
+    parts = [f"发布部门：{entry['department']}"] if entry.get("department") else []
+    if entry.get("effective_from"):
+        parts.append(f"生效日期：{entry['effective_from']}")
+    if entry.get("version"):
+        parts.append(f"版本：第 {entry['version']} 版")
+    if entry.get("url"):
+        parts.append(f'<a href="{html.escape(entry["url"])}" target="_blank" rel="noopener">原文链接</a>')
+    return " · ".join(parts) or "官方答复口径（未登记发布部门和生效日期）"
+
+
+def render_citation(c: dict) -> str:
+    if entry := c.get("entry"):
+        summary = f"[{c['number']}] 答复口径：{html.escape(entry['question'] or '')}"
+        return f"<details><summary>{summary}</summary>{entry_detail(entry)}</details>"
+    return f"<details><summary>[{c['number']}] {html.escape(c['citation'])}</summary>{html.escape(c['text'])}</details>"
 
 
 def render_turn(turn: dict) -> str:
-    """A helper's reply or a system notice, as it appears in the citizen's chat."""
+    """One stored turn as its chat bubble: the label first, then the text and the citations."""
+    text = html.escape(turn["text"])
+    if turn["role"] == "system":
+        return f'<sub class="not-rated">{text}</sub>'
     if turn["role"] == "helper":
-        return f"**人工帮办 {html.escape(turn['helper'] or '')}**：{html.escape(turn['text'])}"
-    return f"<sub>{html.escape(turn['text'])}</sub>"
+        return f'<span class="label not-rated">【人工帮办 {html.escape(turn["helper"] or "")}】</span>\n\n{text}'
+    parts = [f'<span class="label">【{html.escape(turn["label"])}】</span>'] if turn["label"] else []
+    parts.append(text)
+    parts += [render_citation(c) for c in turn["citations"]]
+    return "\n\n".join(parts)
 
 
-def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
-    engine = services.engine
+def bubbles(turns: list[dict], writing: str | None = None) -> tuple[list[dict], list[int | None]]:
+    """The chat's messages and, for each, the stored turn it shows (for ratings)."""
+    messages, ids = [{"role": "assistant", "content": f'<span class="not-rated">{INTRO}</span>'}], [None]
+    for turn in turns:
+        messages.append({"role": "user" if turn["role"] == "user" else "assistant", "content": render_turn(turn)})
+        ids.append(turn["turn_id"] if turn["role"] == "assistant" else None)
+    if writing is not None:
+        messages.append({"role": "assistant", "content": f'<span class="not-rated">{html.escape(writing or WRITING)}</span>'})
+        ids.append(None)
+    return messages, ids
+
+
+def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: float = 15.0) -> gr.Blocks:
+    engine, desk, live = services.engine, services.desk, services.live
+    writing: dict[str, str] = {}  # session → the answer being streamed to it (shown, not yet stored)
+    pages: dict[str, str] = {}  # open page (Gradio's session hash) → its chat session: its push loop follows it
+
+    def view(session_id: str) -> tuple:
+        """(chat messages, waiting notice, cancel button) as stored now."""
+        messages, _ = bubbles(engine.history(session_id), writing.get(session_id))
+        waiting = desk.waiting(session_id)
+        queued = bool(waiting and waiting["status"] == "queued")
+        return messages, gr.update(value=waiting["text"] if waiting else "", visible=bool(waiting)), gr.update(visible=queued)
+
+    def new_session(user: str) -> tuple[str, dict]:
+        session_id = engine.create_session(demo_ref=user or None)
+        return session_id, {"id": session_id, "key": services.session_keys.issue(session_id)}
+
     with gr.Blocks(title="小宝 · 智慧好办") as page:
-        gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手")
+        gr.Markdown("## 小宝 · 宝山区“智慧好办”智能助手", elem_id="title")
         demo = services.settings.demo_mode
         gr.Markdown(DEMO_BANNER, visible=demo, elem_id="demo-mode")
+        # the session id and key, kept in the browser's localStorage so that a reload finds the session
+        saved = gr.BrowserState({}, storage_key="xiaobao-chat", secret=services.session_keys.issue("chat-page"))
         session = gr.State(None)
-        turn_of_message = gr.State({})  # chat message index -> stored turn id, for ratings
-        seen = gr.State(0)  # the last stored turn shown in this chat
-        # sample identities exist only in demo mode; elsewhere the portal's login decides who the user is
-        identities = sample_identities(services.db_engine) if demo else []
-        identity = gr.Dropdown(
-            [("匿名访客", ""), *identities],
-            value="",
-            label="演示身份（示例数据；正式环境由“一网通办”登录提供）",
-            visible=bool(identities),
-            elem_id="identity",
+        chatbot = gr.Chatbot(
+            value=bubbles([])[0],
+            label="对话",
+            show_label=False,
+            elem_id="chat",
+            group_consecutive_messages=False,  # one bubble per turn
+            buttons=[],  # no copy button over the messages
+            feedback_options=("Like", "Dislike"),
+            placeholder=None,
         )
-        chatbot = gr.Chatbot(value=[{"role": "assistant", "content": INTRO}], height=520, label="对话", elem_id="chat")
+        # the dock: the hand-off notice and the input row, kept at the bottom of the screen on a phone
+        with gr.Column(elem_id="dock"):
+            with gr.Row(elem_id="waiting-row"):
+                waiting = gr.Markdown(visible=False, elem_id="waiting")
+                cancel = gr.Button("取消等待", visible=False, size="sm", scale=0, min_width=80, elem_id="cancel-wait")
+            with gr.Row(elem_id="ask-row"):
+                box = gr.Textbox(
+                    placeholder="请输入问题，如：高龄津贴怎么申请", show_label=False, scale=8, min_width=120, elem_id="question"
+                )
+                send = gr.Button("发送", variant="primary", scale=0, min_width=64, elem_id="send")
+                human = gr.Button("转人工", scale=0, min_width=64, elem_id="human")
         with gr.Row():
-            box = gr.Textbox(placeholder="请输入您的问题，例如：高龄津贴怎么申请？", show_label=False, scale=8, elem_id="question")
-            send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
-            human = gr.Button("转人工", scale=1, elem_id="human")
+            large = gr.Checkbox(label="大字模式（适老化）", value=False, elem_id="large-text", scale=1)
+            # sample identities exist only in demo mode; elsewhere the portal's login decides who the user is
+            identities = sample_identities(services.db_engine) if demo else []
+            identity = gr.Dropdown(
+                [("匿名访客", ""), *identities],
+                value="",
+                label="演示身份（示例数据；正式环境由“一网通办”登录提供）",
+                visible=bool(identities),
+                elem_id="identity",
+                scale=3,
+            )
         reviewable = [(f"{item.name}（{item.id}）", item.id) for item in services.directory.items() if item.materials]
         with gr.Accordion("材料预审：上传申请材料，提交前先检查一遍", open=False, visible=bool(reviewable)):
             with gr.Row():
@@ -79,96 +194,115 @@ def build_chat(services: Services, poll_seconds: float = 2.0) -> gr.Blocks:
             contact = gr.Textbox(label="联系方式（选填，仅工作人员可见）", elem_id="contact")
             report = gr.Button("提交反映", elem_id="report")
 
-        def start(session_id: str | None, user: str) -> str:
-            return session_id or engine.create_session(demo_ref=user or None)
+        shown = [chatbot, waiting, cancel]
 
-        def ask(message: str, history: list, session_id: str | None, turns: dict, last: int, user: str):
-            session_id = start(session_id, user)
-            history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-            shown = ""
+        def restore(stored: dict | None, request: gr.Request):
+            """On load: the session this browser had (its key checked), else a new one."""
+            stored = stored or {}
+            session_id = stored.get("id")
+            try:
+                if not (session_id and services.session_keys.valid(session_id, stored.get("key"))):
+                    raise SessionNotFound(session_id)
+                engine.status(session_id)
+            except SessionNotFound:
+                session_id, stored = new_session("")
+            pages[request.session_hash] = session_id
+            return session_id, stored, *view(session_id)
+
+        def ask(message: str, session_id: str | None):
+            if session_id is None:
+                raise gr.Error("页面还在加载，请稍候再发送。")
+            if not message.strip():
+                yield message, *view(session_id)
+                return
+            writing[session_id] = ""
             try:
                 for kind, value in engine.stream(session_id, message):
-                    if kind == "status":  # at once: the citizen sees Xiaobao is looking
-                        history[-1]["content"] = f"<sub>{value}</sub>"
-                    elif kind == "sources":  # which passages the answer will come from, before the model writes
-                        found = "；".join(f"[{s['number']}] {s['citation']}" for s in value)
-                        history[-1]["content"] = f"<sub>小宝正在依据以下资料作答：{found}</sub>"
-                    elif kind == "sentence":  # checked sentences only: nothing shown is withdrawn
-                        shown += value
-                        history[-1]["content"] = shown
-                    elif value.path == "human":  # a helper holds the session: the message went to them
-                        history[-1]["content"] = "<sub>已发送给人工帮办</sub>"
-                    else:
-                        history[-1]["content"] = render(value)
-                        turns = {**turns, len(history) - 1: value.turn_id}
-                        last = max(last, value.turn_id)
-                    yield "", history, session_id, turns, last
-            except BadMessage as exc:
-                history[-1]["content"] = str(exc)
-                yield message, history, session_id, turns, last
+                    if kind == "sentence":  # checked sentences only: nothing shown is withdrawn
+                        writing[session_id] += value
+                    elif kind == "final":
+                        writing.pop(session_id, None)
+                    yield "", *view(session_id)
+            except (BadMessage, ModelBusy) as exc:
+                gr.Warning(str(exc))
+                yield message, *view(session_id)
+            finally:
+                writing.pop(session_id, None)
 
-        def handoff(history: list, session_id: str | None, turns: dict, last: int, user: str):
-            session_id = start(session_id, user)
-            reply = engine.handoff(session_id, "用户点击转人工")
-            history = [*history, {"role": "assistant", "content": render(reply)}]
-            return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id)
+        def handoff(session_id: str):
+            engine.handoff(session_id, "用户点击转人工")
+            return view(session_id)
 
-        def poll(history: list, session_id: str | None, last: int):
-            """New helper replies and notices (Xiaobao's own answers arrive through ask)."""
-            if session_id is None:
-                return gr.skip(), gr.skip()
-            new = [t for t in engine.history(session_id, after=last) if t["role"] in ("helper", "system")]
-            if not new:
-                return gr.skip(), gr.skip()
-            history = [*history, *({"role": "assistant", "content": render_turn(t)} for t in new)]
-            return history, max(t["turn_id"] for t in new)
+        def stop_waiting(session_id: str):
+            try:
+                desk.cancel(session_id)
+            except (Conflict, DeskError) as exc:
+                gr.Warning(str(exc))
+            return view(session_id)
 
-        def rate(turns: dict, data: gr.LikeData) -> None:
+        async def follow(session_id: str, request: gr.Request):
+            """Push: the chat as stored, again whenever the session (or, while queued, the queue)
+            changes — until the page closes or turns to another session. The stream that answers a
+            question shows its own progress, so this waits while one runs."""
+            last, keys = None, [session_key(session_id), DESK]
+            while pages.get(request.session_hash) == session_id:
+                version = live.version
+                if session_id not in writing:
+                    current = await run_in_threadpool(view, session_id)
+                    if repr(current) != last:
+                        last = repr(current)
+                        yield current
+                    queued = current[2]["visible"]  # a waiting citizen's place moves with the others' hand-offs
+                    keys = [session_key(session_id), DESK] if queued else [session_key(session_id)]
+                await live.wait(keys, version, push_timeout)
+
+        def poll(session_id: str | None):
+            """The fallback when a push was missed (another server process, a dropped connection)."""
+            return view(session_id) if session_id else (gr.skip(), gr.skip(), gr.skip())
+
+        def rate(session_id: str, data: gr.LikeData) -> None:
             index = data.index if isinstance(data.index, int) else data.index[0]
-            if index in turns:
-                engine.rate(turns[index], "good" if data.liked is True else "bad")
+            _, ids = bubbles(engine.history(session_id))
+            if 0 <= index < len(ids) and ids[index] is not None:
+                engine.rate(ids[index], "good" if data.liked is True else "bad")
 
-        def prereview(
-            item_id: str | None, paths: list[str] | None, history: list, session_id: str | None, turns: dict, last: int, user: str
-        ):
+        def prereview(item_id: str | None, paths: list[str] | None, session_id: str):
             if not item_id or not paths:
                 raise gr.Error("请选择事项并上传至少一份材料。")
             try:
                 services.reviewer.check([(Path(p).name, Path(p).stat().st_size) for p in paths])
-                session_id = start(session_id, user)
-                files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
-                reply = engine.prereview(session_id, item_id, files)
+                engine.prereview(session_id, item_id, [(Path(p).name, Path(p).read_bytes()) for p in paths])
             except (UploadRejected, ReviewBusy) as exc:
                 raise gr.Error(str(exc)) from None
-            history = [
-                *history,
-                {"role": "user", "content": html.escape(f"请预审我的材料：{'、'.join(name for name, _ in files)}")},
-                {"role": "assistant", "content": render(reply)},
-            ]
-            return history, session_id, {**turns, len(history) - 1: reply.turn_id}, max(last, reply.turn_id), None
+            return *view(session_id), None
 
-        def file_report(text: str, reach: str, history: list, session_id: str | None, user: str):
-            session_id = start(session_id, user)
+        def file_report(text: str, reach: str, session_id: str):
             reply = engine.use_tool(session_id, "report_unresolved", {"text": text, "contact": reach}, f"“办不成事”反映：{text}")
             if not reply.data.get("tracking_no"):
                 raise gr.Error(reply.text)
-            return [*history, {"role": "assistant", "content": html.escape(reply.text)}], session_id, "", ""
+            return *view(session_id), "", ""
 
-        def switch(user: str):
+        def switch(user: str, request: gr.Request):
             """Another identity is another user: a new session and a fresh chat."""
-            return None, [{"role": "assistant", "content": INTRO}], {}, 0
+            session_id, stored = new_session(user)
+            pages[request.session_hash] = session_id
+            return session_id, stored, *view(session_id)
 
-        outputs = [box, chatbot, session, turn_of_message, seen]
-        box.submit(ask, [box, chatbot, session, turn_of_message, seen, identity], outputs)
-        send.click(ask, [box, chatbot, session, turn_of_message, seen, identity], outputs)
-        human.click(handoff, [chatbot, session, turn_of_message, seen, identity], [chatbot, session, turn_of_message, seen])
-        check.click(
-            prereview,
-            [item_choice, uploads, chatbot, session, turn_of_message, seen, identity],
-            [chatbot, session, turn_of_message, seen, uploads],
-        )
-        identity.input(switch, [identity], [session, chatbot, turn_of_message, seen])
-        report.click(file_report, [problem, contact, chatbot, session, identity], [chatbot, session, problem, contact])
-        chatbot.like(rate, [turn_of_message], None)
-        gr.Timer(poll_seconds).tick(poll, [chatbot, session, seen], [chatbot, seen], show_progress="hidden")
+        def leave(request: gr.Request) -> None:
+            pages.pop(request.session_hash, None)  # ends the page's push loop
+
+        loaded = page.load(restore, [saved], [session, saved, *shown])
+        loaded.then(follow, [session], shown, concurrency_limit=None, show_progress="hidden")
+        box.submit(ask, [box, session], [box, *shown], show_progress="hidden")
+        send.click(ask, [box, session], [box, *shown], show_progress="hidden")
+        human.click(handoff, [session], shown)
+        cancel.click(stop_waiting, [session], shown)
+        check.click(prereview, [item_choice, uploads, session], [*shown, uploads])
+        switched = identity.input(switch, [identity], [session, saved, *shown])
+        switched.then(follow, [session], shown, concurrency_limit=None, show_progress="hidden")
+        report.click(file_report, [problem, contact, session], [*shown, problem, contact])
+        large.change(None, [large], [large], js=LARGE_TEXT_JS)
+        chatbot.like(rate, [session], None)
+        gr.Timer(poll_seconds).tick(poll, [session], shown, show_progress="hidden")
+        page.unload(leave)
     return page

@@ -68,6 +68,8 @@ def qa_chunks(rec: dict, source: str) -> list[Chunk]:
         "department": rec.get("department"),
         "effective_from": date_int(rec.get("effective_from")),
         "effective_to": date_int(rec.get("effective_to")),
+        "version": rec.get("version"),
+        "url": rec.get("url"),
     }
     return [
         Chunk(
