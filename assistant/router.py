@@ -65,7 +65,8 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
 # a question *about* a service (how long it takes, what it is, where to look) is a knowledge question
 # even when it names the service (进度, 预审, 填表, 免申即享); unless the citizen speaks of their own case
 _ABOUT = re.compile(
-    r"一般|通常|多久|多长时间|几天|几个工作日|是什么|什么意思|啥意思|怎么(兑现|改)|哪些渠道|网站|要登录|说明|一定能|填错|窗口在哪"
+    r"一般|通常|多久|多长时间|几天|几个工作日|是什么|什么是|什么意思|啥意思|怎么(兑现|改|用|查|反映)|怎样才能|有什么条件"
+    r"|(哪些|反映)渠道|去哪里?反映|网站|要登录|说明|一定能|填错|有误|不对怎么办|能改吗|出结果|能查.{0,3}吗|窗口在哪"
 )
 _OWN = re.compile(r"我|俺|本人|本企业|本公司")
 _ABOUT_TOOLS = ("progress", "prereview", "prefill", "policy", "report")

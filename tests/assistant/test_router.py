@@ -84,3 +84,8 @@ def test_features_normalise_case_numbers_digits_and_width():
     assert normalise("ＢＳ２０２４０００１ 办到哪了") == "# 办到哪了"
     assert normalise("跑了3趟") == normalise("跑了5趟")
     assert {"^我的", "办件$"} <= ngrams("我的办件")
+
+
+@pytest.mark.parametrize("said", ["什么是智能预填？", "事情办不成怎么反映？", "材料预审多久出结果？", "我的反映有结果了吗"])
+def test_the_demo_knowledge_questions_about_the_services_reach_their_official_replies(said):
+    assert route(said).intent == "knowledge"
