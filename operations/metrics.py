@@ -27,7 +27,7 @@ from xiaobao.knowledge.base import KnowledgeBase
 
 PATHS = ("verbatim", "generated", "quoted", "refused", "tool", "handoff", "greeting", "error")
 FIRST_RESPONSE_BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 120), (120, None))
-OUTCOMES = ("resolved", "unresolved", "referred", "returned")
+OUTCOMES = ("resolved", "unresolved", "referred", "returned", "cancelled")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -57,20 +57,29 @@ class Period:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
-def handoff_stats(session: Session, query: Select | None = None) -> dict:
+def handoff_stats(session: Session, query: Select | None = None, moment: dt.datetime | None = None) -> dict:
     """First responses (queued → first human reply) and outcomes of the hand-offs a query of
-    (created_at, first_reply_at, outcome) selects — all of them when none is given."""
-    query = query if query is not None else select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome)
+    (created_at, first_reply_at, closed_at, outcome) selects — all of them when none is given. Every
+    hand-off counts: one still waiting, or ended without a helper's reply, after more than 60 s is a
+    miss (one younger than that is not decided yet)."""
+    query = query if query is not None else select(Handoff.created_at, Handoff.first_reply_at, Handoff.closed_at, Handoff.outcome)
     rows = session.execute(query).all()
-    times = sorted((aware(reply) - aware(queued)).total_seconds() for queued, reply, _ in rows if reply is not None)
-    outcomes = {o: sum(r[2] == o for r in rows) for o in OUTCOMES}
+    moment = moment or dt.datetime.now(dt.UTC)
+    times = sorted((aware(reply) - aware(queued)).total_seconds() for queued, reply, _, _ in rows if reply is not None)
+    unanswered = [
+        ((aware(closed or moment) - aware(queued)).total_seconds(), closed is None) for queued, reply, closed, _ in rows if reply is None
+    ]
+    missed = sum(waited > 60 for waited, _ in unanswered)
+    outcomes = {o: sum(r[3] == o for r in rows) for o in OUTCOMES}
     closed = sum(outcomes[o] for o in ("resolved", "unresolved", "referred"))
     return {
         "count": len(rows),
         "answered": len(times),
+        "waiting": sum(still for _, still in unanswered),
+        "waiting_over_60s": sum(still and waited > 60 for waited, still in unanswered),
         "first_response_p50_s": round(percentile(times, 50), 1) if times else None,
         "first_response_p95_s": round(percentile(times, 95), 1) if times else None,
-        "within_60s": _share(sum(t <= 60 for t in times), len(times)),
+        "within_60s": _share(sum(t <= 60 for t in times), len(times) + missed),
         "buckets": {
             (f"{lo}-{hi}s" if hi else f">{lo}s"): sum(lo <= t < hi if hi else t >= lo for t in times) for lo, hi in FIRST_RESPONSE_BUCKETS
         },
@@ -234,7 +243,7 @@ class Metrics:
         return query
 
     def _handoffs(self, session: Session, period: Period) -> dict:
-        query = select(Handoff.created_at, Handoff.first_reply_at, Handoff.outcome).where(
+        query = select(Handoff.created_at, Handoff.first_reply_at, Handoff.closed_at, Handoff.outcome).where(
             Handoff.created_at >= period.since, Handoff.created_at < period.until
         )
         if period.department or period.item:

@@ -251,3 +251,22 @@ def test_save_as_knowledge_starts_from_the_answered_question(engine, desk, helpe
     assert detail["answered_question"] == "居住证怎么办？" and detail["last_question"] == "好的，居委会证明要本人去开吗？"
     draft = desk.close(hid, li, "resolved", save_as_knowledge=True)["draft"]
     assert draft["question"] == "居住证怎么办？" and draft["answer"].startswith("请带身份证")
+
+
+def test_the_dashboard_counts_hand_offs_still_waiting(engine, desk, helpers):
+    li, _ = helpers
+    answered, waiting, fresh = (engine.create_session() for _ in range(3))
+    for chat in (answered, waiting, fresh):
+        engine.handoff(chat, "用户点击转人工")
+    with Session(engine.db_engine) as session:  # two of them were asked for five minutes ago
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        session.execute(update(Handoff).where(Handoff.session_id.in_((answered, waiting))).values(created_at=old))
+        session.commit()
+    hid = handoff_id(engine, answered)
+    desk.claim(hid, li)
+    desk.reply(hid, li, "您好")
+    with Session(engine.db_engine) as session:
+        stats = handoff_stats(session)
+    # answered after 5 minutes: a miss; waiting 5 minutes: a miss; waiting seconds: not decided yet
+    assert (stats["count"], stats["answered"], stats["waiting"], stats["waiting_over_60s"]) == (3, 1, 2, 1)
+    assert stats["within_60s"] == 0.0
