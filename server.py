@@ -23,8 +23,9 @@ ROUTERS = (
     pages.router,
 )
 # built with the app rather than by its first requests: a broken setup (the index held by another
-# process, an unreachable database) fails at start
-SERVED = ("engine", "session_keys", "accounts", "desk", "editorial", "metrics", "reports", "db_engine")
+# process, an unreachable database) fails at start; `live` hears (and with Redis, tells the other
+# workers) every commit from the start, not from its first waiter
+SERVED = ("engine", "session_keys", "accounts", "desk", "editorial", "metrics", "reports", "db_engine", "live")
 
 
 def create_app(services: Services, with_ui: bool = True) -> FastAPI:

@@ -138,7 +138,7 @@ class Services:
     @cached_property
     def live(self) -> Live:
         """Wakes the chat pages and helper consoles waiting on a conversation or the desk."""
-        return Live(self.db_engine)
+        return Live(self.db_engine, self.redis)
 
     @cached_property
     def metrics(self) -> Metrics:

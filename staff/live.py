@@ -4,12 +4,17 @@ session's status moved — and after the commit wakes whoever waits on it: the c
 session), the helpers' consoles (the desk). The server-sent-event streams and the chat page wait here
 instead of polling the database.
 
-One process only: a second server process does not hear this one's commits (its pages fall back to
-the polling they keep as a safety net)."""
+With `XIAOBAO_REDIS_URL` set, every change is also published on a Redis channel and each server
+process wakes its own waiters for the changes of the others, so several API workers push as one.
+Without Redis, or while it is unreachable, a second process does not hear this one's commits (its
+pages fall back to the polling they keep as a safety net)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
 import threading
 from collections import defaultdict
 
@@ -18,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from xiaobao.assistant.store import ChatSession, Handoff, Turn
 
+log = logging.getLogger(__name__)
+CHANNEL = "xiaobao:live"
 DESK = "desk"  # the helpers' board: the queue, the sessions held, the messages in them
 
 
@@ -26,8 +33,9 @@ def session_key(session_id: str) -> str:
 
 
 class Live:
-    def __init__(self, db_engine: Engine) -> None:
+    def __init__(self, db_engine: Engine, redis=None) -> None:
         self.db_engine = db_engine
+        self._redis, self._origin, self._stop = redis, os.urandom(8).hex(), threading.Event()
         self._lock = threading.Lock()
         self._version = 0  # one counter for everything: a waiter remembers the last version it saw
         self._changed: dict[str, int] = defaultdict(int)  # key → version of its last change
@@ -35,8 +43,11 @@ class Live:
         event.listen(Session, "after_flush", self._note)
         event.listen(Session, "after_commit", self._publish)
         event.listen(Session, "after_rollback", self._forget)
+        if redis:
+            threading.Thread(target=self._listen, name="live-fan-in", daemon=True).start()
 
     def close(self) -> None:
+        self._stop.set()
         event.remove(Session, "after_flush", self._note)
         event.remove(Session, "after_commit", self._publish)
         event.remove(Session, "after_rollback", self._forget)
@@ -70,7 +81,16 @@ class Live:
         return self._version
 
     def touch(self, *keys: str) -> None:
-        """Wake the waiters of `keys` (changes outside the database: a sentence streamed to a page)."""
+        """Wake the waiters of `keys` (changes outside the database: a sentence streamed to a page),
+        here and, through Redis, in the other workers."""
+        self._wake(keys)
+        if self._redis:
+            try:
+                self._redis.publish(CHANNEL, json.dumps({"from": self._origin, "keys": list(keys)}))
+            except Exception as error:  # noqa: BLE001  (any Redis failure: the others poll instead)
+                log.warning("live update not sent to the other workers: %s", error)
+
+    def _wake(self, keys) -> None:
         with self._lock:
             self._version += 1
             woken = set()
@@ -79,6 +99,21 @@ class Live:
                 woken |= self._waiters.get(key, set())
         for loop, waiter in woken:
             loop.call_soon_threadsafe(waiter.set)
+
+    def _listen(self) -> None:
+        """The other workers' changes, from Redis, until closed (reconnecting while Redis is away)."""
+        while not self._stop.is_set():
+            try:
+                with self._redis.pubsub(ignore_subscribe_messages=True) as channel:
+                    channel.subscribe(CHANNEL)
+                    while not self._stop.is_set():
+                        message = channel.get_message(timeout=1.0)
+                        change = json.loads(message["data"]) if message else None
+                        if change and change["from"] != self._origin:
+                            self._wake(change["keys"])
+            except Exception as error:  # noqa: BLE001  (any Redis failure: try again shortly)
+                log.warning("live updates of the other workers not heard: %s", error)
+                self._stop.wait(1.0)
 
     # the database hook: only this service's database ---------------------------------------------
 
@@ -97,6 +132,5 @@ class Live:
         if keys:
             self.touch(*keys)
 
-    @staticmethod
-    def _forget(session: Session) -> None:
+    def _forget(self, session: Session) -> None:  # a method, not static: each Live listens (and stops) on its own
         session.info.pop("live", None)

@@ -2,18 +2,23 @@
 skipped without one): the request budgets and the line for the model behave as one service's. Each
 worker is a Services of its own over the same settings, as each `xiaobao serve` worker process is."""
 
+import asyncio
 import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.servers import free_port
 from xiaobao.assistant.llm import ModelBusy, SharedSlots, Slots
+from xiaobao.assistant.store import ChatSession
+from xiaobao.db import now
 from xiaobao.identity.access import OverBudget, RateLimiter, RedisRateLimiter
 from xiaobao.server import create_app
 from xiaobao.services import Services
 from xiaobao.settings import Settings
+from xiaobao.staff.live import DESK, session_key
 
 
 @pytest.fixture
@@ -111,3 +116,28 @@ def test_without_redis_budgets_let_requests_through_and_the_line_refuses(tmp_pat
         worker.budgets.charge(session="s-1")  # not counted, not refused: Redis is down
         with pytest.raises(ModelBusy), worker.model_line.hold():
             pass
+
+
+def test_a_change_committed_by_one_worker_wakes_the_pages_waiting_on_another(workers):
+    first, second = workers
+    first.live  # noqa: B018  (built with each worker's app: it hears that worker's commits)
+    since = second.live.version
+    time.sleep(0.3)  # the second worker's listener has subscribed
+
+    async def wait_on_the_second() -> tuple[int, float]:
+        started = time.monotonic()
+        version = await second.live.wait([DESK], since, timeout=10)
+        return version, time.monotonic() - started
+
+    def commit_on_the_first() -> None:
+        time.sleep(0.2)
+        with Session(first.db_engine) as session:
+            session.add(ChatSession(id="s-live", channel="web", status="waiting", created_at=now()))
+            session.commit()
+
+    committer = threading.Thread(target=commit_on_the_first)
+    committer.start()
+    version, waited = asyncio.run(wait_on_the_second())
+    committer.join()
+    assert version > since and waited < 2  # pushed, not the 10 s timeout
+    assert second.live.changed_since([session_key("s-live")], since)
