@@ -450,18 +450,26 @@ def eval_api(
     qa: Annotated[Path, typer.Option(help="答复口径文件：其中的问法作为请求。", exists=True, dir_okay=False)] = DEMO_KNOWLEDGE / "qa.jsonl",
     rounds: Annotated[int, typer.Option(min=1, help="每个问法请求几轮。")] = 3,
     port: Annotated[int, typer.Option(min=1, max=65535, help="测试用端口。")] = 8765,
+    stream: Annotated[
+        int, typer.Option(min=0, help="另测 N 个需大模型生成的问题（流式）：首个可见内容、出处、首句核对通过、完成的时间。")
+    ] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
-    """经 HTTP 接口测原文答复路径的延迟（p50/p95）。需要知识库中已有这些答复口径（xiaobao init）。"""
-    from xiaobao.eval.api_latency import measure, qa_phrasings
+    """经 HTTP 接口测原文答复路径的延迟（p50/p95），可选测流式生成路径。需要 xiaobao init 导入的示例知识。"""
+    from xiaobao.eval.api_latency import generated_questions, measure, measure_stream, qa_phrasings
     from xiaobao.server import create_app
 
     # one client sends every request: budgets per client and session would throttle the measurement
     settings = ctx.obj.model_copy(update={"rate_limit_per_client": 0, "rate_limit_per_session": 0, "rate_limit_sessions_per_client": 0})
     with opened(settings) as services:
         app_ = create_app(services, with_ui=False)
-        result = measure(app_, qa_phrasings(qa), rounds, port)
+        result = {"verbatim": measure(app_, qa_phrasings(qa), rounds, port)}
+        if stream:
+            with model_running(services):
+                questions = generated_questions(services.engine, DEMO_KNOWLEDGE / "guides.jsonl")[:stream]
+                result["streamed"] = measure_stream(app_, questions, port + 1)
     console.print_json(data=result)
-    remember(settings, "api", result)
+    keep(settings, "api", result, json_out)
 
 
 @eval_app.command("load")
@@ -481,7 +489,7 @@ def eval_load(
     import asyncio
 
     from xiaobao.assistant.router import route
-    from xiaobao.eval.api_latency import qa_phrasings
+    from xiaobao.eval.api_latency import generated_questions, qa_phrasings
     from xiaobao.eval.load import Load, run, served
 
     try:
@@ -501,13 +509,7 @@ def eval_load(
         verbatim = [
             p for p in qa_phrasings(DEMO_KNOWLEDGE / "qa.jsonl") if route(p).intent == "knowledge" and engine.triage(p)[1] == "verbatim"
         ]
-        guides = [
-            json.loads(line)["name"] for line in (DEMO_KNOWLEDGE / "guides.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
-        ]
-        asks = ("的受理条件有哪些", "在哪里办，几点上班", "办好要多久", "要交哪些材料，能不能网上交")
-        generated = [
-            q for q in (f"{g}{a}" for g in guides for a in asks) if route(q).intent == "knowledge" and engine.triage(q)[1] == "generate"
-        ]
+        generated = generated_questions(engine, DEMO_KNOWLEDGE / "guides.jsonl")
         # prereview citizens upload the scanned materials of labelled pre-review cases (OCR in the review workers)
         cases = sorted(p for p in Path("eval/data/prereview").iterdir() if (p / "case.json").is_file())[:20]
         uploads = [
@@ -807,14 +809,25 @@ def eval_truth(
     out_of_scope: Annotated[Path | None, typer.Option(help="超范围问题（jsonl，默认 eval/data/out_of_scope.jsonl）。")] = None,
     limit: Annotated[int | None, typer.Option(help="只评测前 N 个问题。")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
+    end_to_end: Annotated[
+        int, typer.Option(min=0, help="改为整条链路（真实大模型）评测留出部门的前 N 个问题：路径、是否引用标准答案、首句时间。")
+    ] = 0,
 ) -> None:
     """留出评测（只看决策，不调用大模型）：答案在/不在知识库时，答对、答错、该答未答、误答率，以及超范围拒答率。"""
     from xiaobao.eval.answerability import CORPUS, QUERIES
-    from xiaobao.eval.truth import OUT_OF_SCOPE, run_truth_eval, write
+    from xiaobao.eval.truth import OUT_OF_SCOPE, run_end_to_end, run_truth_eval, write
 
     queries, corpus = queries or QUERIES, corpus or [CORPUS]
     if not queries.exists() or not all(p.exists() for p in corpus):
         raise fail(f"找不到数据：{queries} / {corpus}（需要 ../shared/data）")
+    if end_to_end:
+        with progress_bars() as progress:
+            task = progress.add_task("整条链路", total=end_to_end)
+            advance = lambda row: progress.advance(task)  # noqa: E731
+            result = run_end_to_end(ctx.obj, end_to_end, queries, corpus, run_ingest, advance, model_running)
+        console.print_json(data={k: v for k, v in result.items() if k != "rows"})
+        keep(ctx.obj, "truth_end_to_end", result, json_out)
+        return
     try:
         with progress_bars() as progress:
             task = progress.add_task("检索问题", total=None)

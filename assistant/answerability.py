@@ -37,15 +37,16 @@ GENERIC = frozenset(
     情况 规定 政策 要求 流程 手续 材料 地点 地址 时间 多久 多少 哪些 是否 能否 现在 目前 我们 我家 自己
     您好 你好 谢谢 北京市 北京 部门 窗口 进行 有关 一下 时候 怎样 为什么 具体 应该 应当 还是 以及
     根据 按照 依据 资料 提供 携带 前往 可领 领取 获得 享受 符合 条件
+    办好 办完 几点 上班 下班 要交 能不能 不能 网上 线上 能领 参加 多长 几天
     """.split()
 )
 _DIGITS = re.compile(r"^[\d.%％]+$")
 
 FEATURES = (
     "dense",  # the candidate's dense cosine (for a Q&A entry: with its closest phrasing)
-    "dense_margin",  # dense minus the best dense among the other candidates
+    "dense_margin",  # dense minus the best dense among the candidates from other sources (see `rival`)
     "bm25",  # log(1 + BM25 score)
-    "bm25_margin",  # bm25 minus the best bm25 among the other candidates
+    "bm25_margin",  # bm25 minus the best bm25 among the candidates from other sources
     "topic_cover",  # share of the question's topic terms found in the passage
     "topic_all",  # 1 when every topic term is found
     "topic_missing",  # topic terms not found (capped at 3)
@@ -91,6 +92,7 @@ class Candidate:
     bm25: float | None
     text: str
     doc_type: str = ""
+    source: str = ""  # the service item a guide section or Q&A entry belongs to; empty: the unit stands alone
 
 
 def candidates(hits: Sequence[Hit], key=lambda h: h.group) -> list[Candidate]:
@@ -101,9 +103,20 @@ def candidates(hits: Sequence[Hit], key=lambda h: h.group) -> list[Candidate]:
             h.signals["bm25"][1] if "bm25" in h.signals else None,
             candidate_text(h),
             h.payload.get("doc_type", ""),
+            h.payload.get("item") or "",
         )
         for h in hits
     ]
+
+
+def rivals(cands: Sequence[Candidate], i: int, on_topic: bool) -> list[int]:
+    """The candidates that compete with candidate i. When i holds every topic term of the question,
+    the other sections of its own service guide (受理条件, 办理地点, 法定时限…) and the Q&A entries of the
+    same item are not rivals: a question about that item finds them all close together, and a margin
+    over its own siblings says nothing about whether the item answers. Otherwise (居住证积分 asked, the
+    居住证 guide found) every other candidate is a rival, siblings included."""
+    mine = cands[i].source or cands[i].key
+    return [j for j, c in enumerate(cands) if j != i and (not on_topic or (c.source or c.key) != mine)]
 
 
 def features(tokenizer: Tokenizer, question: str, cands: Sequence[Candidate], terms: list[str] | None = None) -> list[list[float]]:
@@ -116,10 +129,15 @@ def features(tokenizer: Tokenizer, question: str, cands: Sequence[Candidate], te
     bm25 = [math.log1p(max(c.bm25 or 0.0, 0.0)) for c in cands]
     rows = []
     for i, c in enumerate(cands):
-        other_dense = max((d for j, d in enumerate(dense) if j != i), default=dense[i])
-        other_bm25 = max((b for j, b in enumerate(bm25) if j != i), default=bm25[i])
         found = sum(covered(tokenizer, t, c.text) for t in terms)
         missing = len(terms) - found
+        others = rivals(cands, i, on_topic=bool(terms) and missing == 0)
+        if others:
+            other_dense, other_bm25 = max(dense[j] for j in others), max(bm25[j] for j in others)
+        elif len(cands) > 1:  # every candidate is from this one source: the next source is below all of them
+            other_dense, other_bm25 = floor_dense, 0.0
+        else:
+            other_dense, other_bm25 = dense[i], bm25[i]
         rows.append([
             dense[i],
             dense[i] - other_dense,

@@ -14,15 +14,19 @@ plus the refusal rate on out-of-scope questions (eval/data/out_of_scope.jsonl) o
 from __future__ import annotations
 
 import json
+import time
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from xiaobao.assistant.answerability import Model, assess, load_model
-from xiaobao.eval.answerability import CORPUS, QUERIES, Case, best_probability, collect
+from xiaobao.eval.answerability import CORPUS, HELD_OUT, QUERIES, Case, best_probability, collect, read_queries
 from xiaobao.knowledge.index import SearchFilter
 from xiaobao.knowledge.lexical import Tokenizer
+from xiaobao.knowledge.retriever import unit_key
+from xiaobao.operations.metrics import percentile
 from xiaobao.settings import Settings
 
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "data" / "out_of_scope.jsonl"
@@ -183,3 +187,92 @@ def write(result: dict, path: Path) -> Path:
     chart = path.with_suffix(".png")
     plot(result, chart)
     return chart
+
+
+ANSWERED = ("verbatim", "generated", "quoted")
+
+
+class LeftOut:
+    """The knowledge base's retriever with some units left out, as if they had never been published:
+    the whole engine then answers (or not) from what remains."""
+
+    def __init__(self, retriever, removed: set[str]) -> None:
+        self._retriever, self.removed = retriever, removed
+
+    def search(self, query: str, k: int = 10, flt=None, **kw):
+        hits = self._retriever.search(query, k + len(self.removed), flt, **kw)
+        return [h for h in hits if unit_key(h.payload) not in self.removed][:k]
+
+
+def run_end_to_end(
+    settings: Settings,
+    questions: int,
+    queries_file: Path = QUERIES,
+    corpus: Sequence[Path] = (CORPUS,),
+    ingest: Callable | None = None,
+    on_case: Callable | None = None,
+    running: Callable | None = None,
+    embedder=None,
+    llm=None,
+) -> dict:
+    """The leave-out probe through the whole engine with the real model: the first `questions` questions
+    of the held-out departments, half with their gold answer left out (by id, as in the decision-level
+    evaluation). Per question: the path, whether a citation names the gold, and the time to the first
+    checked sentence. `running(services)`: a context that keeps the model served for the duration."""
+    from contextlib import nullcontext
+
+    from xiaobao.eval.retrieval import corpus_collection, ingest_quietly
+    from xiaobao.services import Services
+
+    chosen = [r for r in read_queries(queries_file) if (r.get("department") or "") in HELD_OUT][:questions]
+    rows = []
+    with Services(settings, collection=corpus_collection(corpus), embedder=embedder, llm=llm) as services:
+        (ingest or ingest_quietly)(services, list(corpus))
+        engine, retriever = services.engine, services.kb.retriever
+        with (running or (lambda _: nullcontext()))(services):
+            for rec in chosen:
+                gold = {str(g) for g in rec["relevant"]}
+                removed = zlib.crc32(str(rec["id"]).encode()) % 2 == 1
+                services.kb.retriever = LeftOut(retriever, gold if removed else set())
+                started, first = time.perf_counter(), None
+                for kind, value in engine.stream(engine.create_session(channel="eval"), rec["question"]):
+                    if kind == "sentence" and first is None:
+                        first = (time.perf_counter() - started) * 1000
+                    if kind == "final":
+                        reply = value
+                services.kb.retriever = retriever
+                row = {
+                    "id": rec["id"],
+                    "question": rec["question"],
+                    "removed": removed,
+                    "path": reply.path,
+                    "cites_gold": any(c.get("key") in gold for c in reply.citations),
+                    "first_sentence_ms": round(first) if first is not None else None,
+                    "total_ms": round(reply.total_ms or 0),
+                    "text": reply.text[:200],
+                }
+                rows.append(row)
+                if on_case:
+                    on_case(row)
+    present = [r for r in rows if not r["removed"]]
+    absent = [r for r in rows if r["removed"]]
+    firsts = [r["first_sentence_ms"] for r in rows if r["first_sentence_ms"] is not None]
+
+    def share(group, test) -> float:
+        return round(sum(map(test, group)) / max(len(group), 1), 4)
+
+    return {
+        "questions": len(rows),
+        "departments": list(HELD_OUT),
+        "present": len(present),
+        "absent": len(absent),
+        "correct_when_present": share(present, lambda r: r["path"] in ANSWERED and r["cites_gold"]),
+        "wrong_when_present": share(present, lambda r: r["path"] in ANSWERED and not r["cites_gold"]),
+        "refused_answerable": share(present, lambda r: r["path"] not in ANSWERED),
+        "false_answer_rate": share(absent, lambda r: r["path"] in ANSWERED),
+        "paths": {p: sum(r["path"] == p for r in rows) for p in sorted({r["path"] for r in rows})},
+        "first_sentence_ms": {"n": len(firsts), "p50": round(percentile(firsts, 50)), "p95": round(percentile(firsts, 95))}
+        if firsts
+        else {"n": 0},
+        "rows": rows,
+    }

@@ -59,6 +59,25 @@ def test_features_of_fixed_candidates(tokenizer):
     assert a["topic_none"] == b["topic_none"] == 0.0
 
 
+def test_sections_of_one_guide_are_not_rivals_when_the_guide_is_on_topic(tokenizer):
+    item = "高龄老人综合津贴申领"
+    cands = [
+        Candidate("g#时限", 0.946, 9.0, f"{item} 法定时限：20个工作日", "guide", item),
+        Candidate("g#地点", 0.940, 8.0, f"{item} 办理地点：社区事务受理服务中心", "guide", item),
+        Candidate("other", 0.90, 3.0, "居住证办理 法定时限：7个工作日", "guide", "居住证办理"),
+    ]
+    on_topic = dict(zip(FEATURES, features(tokenizer, "高龄老人综合津贴申领办好要多久", cands)[0], strict=True))
+    assert on_topic["topic_all"] == 1.0 and on_topic["dense_margin"] == pytest.approx(0.046)  # against the other item
+    # 积分 is in no section of the 居住证 guide: then its sibling sections are rivals like any other candidate
+    item = "居住证办理"
+    cands = [
+        Candidate("j#条件", 0.939, 9.0, f"{item} 受理条件：在本市合法稳定居住", "guide", item),
+        Candidate("j#材料", 0.935, 8.0, f"{item} 申请材料：身份证、居住证明", "guide", item),
+    ]
+    off_topic = dict(zip(FEATURES, features(tokenizer, "居住证积分怎么申请", cands)[0], strict=True))
+    assert off_topic["topic_all"] == 0.0 and off_topic["dense_margin"] == pytest.approx(0.004)
+
+
 def _topic_model(embedder: str = "fake-bigram-64") -> Model:
     """A hand-set model: P follows topic coverage (the fitted one weighs more features)."""
     n = len(FEATURES)
@@ -166,6 +185,12 @@ def test_the_demo_pack_still_answers_what_it_holds(demo_engine):
     hits, decision = demo_engine.triage("90岁老人高龄津贴一个月多少钱")
     assert decision in ("verbatim", "generate") and ("高龄" in hits[0].citation or "高龄" in str(hits[0].payload))
 
+
+
+@pytest.mark.slow
+def test_a_guide_question_is_answered_and_a_near_miss_on_the_same_item_is_not(demo_engine):
+    assert demo_engine.triage("高龄老人综合津贴申领办好要多久")[1] == "generate"
+    assert demo_engine.triage("居住证积分怎么申请")[1] == "refuse"
 
 
 @pytest.mark.slow

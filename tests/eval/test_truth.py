@@ -88,3 +88,18 @@ def test_threshold_for_a_target_false_answer_rate():
 def test_case_split_is_fixed_by_id():
     case = Case("bj-faq-q-1", "q", "首都之窗", ["bj-faq-1"], [], [])
     assert case.held_out and case.removed == Case("bj-faq-q-1", "q", "体育局", [], [], []).removed
+
+
+def test_end_to_end_leave_out_through_the_engine(settings, tmp_path):
+    from tests.conftest import ScriptedLLM
+    from xiaobao.eval.truth import run_end_to_end
+
+    queries, corpus, _ = _files(tmp_path)
+    llm = ScriptedLLM()
+    llm.answers = ["小客车指标摇号每两个月举行一次[1]。"] * 2
+    result = run_end_to_end(settings, 10, queries, [corpus], embedder=FakeEmbedder(), llm=llm)
+    assert result["questions"] == 2 and {r["id"] for r in result["rows"]} == {"bj-faq-q-5", "bj-faq-q-6"}  # held-out only
+    for row in result["rows"]:
+        assert not (row["removed"] and row["cites_gold"])  # a left-out answer is never found
+    assert result["present"] + result["absent"] == 2
+    assert sum(result["paths"].values()) == 2
