@@ -19,6 +19,7 @@ from xiaobao import db
 from xiaobao.assistant import store as _chat_tables  # noqa: F401
 from xiaobao.assistant.engine import Engine
 from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM, SharedSlots, Slots
+from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_model
 from xiaobao.assistant.reports import Reports
 from xiaobao.assistant.tools import Tools
 from xiaobao.govdata.records import DbDirectory, Directory
@@ -35,6 +36,8 @@ from xiaobao.settings import Settings
 from xiaobao.staff.editorial import Editorial
 from xiaobao.staff.helpdesk import HelpDesk
 from xiaobao.staff.live import Live
+from xiaobao.voice.listening import Listener
+from xiaobao.voice.speech import Speaker, SpeechCache
 
 
 class Services:
@@ -106,6 +109,20 @@ class Services:
         if self.redis:
             return SharedSlots(self.redis, s.llm_concurrency, s.llm_queue, s.llm_timeout)
         return Slots(s.llm_concurrency, s.llm_queue, s.llm_timeout)
+
+    # voice -----------------------------------------------------------------------------------
+
+    @cached_property
+    def speaker(self) -> Speaker:
+        """Speech synthesis; its model is joined from the installed packages on first use if `xiaobao init` has not."""
+        s = self.settings
+        cache = SpeechCache(s.cache_dir / "speech", s.voice_cache_entries)
+        return Speaker(prepare_model(KOKORO_82M, s.models_dir), s.voice_name, s.voice_speed, s.voice_threads, cache)
+
+    @cached_property
+    def listener(self) -> Listener:
+        s = self.settings
+        return Listener(prepare_model(WHISPER_BASE, s.models_dir).parent, s.voice_threads, s.voice_max_seconds)
 
     # people ----------------------------------------------------------------------------------
 

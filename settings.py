@@ -154,6 +154,18 @@ class Settings(BaseSettings):
         15.0, gt=0, description="How long a locked username cannot log in (even with the right password), and the window failures count in."
     )
 
+    voice: bool = Field(True, description="小宝 speaks and listens: the avatar on the chat page and the speech and transcription routes.")
+    voice_name: Literal["zf_xiaobei", "zm_yunxi"] = Field("zf_xiaobei", description="Kokoro's Mandarin voice (voice/voices/).")
+    voice_speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate of synthesised speech (1.0: the voice's own).")
+    voice_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Threads of speech synthesis and of speech recognition."
+    )
+    voice_cache_entries: int = Field(
+        2000, ge=0, description="Spoken sentences kept on disk (official replies repeat word for word); the least recently used go."
+    )
+    voice_max_seconds: float = Field(60.0, gt=0, le=600, description="Longest recording transcribed (a question, not a meeting).")
+    voice_max_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="Largest recording accepted for transcription, in bytes.")
+
     demo_mode: bool = Field(
         False, description="Sample identities may be picked (demo data only); every page says 演示模式. `make run` turns it on."
     )

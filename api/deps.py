@@ -71,9 +71,9 @@ Admin = Annotated[Staff, Depends(with_role("admin"))]
 HelperOrEditor = Annotated[Staff, Depends(with_role("helper", "editor"))]
 
 
-async def read_upload(upload: UploadFile, subject: str = "文件") -> bytes:
+async def read_upload(upload: UploadFile, subject: str = "文件", limit: int = MAX_UPLOAD) -> bytes:
     """The upload's bytes, reading no more than the limit: 413 past it."""
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, f"{subject}太大（上限 {MAX_UPLOAD // 1024 // 1024} MB）")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"{subject}太大（上限 {limit / 1024 / 1024:g} MB）")
     return data

@@ -16,9 +16,11 @@ from xiaobao.assistant.telemetry import ERRORS as ERROR_COUNT
 from xiaobao.identity.access import OverBudget
 from xiaobao.identity.accounts import AccountError
 from xiaobao.identity.citizens import CredentialRejected
+from xiaobao.knowledge.embedders import ModelMissing
 from xiaobao.prereview.review import ReviewBusy, UploadRejected
 from xiaobao.staff.editorial import EditorialError, EntryNotFound
 from xiaobao.staff.helpdesk import Conflict, DeskError, HandoffNotFound
+from xiaobao.voice.listening import AudioTooLong, BadAudio
 
 log = logging.getLogger("xiaobao.server")
 STATUS = {
@@ -36,6 +38,9 @@ STATUS = {
     ReportNotFound: 404,
     SessionNotFound: 404,
     TurnNotFound: 404,
+    BadAudio: 422,
+    AudioTooLong: 413,
+    ModelMissing: 503,  # its text names the package to install
 }
 SAID_INSTEAD = {  # a lookup error carries the missing key, not a sentence
     HandoffNotFound: "没有这个转人工记录。",

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the services, and the clients and stores they are made of: built once, in services.py
 SERVICES = {
     "Accounts", "Budgets", "CitizenVerifier", "DbDirectory", "Editorial", "Engine", "HelpDesk", "Ingestor", "KnowledgeBase",
-    "Metrics", "OpenAICompatibleLLM", "Reports", "Reviewer", "SessionKeys", "Tools", "open_database",
+    "Listener", "Metrics", "OpenAICompatibleLLM", "Reports", "Reviewer", "SessionKeys", "Speaker", "Tools", "open_database",
 }  # fmt: skip
 
 

@@ -1,0 +1,67 @@
+"""Speech recognition: Whisper base (CTranslate2, int8) through faster-whisper, in Mandarin, with its
+built-in voice activity detection trimming silence. Whisper writes traditional characters unless told
+otherwise, so it is prompted in simplified Chinese and its output is converted (OpenCC t2s) as well."""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16_000  # what Whisper listens at
+PROMPT = "以下是普通话的政务服务咨询，使用简体中文。"
+QUIET = 0.003  # RMS below this is silence (a muted or unplugged microphone)
+
+
+class BadAudio(ValueError):
+    """The upload is not audio we can read, or nobody speaks in it."""
+
+
+class AudioTooLong(ValueError):
+    """Longer than a question (a recording left running)."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    seconds: float  # length of the recording
+
+
+class Listener:
+    def __init__(self, model_dir: Path, threads: int, max_seconds: float) -> None:
+        import opencc
+        from faster_whisper import WhisperModel
+
+        self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True)
+        self._simplified = opencc.OpenCC("t2s")
+        self.max_seconds = max_seconds
+        self._lock = threading.Lock()  # one recognition at a time: the cores are shared with the chat model
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Any container and codec the browser records (WebM/Opus, Ogg, MP4/AAC, WAV) → 16 kHz mono."""
+        from faster_whisper.audio import decode_audio
+
+        try:
+            audio = decode_audio(io.BytesIO(data), sampling_rate=RATE)
+        except Exception as exc:  # PyAV raises its own error types for each kind of bad input
+            raise BadAudio("无法读取这段录音：请上传 WebM、Ogg、MP4、MP3 或 WAV 格式的音频。") from exc
+        if audio.size == 0:
+            raise BadAudio("这段录音是空的，请重新录音。")
+        return audio
+
+    def transcribe(self, data: bytes) -> Transcript:
+        audio = self.decode(data)
+        seconds = audio.size / RATE
+        if seconds > self.max_seconds:
+            raise AudioTooLong(f"录音太长（{seconds:.0f} 秒，上限 {self.max_seconds:.0f} 秒）：请说得简短一些，一次问一个问题。")
+        if float(np.sqrt(np.mean(audio**2))) < QUIET:
+            raise BadAudio("没有听到说话声：请检查麦克风，按住按钮说话。")
+        with self._lock:
+            segments, _ = self._model.transcribe(audio, language="zh", initial_prompt=PROMPT, vad_filter=True, beam_size=1)
+            text = "".join(segment.text for segment in segments).strip()
+        if not text:
+            raise BadAudio("没有听清您说的话：请靠近麦克风再说一遍。")
+        return Transcript(self._simplified.convert(text), round(seconds, 2))

@@ -1,0 +1,83 @@
+"""Written Chinese as it is read aloud, before grapheme-to-phoneme conversion: dates, times, amounts,
+percentages and ranges as words; ID-like digit strings (phone numbers, hotlines, ID and tracking
+numbers) digit by digit, as a clerk reads them; 《》 titles and citation marks without their brackets.
+Then the text is cut into sentences, each synthesised (and sent) on its own so speech starts early."""
+
+from __future__ import annotations
+
+import re
+
+DIGITS = "零一二三四五六七八九"
+SPELLED = "零幺二三四五六七八九"  # digit by digit, 1 is read 幺 so that 1 and 7 are not confused
+ID_LIKE = 5  # digit strings this long or longer are codes, not quantities (12345, 021-…, ID numbers)
+SENTENCE_END = "。！？；!?;\n"
+LONGEST = 60  # characters: longer sentences are cut at a comma (the model takes at most 510 phonemes)
+
+
+def number(digits: str) -> str:
+    """A quantity in words: 1500 → 一千五百, 3.5 → 三点五, 2000 → 两千."""
+    import cn2an  # a third of a second to import: not at every start of the CLI
+
+    words = cn2an.an2cn(digits)
+    return re.sub(r"^二(?=[千万亿])", "两", words)
+
+
+def spelled(code: str) -> str:
+    """A code digit by digit; X (the check digit of an ID number) as 叉, other letters kept."""
+    return "".join(SPELLED[int(c)] if c.isdigit() else "叉" if c in "xX" else c for c in code)
+
+
+def _date(match: re.Match) -> str:
+    year, month, day = match.group("y"), match.group("m"), match.group("d")
+    words = "".join(DIGITS[int(c)] for c in year) + "年" if year else ""
+    if month:
+        words += number(str(int(month))) + "月"
+    if day:
+        words += number(str(int(day))) + ("日" if match.group("unit") != "号" else "号")
+    return words
+
+
+def _time(match: re.Match) -> str:
+    hour, minute = int(match.group(1)), int(match.group(2))
+    words = ("两" if hour == 2 else number(str(hour))) + "点"
+    if minute:
+        words += ("零" if minute < 10 else "") + number(str(minute)) + "分"
+    return words
+
+
+RULES: list[tuple[re.Pattern, object]] = [
+    (re.compile(r"https?://\S+|www\.\S+"), "页面上的网址"),  # a URL is not read out; the caption shows it
+    (re.compile(r"\[\d+\]|[《》〈〉「」『』【】]"), ""),  # citation marks and title brackets
+    # dates: 2024年3月5日, 2024-03-05, 2024/3/5, 3月5日, 2024年
+    (re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?P<unit>)"), _date),
+    (re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})(?P<unit>[日号]))?"), _date),
+    (re.compile(r"(?P<y>\d{4})年(?P<m>)(?P<d>)(?P<unit>)"), _date),
+    (re.compile(r"(?<!\d)([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)"), _time),
+    # codes: long digit strings, with hyphens (021-12345678) or an ID number's trailing X
+    (re.compile(rf"\d[\d-]{{{ID_LIKE - 2},}}\d[xX]?|\d{{{ID_LIKE},}}[xX]?"), lambda m: spelled(m.group().replace("-", ""))),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*[%％]"), lambda m: "百分之" + number(m.group(1))),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*[-~～—]\s*(\d+(?:\.\d+)?)"), lambda m: f"{number(m.group(1))}至{number(m.group(2))}"),
+    (re.compile(r"\d+(?:\.\d+)?"), lambda m: number(m.group())),
+]
+
+
+def normalise(text: str) -> str:
+    """The text as it is spoken (digits and symbols in words)."""
+    for pattern, replacement in RULES:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences in order (each ending with its punctuation), long ones cut at a comma."""
+    pieces = [p.strip() for p in re.split(rf"(?<=[{SENTENCE_END}])", text) if re.search(r"\w", p)]  # punctuation alone says nothing
+    out: list[str] = []
+    for piece in pieces:
+        while len(piece) > LONGEST:
+            cut = max(piece.rfind(c, 0, LONGEST) for c in "，,、：:")
+            cut = cut + 1 if cut > 0 else LONGEST
+            out.append(piece[:cut])
+            piece = piece[cut:].strip()
+        if piece:
+            out.append(piece)
+    return out
