@@ -215,8 +215,9 @@ def run_end_to_end(
     embedder=None,
     llm=None,
 ) -> dict:
-    """The leave-out probe through the whole engine with the real model: the first `questions` questions
-    of the held-out departments, half with their gold answer left out (by id, as in the decision-level
+    """The leave-out probe through the whole engine with the real model: `questions` questions spread
+    evenly over the held-out departments (every k-th: consecutive rows are one department's series of
+    near-duplicates), half with their gold answer left out (by id, as in the decision-level
     evaluation). Per question: the path, whether a citation names the gold, and the time to the first
     checked sentence. `running(services)`: a context that keeps the model served for the duration."""
     from contextlib import nullcontext
@@ -224,7 +225,8 @@ def run_end_to_end(
     from xiaobao.eval.retrieval import corpus_collection, ingest_quietly
     from xiaobao.services import Services
 
-    chosen = [r for r in read_queries(queries_file) if (r.get("department") or "") in HELD_OUT][:questions]
+    held = [r for r in read_queries(queries_file) if (r.get("department") or "") in HELD_OUT]
+    chosen = held[:: max(1, len(held) // max(questions, 1))][:questions]
     rows = []
     with Services(settings, collection=corpus_collection(corpus), embedder=embedder, llm=llm) as services:
         (ingest or ingest_quietly)(services, list(corpus))
