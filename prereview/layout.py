@@ -51,7 +51,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
 }
 _VARIANTS = sorted(((v, k) for k, vs in VOCABULARY.items() for v in (k, *vs)), key=lambda p: -len(p[0]))
 _COLON = "：:"
-_STRAY = " \u3000，,.。:：;；、"  # punctuation OCR reads at a value's edges (a speck, the label's colon)
+_STRAY = " \u3000，,.．·。:：;；、'\"“”‘’"  # punctuation OCR reads at a value's edges (a speck, the label's colon)
 _GAP = re.compile(r"[\s\u3000]+")
 # a bracketed qualifier belongs to the label before it (法定代表人（负责人）, 联系电话（手机）); a
 # label cell that wraps may cut it off before its closing bracket
@@ -213,9 +213,10 @@ def paired_lines(items: list[Box]) -> list[str]:
 
 def _right_of(first: Box, last: Box, items: list[Box], in_labels: set[int], starts: list[Box]) -> list[Box]:
     h = first.height
-    stop = min((b.x0 for b in starts if b.x0 > last.x1 - h / 2 and b.overlaps_vertically(first)), default=math.inf)
-    beside = sorted((b for b in items if id(b) not in in_labels and last.x1 - h / 2 <= b.x0 < stop and b.overlaps_vertically(first)),
-                    key=lambda b: b.x0)  # fmt: skip
+    middle = (first.x0 + last.x1) / 2  # OCR's box of a letter-spaced label may reach into its value's
+    stop = min((b.x0 for b in starts if b.x0 > middle and b.overlaps_vertically(first)), default=math.inf)
+    beside = [b for b in items if id(b) not in in_labels and middle < b.x0 < stop and b.x1 > last.x1]
+    beside = sorted((b for b in beside if b.overlaps_vertically(first)), key=lambda b: b.x0)
     value, edge, gap = [], last.x1, 10 * h  # a label may sit far left in its cell; within a value, words are close
     for box in beside:
         if box.x0 - edge > gap:
@@ -227,12 +228,15 @@ def _right_of(first: Box, last: Box, items: list[Box], in_labels: set[int], star
 
 def _continued(value: list[Box], items: list[Box], in_labels: set[int], starts: list[Box]) -> list[Box]:
     """The lines a long value wraps onto (an address, a date cut at the cell's edge): boxes starting
-    under the value's first box, closer below it than a line's height, with no label beside them."""
+    under the value's first box, closer below it than a line's height, with no label just left of
+    them (the next field's row; a label far left is the other column's)."""
     more: list[Box] = []
     left, bottom, h = value[0].x0, max(b.y1 for b in value), value[0].height
     while True:
-        under = [b for b in items if 0 <= b.y0 - bottom < h and abs(b.x0 - left) < h and id(b) not in in_labels
-                 and b not in value and b not in more and not any(s.x1 <= b.x0 and s.overlaps_vertically(b) for s in starts)]  # fmt: skip
+        under = [b for b in items if 0 <= b.y0 - bottom < h and abs(b.x0 - left) < h and id(b) not in in_labels]
+        under = [
+            b for b in under if b not in value + more and not any(0 <= b.x0 - s.x1 < 10 * h and s.overlaps_vertically(b) for s in starts)
+        ]
         if not under:
             return more
         nxt = min(under, key=lambda b: b.y0)

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from xiaobao.prereview.extract import Ocr, Unreadable, extract
-from xiaobao.prereview.review import end_date, find_code, labelled
+from xiaobao.prereview.review import blank, end_date, find_code, labelled
 
 
 def test_labelled_values_stop_at_the_line_end():
@@ -24,6 +24,18 @@ def test_validity_dates():
     assert end_date("有效期限：2018.05.01-2038.05.01") == ("2038-05-01", dt.date(2038, 5, 1))
     assert end_date("租赁期限：2024年1月1日至2025年12月31日") == ("2025-12-31", dt.date(2025, 12, 31))
     assert end_date("签订日期：2024年1月1日") is None
+    # the ways a lease or a card states its term
+    assert end_date("第二条 租期：自2024年3月1日起到2027年2月28日止。") == ("2027-02-28", dt.date(2027, 2, 28))
+    assert end_date("第二条 租期 2024.03.01—2027.02.28") == ("2027-02-28", dt.date(2027, 2, 28))
+    assert end_date("租期：2024-03-01 到 2027-02-28") == ("2027-02-28", dt.date(2027, 2, 28))
+    assert end_date("有效期限：2020.01.01-长期") == ("长期", None)
+    assert end_date("营业期限：2019 年 5 月 20 日至 2039 年 5 月 19 日") == ("2039-05-19", dt.date(2039, 5, 19))
+    assert end_date("出生：1990年1月1日\n签订日期：2024年2月20日\n联系电话：021-00000001") is None
+
+
+def test_a_printed_label_with_nothing_beside_it_is_blank():
+    text = "联系电话：\n经营场所：上海市宝山区样板街8号\n经营范围：/"
+    assert blank(text, "联系电话") and blank(text, "经营范围") and not blank(text, "经营场所") and not blank(text, "企业名称")
 
 
 def test_unreadable_files_say_why():
