@@ -21,7 +21,6 @@ from fastapi.concurrency import run_in_threadpool  # noqa: E402
 
 from xiaobao.assistant.engine import SessionNotFound  # noqa: E402
 from xiaobao.assistant.guard import BadMessage  # noqa: E402
-from xiaobao.assistant.llm import ModelBusy  # noqa: E402
 from xiaobao.govdata.records import sample_identities  # noqa: E402
 from xiaobao.prereview.review import ReviewBusy, UploadRejected  # noqa: E402
 from xiaobao.services import Services  # noqa: E402
@@ -31,7 +30,7 @@ from xiaobao.staff.live import DESK, session_key  # noqa: E402
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。"
 DEMO_BANNER = "**演示模式**：本页使用示例数据，可选择示例身份；正式环境的身份只来自“一网通办”统一身份认证登录。"
-WRITING = "小宝正在回答…"
+WRITING = "小宝正在查找资料…"
 # the chat fills the screen above the input row, so 发送 and 转人工 stay in view on a phone; 大字模式
 # (适老化) enlarges the text and strengthens contrast
 CSS = """
@@ -215,15 +214,19 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
             if not message.strip():
                 yield message, *view(session_id)
                 return
-            writing[session_id] = ""
+            writing[session_id], answer, found = "", "", ""
             try:
                 for kind, value in engine.stream(session_id, message):
-                    if kind == "sentence":  # checked sentences only: nothing shown is withdrawn
-                        writing[session_id] += value
-                    elif kind == "final":
+                    if kind == "sources":  # before the model writes: which passages the answer will come from
+                        found = "小宝正在依据这些资料作答：" + "；".join(s["citation"] for s in value)
+                    elif kind == "sentence":  # checked sentences only: nothing shown is withdrawn
+                        answer += value
+                    if kind == "final":
                         writing.pop(session_id, None)
+                    else:
+                        writing[session_id] = answer or found
                     yield "", *view(session_id)
-            except (BadMessage, ModelBusy) as exc:
+            except BadMessage as exc:
                 gr.Warning(str(exc))
                 yield message, *view(session_id)
             finally:
