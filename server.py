@@ -47,8 +47,10 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
+        from xiaobao.ui.avatar import HEAD
         from xiaobao.ui.chat import CHINESE_JS, CSS, THEME, build_chat
 
         app.include_router(pages.chat_entry)
-        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME, css=CSS, js=CHINESE_JS)
+        head = HEAD if services.settings.voice else None
+        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME, css=CSS, js=CHINESE_JS, head=head)
     return app

@@ -47,3 +47,9 @@ def staff_page(page: str, staff: MaybeStaff) -> FileResponse | RedirectResponse:
 @chat_entry.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/chat/")
+
+
+@chat_entry.get("/chat-assets/{name}")
+def chat_asset(name: Annotated[str, Path(pattern=r"^avatar\.(js|css)$")]) -> FileResponse:
+    """The digital human's script and style (ui/avatar.py), from this server like everything else."""
+    return FileResponse(PAGES / name)

@@ -93,7 +93,8 @@ def redis_url(redis_server) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=database)
+    # voice off: its models cost seconds of CPU to load; tests/voice/ turn it on
+    return Settings(data_dir=tmp_path / "var", database_url=database, voice=False)
 
 
 @pytest.fixture

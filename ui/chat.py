@@ -26,6 +26,7 @@ from xiaobao.prereview.review import ReviewBusy, UploadRejected  # noqa: E402
 from xiaobao.services import Services  # noqa: E402
 from xiaobao.staff.helpdesk import Conflict, DeskError  # noqa: E402
 from xiaobao.staff.live import DESK, session_key  # noqa: E402
+from xiaobao.ui import avatar  # noqa: E402
 
 THEME = gr.themes.Default(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"], font_mono=["monospace"])
 INTRO = "您好，我是宝山区“智慧好办”智能助手小宝，可以问我办事指南、政策法规和办件进度。"
@@ -42,7 +43,7 @@ CSS = """
 #waiting { border-left: 4px solid #d97706; padding: 4px 10px; background: #fffbeb; font-size: 0.9rem; }
 @media (max-width: 640px) {
   #chat { height: calc(100dvh - 250px) !important; }
-  body:has(#waiting:not(.hidden)) #chat { height: calc(100dvh - 360px) !important; }
+  body:has(#waiting) #chat { height: calc(100dvh - 360px) !important; }
   #title h2 { font-size: 1.05rem; margin: 0; }
   #demo-mode { font-size: 0.75rem; }
   .gradio-container { padding: 6px 6px 110px !important; }
@@ -180,6 +181,7 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
                 elem_id="identity",
                 scale=3,
             )
+        face = avatar.panel() if services.settings.voice else None  # 小宝 speaks and listens (ui/avatar.py)
         reviewable = [(f"{item.name}（{item.id}）", item.id) for item in services.directory.items() if item.materials]
         with gr.Accordion("材料预审：上传申请材料，提交前先检查一遍", open=False, visible=bool(reviewable)):
             with gr.Row():
@@ -302,6 +304,9 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
         cancel.click(stop_waiting, [session], shown)
         check.click(prereview, [item_choice, uploads, session], [*shown, uploads])
         switched = identity.input(switch, [identity], [session, saved, *shown])
+        if face is not None:  # the avatar speaks for the page's session
+            for event in (loaded, switched):
+                event.then(avatar.credentials, [saved], [face], show_progress="hidden")
         switched.then(follow, [session], shown, concurrency_limit=None, show_progress="hidden")
         report.click(file_report, [problem, contact, session], [*shown, problem, contact])
         large.change(None, [large], [large], js=LARGE_TEXT_JS)

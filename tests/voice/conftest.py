@@ -22,3 +22,13 @@ def speaker(models_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def listener(models_dir):
     return Listener(prepare_model(WHISPER_BASE, models_dir).parent, 2, 30)
+
+
+@pytest.fixture
+def voiced(services, models_dir):
+    """The test services with voice on, their models folder holding the voice models already joined."""
+    services.settings = services.settings.model_copy(update={"voice": True})
+    services.settings.models_dir.mkdir(parents=True)
+    for path in models_dir.iterdir():
+        (services.settings.models_dir / path.name).symlink_to(path)
+    return services

@@ -14,12 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def client(services, models_dir):
-    """The app over the test services, their models folder holding the already joined voice models."""
-    services.settings.models_dir.mkdir(parents=True)
-    for path in models_dir.iterdir():
-        (services.settings.models_dir / path.name).symlink_to(path)
-    client = TestClient(create_app(services, with_ui=False))
+def client(voiced):
+    client = TestClient(create_app(voiced, with_ui=False))
     created = client.post("/api/sessions", json={}).json()
     client.headers["X-Session-Key"] = created["session_key"]
     client.session_id = created["session_id"]
