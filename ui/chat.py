@@ -44,13 +44,15 @@ CSS = """
 @media (max-width: 640px) {
   #chat { height: calc(100dvh - 250px) !important; }
   body:has(#waiting) #chat { height: calc(100dvh - 360px) !important; }
+  body:has(#waiting) .gradio-container { padding-bottom: 230px !important; }
   #title h2 { font-size: 1.05rem; margin: 0; }
   #demo-mode { font-size: 0.75rem; }
   .gradio-container { padding: 6px 6px 110px !important; }
   #dock { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; padding: 6px;
     background: var(--body-background-fill); box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }
 }
-body.large #chat, body.large textarea, body.large button { font-size: 1.3rem !important; }
+body.large #chat .message-content, body.large #chat .prose *, body.large #waiting *, body.large textarea, body.large button {
+  font-size: 1.3rem !important; line-height: 1.6 !important; }
 body.large #chat .message { color: #000 !important; border: 2px solid #000; }
 """
 # Gradio words its own buttons and labels in the browser's language ("Like", "bot's message: …" in an

@@ -52,7 +52,7 @@ def bubbles(page) -> list[str]:
 def in_view(page, viewport: dict, *controls: str) -> None:
     for control in controls:
         box = page.locator(control).bounding_box()
-        assert box and 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], control
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], control
 
 
 def test_ask_rate_and_hand_off(site, page, engine, llm, tmp_path):
@@ -145,3 +145,8 @@ def test_phone_waiting_is_honest_and_can_be_cancelled(site, browser, services, e
     notice.wait_for(state="hidden", timeout=10_000)
     in_view(page, viewport, "#send", "#human")
     shoot(page, tmp_path, "chat-phone")
+
+    page.locator("#large-text input").evaluate("box => box.click()")  # 大字模式 (below the docked input row)
+    page.wait_for_function("document.body.classList.contains('large')", timeout=5_000)
+    in_view(page, viewport, "#send", "#human")
+    shoot(page, tmp_path, "large-phone")
