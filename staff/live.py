@@ -26,6 +26,7 @@ from xiaobao.assistant.store import ChatSession, Handoff, Turn
 log = logging.getLogger(__name__)
 CHANNEL = "xiaobao:live"
 DESK = "desk"  # the helpers' board: the queue, the sessions held, the messages in them
+REMEMBERED = 100_000  # keys whose last change is remembered (one per conversation that changed)
 
 
 def session_key(session_id: str) -> str:
@@ -97,6 +98,9 @@ class Live:
             for key in keys:
                 self._changed[key] = self._version
                 woken |= self._waiters.get(key, set())
+            if len(self._changed) > REMEMBERED:  # forget the oldest: a waiter's version is seconds old, not this many changes
+                horizon = self._version - REMEMBERED // 2
+                self._changed = defaultdict(int, {k: v for k, v in self._changed.items() if v > horizon})
         for loop, waiter in woken:
             loop.call_soon_threadsafe(waiter.set)
 

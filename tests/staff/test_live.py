@@ -80,3 +80,13 @@ def test_the_citizen_and_the_helper_hear_changes_as_events(services, engine):
         assert citizen.get(f"/api/sessions/{chat}/handoff").json()["status"] == "answered"
         stranger = httpx.Client(base_url=url, timeout=10)
         assert stranger.get(f"/api/sessions/{chat}/events").status_code == 403
+
+
+def test_only_recent_changes_are_remembered(services, monkeypatch):
+    import xiaobao.staff.live as live_module
+
+    monkeypatch.setattr(live_module, "REMEMBERED", 10)
+    live = services.live
+    for i in range(25):
+        live.touch(session_key(f"s{i}"))
+    assert len(live._changed) <= 10 and live.changed_since([session_key("s24")], live.version - 1)
