@@ -49,6 +49,12 @@ def home() -> RedirectResponse:
     return RedirectResponse("/chat/")
 
 
+@chat_entry.get("/widget.js")
+def widget() -> FileResponse:
+    """The embeddable widget: a portal page includes this one script to get the 小宝 button and panel."""
+    return FileResponse(PAGES / "widget.js", media_type="text/javascript")
+
+
 @chat_entry.get("/chat-assets/{name}")
 def chat_asset(name: Annotated[str, Path(pattern=r"^avatar\.(js|css)$")]) -> FileResponse:
     """The digital human's script and style (ui/avatar.py), from this server like everything else."""

@@ -90,3 +90,30 @@ def test_only_recent_changes_are_remembered(services, monkeypatch):
     for i in range(25):
         live.touch(session_key(f"s{i}"))
     assert len(live._changed) <= 10 and live.changed_since([session_key("s24")], live.version - 1)
+
+
+def test_the_mini_program_flow_over_http(services, engine):
+    """What a WeChat mini-program front end does (docs/STAFF.md): a session on its channel, a question
+    answered as server-sent events, a rating, a hand-off, the helper's reply as an event."""
+    services.accounts.add("li", "password-1", "helper", "李明")
+    with serving(create_app(services, with_ui=False), free_port()) as url:
+        app = httpx.Client(base_url=url, timeout=10)
+        created = app.post("/api/sessions", json={"channel": "miniprogram", "user_ref": "citizen-1"})
+        assert created.status_code == 201
+        chat, app.headers["X-Session-Key"] = created.json()["session_id"], created.json()["session_key"]
+        with app.stream("POST", f"/api/sessions/{chat}/messages", json={"text": "政务服务中心几点上班？", "stream": True}) as answer:
+            final = events(answer.iter_lines(), has("final"))[-1][1]
+        assert final["path"] == "verbatim" and final["citations"][0]["citation"] == "答复口径 qa-1"
+        assert app.post(f"/api/sessions/{chat}/turns/{final['turn_id']}/rating", json={"value": "good"}).status_code == 204
+        assert app.post(f"/api/sessions/{chat}/handoff", json={}).json()["path"] == "handoff"
+        assert app.get(f"/api/sessions/{chat}/handoff").json()["position"] == 1
+
+        helper = httpx.Client(base_url=url, timeout=10)
+        helper.post("/api/staff/login", json={"username": "li", "password": "password-1"})
+        (waiting,) = helper.get("/api/helpdesk/board").json()["queued"]
+        with app.stream("GET", f"/api/sessions/{chat}/events", params={"after": final["turn_id"]}) as feed:
+            lines = feed.iter_lines()
+            events(lines, has("handoff", status="queued"))
+            helper.post(f"/api/helpdesk/{waiting['id']}/claim")
+            helper.post(f"/api/helpdesk/{waiting['id']}/reply", json={"text": "您好，我是李明。"})
+            assert has("turn", role="helper", helper="李明")(events(lines, has("turn", role="helper")))
