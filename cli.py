@@ -561,34 +561,56 @@ def eval_injection(
 @eval_app.command("prereview")
 def eval_prereview(
     ctx: typer.Context,
-    cases: Annotated[Path, typer.Option(help="案例目录：每个案例一个含 case.json 的文件夹。", exists=True, file_okay=False)] = Path(
+    cases: Annotated[Path, typer.Option(help="项目自己的案例目录：每个案例一个含 case.json 的文件夹。", file_okay=False)] = Path(
         "eval/data/prereview"
     ),
+    independent: Annotated[Path, typer.Option(help="独立评测集目录（没有案例时先生成 120 个）。", file_okay=False)] = Path(
+        "var/prereview_field"
+    ),
+    which: Annotated[
+        str, typer.Option("--set", help="评测集：original（--cases）、independent（按真实版式独立生成，--independent）、both（两者并列）。")
+    ] = "original",
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
 ) -> None:
-    """材料预审评测：整体准确率、逐项准确率、各类缺陷的精确率与召回率。"""
-    from xiaobao.eval.prereview import evaluate
+    """材料预审评测：整体准确率、逐项准确率、干净案例误判不通过数、各类缺陷的精确率与召回率。"""
+    from xiaobao.eval.prereview import evaluate, independent_set
 
+    if which not in ("original", "independent", "both"):
+        raise fail("--set 只能是 original、independent 或 both")
+    try:
+        folders = {"original": cases} if which != "independent" else {}
+        if which != "original":
+            folders["independent"] = independent_set(independent)
+    except OSError as exc:  # the scans are rendered with a CJK font
+        raise fail(f"无法生成独立评测集：{exc}（需要 fonts-wqy-microhei 字体）") from None
     settings = ctx.obj
     services = Services(settings)
     seed_demo_services(services.db_engine)
-    total = sum(1 for p in cases.iterdir() if (p / "case.json").is_file())
+    results = {}
     with services, progress_bars() as progress:
-        task = progress.add_task("预审案例", total=total)
-        try:
-            result = evaluate(cases, services.directory, services.reviewer, on_case=lambda: progress.advance(task))
-        except (FileNotFoundError, ValueError) as exc:
-            raise fail(str(exc)) from None
-    table = Table("缺陷类型", "案例数", "精确率", "召回率", title=f"材料预审：{result['n']} 个案例，准确率 {result['accuracy']:.1%}")
-    for defect, row in result["per_defect"].items():
-        table.add_row(defect, str(row["cases"]), f"{row['precision']:.1%}" if row["precision"] is not None else "—",
-                      f"{row['recall']:.1%}" if row["recall"] is not None else "—")  # fmt: skip
+        for name, folder in folders.items():
+            task = progress.add_task(f"预审案例（{name}）", total=sum(1 for p in folder.glob("*/case.json")))
+            try:
+                results[name] = evaluate(folder, services.directory, services.reviewer, on_case=lambda task=task: progress.advance(task))
+            except (FileNotFoundError, ValueError) as exc:
+                raise fail(str(exc)) from None
+    table = Table("", *results, title="材料预审")
+    for label, show in (("案例数", lambda r: str(r["n"])), ("整案全对", lambda r: f"{r['accuracy']:.1%}"),
+                        ("逐项准确率", lambda r: f"{r['point_accuracy']:.1%}（{r['points']} 项）"),
+                        ("干净案例误判不通过（项）", lambda r: str(r["clean_false_fails"])),
+                        ("平均每案（秒）", lambda r: str(r["seconds_per_case"]))):  # fmt: skip
+        table.add_row(label, *(show(r) for r in results.values()))
+    for defect in sorted({d for r in results.values() for d in r["per_defect"]}):
+        rows = [r["per_defect"].get(defect) for r in results.values()]
+        table.add_row(f"{defect} 精确率/召回率", *(_share(row, "precision") + " / " + _share(row, "recall") for row in rows))
     console.print(table)
-    console.print(
-        f"逐项准确率 {result['point_accuracy']:.1%}（{result['points']} 项）；平均每案 {result['seconds_per_case']} 秒；"
-        f"错误案例 {len(result['misses'])} 个"
-    )
-    keep(settings, "prereview", result, json_out)
+    for name, r in results.items():
+        console.print(f"{name}：错误案例 {', '.join(m['case'] for m in r['misses']) or '无'}")
+    keep(settings, "prereview", results.get(which, results), json_out)
+
+
+def _share(row: dict | None, key: str) -> str:
+    return f"{row[key]:.1%}" if row and row[key] is not None else "—"
 
 
 @eval_app.command("prefill")

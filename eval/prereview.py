@@ -1,6 +1,8 @@
 """Score material pre-review on a labelled case set (see eval/prereview_cases.py for the format):
 case accuracy (every scored point right), point accuracy, and per defect type the precision and
-recall of the reviewer reporting it."""
+recall of the reviewer reporting it. Two sets: the project's own (eval/data/prereview, made with
+the reviewer's label layout) and an independent one in real documents' layouts, generated on first
+use (eval/prereview_field_cases.py; evaluation only, never tuned on)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,18 @@ def reported_defects(points: list[PointResult]) -> set[str]:
     return found
 
 
+SETS = {"original": Path("eval/data/prereview"), "independent": Path("var/prereview_field")}
+
+
+def independent_set(folder: Path) -> Path:
+    """The independent case set in `folder`, generated there first (seeded, 120 cases) if it holds none."""
+    from xiaobao.eval.prereview_field_cases import generate
+
+    if not folder.is_dir() or not any((p / "case.json").is_file() for p in folder.iterdir()):
+        generate(folder, 120)
+    return folder
+
+
 def load_case(folder: Path) -> tuple[dict, list[tuple[str, bytes]]]:
     case = json.loads((folder / "case.json").read_text(encoding="utf-8"))
     files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]
@@ -50,7 +64,7 @@ def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case:
     folders = sorted(p for p in cases_dir.iterdir() if (p / "case.json").is_file())
     if not folders:
         raise FileNotFoundError(f"{cases_dir} 下没有案例（每个案例是一个含 case.json 的文件夹）")
-    right_cases = points = right_points = 0
+    right_cases = points = right_points = false_fails = 0
     tp: Counter = Counter()
     fp: Counter = Counter()
     fn: Counter = Counter()
@@ -76,6 +90,8 @@ def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case:
         points += len(case["expected"])
         right_points += len(case["expected"]) - len(wrong)
         right_cases += not wrong
+        if case["defect"] == "clean":  # a correct material told it is wrong: the error that costs a citizen a trip
+            false_fails += sum(got == "fail" for _, got in wrong.values())
         if wrong:
             misses.append(
                 {"case": folder.name, "defect": case["defect"], "wrong": {k: {"expected": w, "got": g} for k, (w, g) in wrong.items()}}
@@ -103,6 +119,7 @@ def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case:
             for d in defects
         },
         "defect_counts": dict(Counter(json.loads((f / "case.json").read_text(encoding="utf-8"))["defect"] for f in folders)),
+        "clean_false_fails": false_fails,
         "seconds_per_case": round(sum(seconds) / len(seconds), 2),
         "misses": misses,
     }
