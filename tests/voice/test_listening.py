@@ -4,21 +4,10 @@ import wave
 import numpy as np
 import pytest
 
+from xiaobao.eval.voice import cer
 from xiaobao.voice.listening import AudioTooLong, BadAudio
 
 pytestmark = pytest.mark.slow
-
-
-def cer(reference: str, heard: str) -> float:
-    """Character error rate: edit distance over the reference's length (punctuation ignored)."""
-    keep = lambda s: [c for c in s if "\u4e00" <= c <= "\u9fff" or c.isalnum()]  # noqa: E731
-    ref, hyp = keep(reference), keep(heard)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / len(ref)
 
 
 def pcm_wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
