@@ -89,15 +89,19 @@ def test_progress_without_a_number_asks_for_it_and_overdue_is_flagged(engine):
     assert "已超期" in late.text and late.offer_human
 
 
-def test_handoff_queues_the_session_and_xiaobao_stops_answering(engine, llm):
+def test_handoff_queues_the_session_xiaobao_answers_while_it_waits_and_is_silent_once_a_helper_holds_it(engine, llm, services):
     chat = engine.create_session()
     reply = engine.respond(chat, "转人工")
     assert reply.path == "handoff" and "人工" in reply.text
     with Session(engine.db_engine) as session:
-        assert session.scalars(select(Handoff)).one().session_id == chat
+        handoff = session.scalars(select(Handoff)).one()
+        assert handoff.session_id == chat
+    assert engine.respond(chat, "政务服务中心几点上班？").path == "verbatim" and engine.status(chat) == "queued"
+    services.accounts.add("li", "password-1", "helper", "李明")
+    services.desk.claim(handoff.id, services.accounts.login("li", "password-1")[1])
     again = engine.respond(chat, "九十岁老人高龄津贴每月多少钱")
     assert again.path == "human" and again.text == "" and llm.calls == []
-    assert [t["role"] for t in engine.history(chat)] == ["user", "assistant", "user"]  # kept for the helper
+    assert [t["role"] for t in engine.history(chat)][-2:] == ["system", "user"]  # kept for the helper
 
 
 def test_sensitive_topics_and_repeated_failures_go_to_a_human(engine):
