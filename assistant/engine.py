@@ -451,9 +451,10 @@ class Engine:
         if not checked.shown:
             if checked.sensitive:
                 return Draft(guard.BLOCKED, "blocked", trace=trace, checked=stats)
-            if any(DECLINED in sentence for sentence in checked.dropped):  # the model read the passages and found no answer
+            # The model found no answer in the passages, or could not retell them: evidence against the
+            # decision. Quote only when the passage is answerable beyond that doubt (see sure_enough).
+            if any(DECLINED in sentence for sentence in checked.dropped) or not self.sure_enough(assessment):
                 return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
-            # the decision says the passage answers, the retelling failed: quote it; the editors see why
             quoted = self._quoted(question, evidence[0], QUOTE_CUT, trace, gap="answer_cut", checked=stats)
             quoted.usage = used
             return quoted
@@ -463,6 +464,15 @@ class Engine:
             stats["dropped"] = checked.dropped
         cited = [evidence[n - 1] for n in checked.cited]
         return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats, usage=used)
+
+    def sure_enough(self, assessment: Assessment) -> bool:
+        """Whether the best passage may be quoted although the model's sentences were all cut: P at the
+        model's stricter threshold (fitted for ≤ 1 % false answers; measured: quoting at the answer
+        threshold answered 3 of 32 left-out questions from a neighbour), or without a model the
+        verbatim cosine."""
+        if assessment.probabilities and self.answerability is not None:
+            return assessment.probabilities[0] >= self.answerability.verbatim_threshold
+        return bool(assessment.hits) and _dense(assessment.hits[0]) >= self.settings.verbatim_threshold
 
     def _quoted(self, question: str, hit: Hit, why: str, trace: list[dict], gap: str | None = None, checked: dict | None = None) -> Draft:
         text = quotes.quote(self.kb.tokenizer, question, hit_text(hit), hit.payload.get("doc_type", ""))

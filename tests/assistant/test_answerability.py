@@ -194,6 +194,14 @@ def test_a_guide_question_is_answered_and_a_near_miss_on_the_same_item_is_not(de
 
 
 @pytest.mark.slow
+def test_when_every_sentence_is_cut_a_passage_sure_to_answer_is_quoted(demo_engine):
+    demo_engine.llm.answers = ["高龄老人综合津贴办好需要800天[1]。"]  # an invented figure: cut
+    reply = demo_engine.respond(demo_engine.create_session(), "高龄老人综合津贴申领办好要多久")
+    assert reply.path == "quoted" and reply.label == "官方资料原文摘录" and reply.offer_human and "800" not in reply.text
+    assert reply.citations[0]["citation"].startswith("《高龄老人综合津贴申领》办事指南")
+
+
+@pytest.mark.slow
 def test_of_two_close_official_replies_the_one_whose_phrasing_holds_the_topic_is_given(demo_engine):
     # 新生儿怎么参加医保 (0.942) and 新生儿医保怎么缴费 (0.937) are both close; only the first holds 参保
     hits, decision = demo_engine.triage("新生儿医保怎么参保")

@@ -46,13 +46,12 @@ def test_grounded_answer_keeps_checked_citations(engine, llm):
     assert llm.calls[0][0]["role"] == "system"
 
 
-def test_an_invented_amount_is_cut_the_passage_is_quoted_and_the_question_becomes_a_gap(engine, llm):
+def test_an_invented_amount_is_cut_and_the_question_becomes_a_gap(engine, llm):
     llm.answers = ["年满九十周岁的老人每月领取高龄津贴800元[1]。"]
     reply = engine.respond(engine.create_session(), "九十岁老人高龄津贴每月多少钱")
-    # the retelling was wrong; the passage itself answers: its own words, marked as a quote, with its source
-    assert reply.path == "quoted" and reply.label == "官方资料原文摘录" and reply.offer_human
-    assert "800" not in reply.text and "400元" in reply.text and reply.citations[0]["citation"] == "《示例区高龄津贴办法》第一条"
-    assert [g.reason for g in gaps(engine)] == ["answer_cut"]
+    # not sure enough of the passage to quote it instead (see test_answerability for the quote)
+    assert reply.path == "refused" and reply.offer_human and "800" not in reply.text
+    assert [g.reason for g in gaps(engine)] == ["unsupported_answer"]
 
 
 def test_no_evidence_no_guess(engine, llm):
