@@ -32,7 +32,7 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
         "handoff",
         re.compile(
             r"转人工|人工(客服|服务|帮办|坐席)|找(个)?人工|跟人工|接(个)?人工|(找|要|跟|和|换|让)(个)?真人|真人(客服|服务|回答|来)"
-            r"|工作人员(说话|来|联系)|(找|换|叫)个人|让人来|机器人(听不懂|不行)|不想跟机器人|客服人员联系"
+            r"|工作人员(说话|来|联系)|(找|换|叫)个人(来|帮|跟|过来|吧|[，。！,.!]|$)|让人来|机器人(听不懂|不行)|不想跟机器人|客服人员联系"
         ),
     ),
     (
@@ -46,7 +46,7 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
     (
         "prereview",
         re.compile(
-            r"预审|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题|够不够|能用吗)|(检查|核对|审|看看|看下)(一下|下)?.{0,6}(材料|文件)"
+            r"预审|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题|够不够|能用吗)|(检查|核对|审一下|审下|看看|看下)(一下|下)?.{0,6}(材料|文件)"
             r"|(材料|文件|复印件|营业执照|申请表).{0,10}帮我?(检查|核对|看|查)|(材料|复印件).{0,8}能不能用|上传.{0,6}(看|检查)"
         ),
     ),
@@ -69,7 +69,8 @@ _ABOUT = re.compile(
     r"|(哪些|反映)渠道|去哪里?反映|网站|要登录|说明|一定能|填错|有误|不对怎么办|能改吗|出结果|能查.{0,3}吗|窗口在哪"
 )
 _OWN = re.compile(r"我|俺|本人|本企业|本公司")
-_ABOUT_TOOLS = ("progress", "prereview", "prefill", "policy", "report")
+# what has to be brought or prepared is asked about, whoever asks (我想看看办居住证需要哪些材料)
+_NEEDED = re.compile(r"(需要|要|得)(带|准备|交|提供)?(哪些|什么|啥)")
 # topics a person should handle: complaints, petitions, emergencies and distress
 SENSITIVE = re.compile(r"投诉|举报|信访|上访|自杀|轻生|不想活|家暴|被打|报警|紧急求助")
 _GREETING = re.compile(
@@ -104,9 +105,9 @@ def rules(text: str) -> Route:
         return Route("report", {"tracking_no": tracking.group(0)})
     if topic := SENSITIVE.search(text):
         return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
-    about = bool(_ABOUT.search(text)) and not _OWN.search(text)
+    about = (bool(_ABOUT.search(text)) and not _OWN.search(text)) or bool(_NEEDED.search(text))
     for intent, pattern in _RULES:
-        if pattern.search(text) and not (about and intent in _ABOUT_TOOLS):
+        if pattern.search(text) and not (about and intent != "handoff"):  # asking for a person is never a question
             return Route(intent, arguments(intent, text))
     if APPLICATION_ID.search(text.upper()) and len(text) <= 30:  # a bare case number is a progress question
         return Route("progress", arguments("progress", text))

@@ -89,3 +89,8 @@ def test_features_normalise_case_numbers_digits_and_width():
 @pytest.mark.parametrize("said", ["什么是智能预填？", "事情办不成怎么反映？", "材料预审多久出结果？", "我的反映有结果了吗"])
 def test_the_demo_knowledge_questions_about_the_services_reach_their_official_replies(said):
     assert route(said).intent == "knowledge"
+
+
+@pytest.mark.parametrize("said", ["怎么找个人社保缴费记录", "我想看看办居住证需要哪些材料", "食品经营许可审批需要哪些材料"])
+def test_common_questions_do_not_trip_a_loose_rule(said):
+    assert route(said).intent == "knowledge"
