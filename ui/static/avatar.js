@@ -129,15 +129,19 @@
     return text === WRITING ? "" : text;
   }
 
+  // the answer being streamed is a bare span; stored turns have a label (helpers' and notices' too)
+  const writing = (bubble) => Boolean(bubble.querySelector("span.not-rated:not(.label)"));
+
   // each checked sentence of the answer, once, as soon as it is in the chat
   function follow() {
     if (!state.armed) return;
     const bubbles = [...document.querySelectorAll("#chat .message.bot .message-content")].slice(state.baseline);
-    if (!bubbles.length && !state.playing) show("thinking");
+    const answering = !bubbles.length || writing(bubbles[bubbles.length - 1]);
+    if (!state.playing && !state.recorder) show(answering ? "thinking" : "idle");
     bubbles.forEach((bubble, i) => {
       const text = bubbleText(bubble);
       const done = state.spoken[i] || 0;
-      const finished = !bubble.querySelector(".not-rated") || i < bubbles.length - 1; // stored, not being written
+      const finished = !writing(bubble) || i < bubbles.length - 1;
       const fresh = text.slice(done);
       const sentences = finished ? [fresh] : fresh.match(END) || [];
       for (const sentence of sentences) {
@@ -148,6 +152,7 @@
   }
 
   function asked() {
+    if (!document.querySelector("#question textarea")?.value.trim()) return; // nothing is sent
     state.armed = true;
     state.baseline = document.querySelectorAll("#chat .message.bot").length;
     state.spoken = [];
