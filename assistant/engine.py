@@ -39,6 +39,8 @@ MODEL_CUT = "回答中断：智能问答服务暂时不可用，以上内容已�
 QUOTE_BUSY = "当前咨询人数较多，小宝先为您摘录官方资料原文："
 QUOTE_DOWN = "智能问答服务暂时不可用，小宝先为您摘录官方资料原文："
 QUOTE_CUT = "小宝没能用自己的话准确转述，以下是官方资料原文摘录："
+MODEL_DOWN = "抱歉，智能问答服务暂时不可用。" + OFFER_HUMAN
+MODEL_BUSY = "当前咨询人数较多，智能问答暂时排不上。" + OFFER_HUMAN
 SEARCHING = "小宝正在查找资料…"
 DECLINED = "资料中没有相关内容"  # what prompts/answer_system.md tells the model to say when the passages do not answer
 ESCALATED = "小宝连续两次没能回答您的问题，已为您转接线上人工帮办，请稍候。"
@@ -435,14 +437,14 @@ class Engine:
                     yield "sentence", sentence
                 LLM_SECONDS.observe(time.perf_counter() - asked)
                 LLM_TOKENS.inc(tokens)  # the server streams one token per chunk
-        except ModelBusy:  # the line for the model is full: the passage's own words at once, not a 503
-            return self._quoted(question, evidence[0], QUOTE_BUSY, trace)
+        except ModelBusy:  # the line for the model is full: an answer at once, not a 503
+            return self._without_model(question, evidence, assessment, QUOTE_BUSY, MODEL_BUSY, trace)
         except LLMUnavailable:
             ERRORS.labels("llm_unavailable").inc()
             if checked.shown:  # what was shown stays; the citizen is told the rest did not come
                 cited = [evidence[n - 1] for n in checked.cited]
                 return Draft(f"{checked.text}（{MODEL_CUT}）", "error", LABEL_AI, cited, offer_human=True, trace=trace)
-            return self._quoted(question, evidence[0], QUOTE_DOWN, trace)
+            return self._without_model(question, evidence, assessment, QUOTE_DOWN, MODEL_DOWN, trace)
         used = {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", tokens)}
         stats = {"kept": len(checked.shown), "cut": len(checked.dropped), "attributed": checked.attributed}
         if checked.sensitive:  # the output filter: the model said what we do not say
@@ -473,6 +475,14 @@ class Engine:
         if assessment.probabilities and self.answerability is not None:
             return assessment.probabilities[0] >= self.answerability.verbatim_threshold
         return bool(assessment.hits) and _dense(assessment.hits[0]) >= self.settings.verbatim_threshold
+
+    def _without_model(self, question: str, evidence: list[Hit], assessment: Assessment, quote: str, down: str, trace: list) -> Draft:
+        """No model to write the answer: the passage's own words when it surely answers, otherwise the
+        sources found and the offer of a person."""
+        if self.sure_enough(assessment):
+            return self._quoted(question, evidence[0], quote, trace)
+        refs = "；".join(citations.scrub_ids(h.citation) for h in evidence[:3])
+        return Draft(f"{down}可参考：{refs}。", "error", offer_human=True, trace=trace)
 
     def _quoted(self, question: str, hit: Hit, why: str, trace: list[dict], gap: str | None = None, checked: dict | None = None) -> Draft:
         text = quotes.quote(self.kb.tokenizer, question, hit_text(hit), hit.payload.get("doc_type", ""))

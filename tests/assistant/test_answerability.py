@@ -202,6 +202,19 @@ def test_when_every_sentence_is_cut_a_passage_sure_to_answer_is_quoted(demo_engi
 
 
 @pytest.mark.slow
+def test_a_full_model_line_quotes_a_passage_sure_to_answer_at_once(demo_engine):
+    from xiaobao.assistant.llm import Slots
+
+    slots, demo_engine.slots = demo_engine.slots, Slots(running=1, waiting=0, timeout=1)
+    try:
+        with demo_engine.slots.hold():  # someone else is being answered
+            reply = demo_engine.respond(demo_engine.create_session(), "高龄老人综合津贴申领办好要多久")
+    finally:
+        demo_engine.slots = slots
+    assert reply.path == "quoted" and "人数较多" in reply.text and reply.offer_human
+
+
+@pytest.mark.slow
 def test_of_two_close_official_replies_the_one_whose_phrasing_holds_the_topic_is_given(demo_engine):
     # 新生儿怎么参加医保 (0.942) and 新生儿医保怎么缴费 (0.937) are both close; only the first holds 参保
     hits, decision = demo_engine.triage("新生儿医保怎么参保")

@@ -134,7 +134,7 @@ def test_model_failure_mid_answer_is_stored_with_a_hand_off_offer(engine, llm):
     events = list(engine.stream(session, "九十岁老人高龄津贴每月多少钱"))
     assert [kind for kind, _ in events] == ["status", "sources", "final"]  # no sentence was complete: none was shown
     reply = events[-1][1]
-    assert reply.path == "quoted" and reply.offer_human and "暂时不可用" in reply.text and "400元" in reply.text
+    assert reply.path == "error" and reply.offer_human and "暂时不可用" in reply.text and "高龄津贴办法" in reply.text
     assert [t["role"] for t in engine.history(session)] == ["user", "assistant"]
 
 
