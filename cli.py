@@ -923,3 +923,35 @@ def eval_routing(
     if json_out:
         chart = write(result, json_out)
         console.print(f"JSON 已写入 {json_out}，图：{chart}")
+
+
+catalogue_app = typer.Typer(help="办事事项目录：导入已发布的办事指南。", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="办事指南文件（jsonl，一行一个事项，见 docs/SERVICES.md）。", exists=True, dir_okay=False)],
+    region: Annotated[str, typer.Option(help="指南所属地区（如 广东省），回答时注明，不当作宝山区的规定。")],
+) -> None:
+    """导入办事事项目录：新增或更新事项（按事项编号），示例事项保持不变，坏行报告行号后跳过。"""
+    from xiaobao.govdata.catalogue import CatalogueError, import_catalogue
+
+    total = sum(1 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+    with Services(ctx.obj) as services, progress_bars() as progress:
+        task = progress.add_task("事项", total=total)
+        try:
+            summary = import_catalogue(services.db_engine, path, region, on_item=lambda: progress.advance(task))
+        except CatalogueError as exc:
+            raise fail(str(exc)) from None
+    console.print(
+        f"读取 {summary.read} 个事项：新增 {summary.added}，更新 {summary.updated}，未变 {summary.unchanged}，"
+        f"与示例事项同编号而保留示例 {summary.kept_sample}；有申请材料 {summary.with_materials}，有受理条件 {summary.with_conditions}。"
+    )
+    for error in summary.errors[:20]:
+        console.print(f"[red]跳过[/red] {error}")
+    if len(summary.errors) > 20:
+        console.print(f"……另有 {len(summary.errors) - 20} 行有误。")
+    if summary.errors:
+        raise typer.Exit(1)

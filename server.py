@@ -6,13 +6,29 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from xiaobao.api import admin, editor, errors, helpdesk, middleware, monitoring, openai, operations, pages, reports, sessions, staff, tools
+from xiaobao.api import (
+    admin,
+    editor,
+    errors,
+    helpdesk,
+    materials,
+    middleware,
+    monitoring,
+    openai,
+    operations,
+    pages,
+    reports,
+    sessions,
+    staff,
+    tools,
+)
 from xiaobao.api import voice as voice_api
 from xiaobao.services import Services
 
 ROUTERS = (
     monitoring.router,
     tools.router,
+    materials.router,
     sessions.router,
     voice_api.router,
     openai.router,

@@ -10,6 +10,7 @@ embedder or model client (`embedder=`, `llm=`), and `collection=` names another 
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine as DbEngine
 
@@ -22,6 +23,7 @@ from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM, SharedSlots, Slots
 from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_model
 from xiaobao.assistant.reports import Reports
 from xiaobao.assistant.tools import Tools
+from xiaobao.govdata.materials import Templates
 from xiaobao.govdata.records import DbDirectory, Directory
 from xiaobao.identity.access import Budgets, SessionKeys
 from xiaobao.identity.accounts import Accounts
@@ -95,7 +97,19 @@ class Services:
 
     @cached_property
     def tools(self) -> Tools:
-        return Tools(self.db_engine, self.directory, self.reports, self.reviewer, search=lambda query: self.kb.retriever.search(query, 5))
+        return Tools(
+            self.db_engine,
+            self.directory,
+            self.reports,
+            self.reviewer,
+            search=lambda query: self.kb.retriever.search(query, 5),
+            templates=self.templates,
+        )
+
+    @cached_property
+    def templates(self) -> Templates:
+        """The application-material templates (data: demo/templates/, one JSON file per material)."""
+        return Templates(Path(__file__).resolve().parent / "demo" / "templates")
 
     @cached_property
     def engine(self) -> Engine:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xiaobao.assistant import handoffs
 from xiaobao.assistant.reports import ReportError, ReportNotFound, Reports
 from xiaobao.assistant.store import Citation, KnowledgeGap, Turn
+from xiaobao.govdata.materials import Templates, generate
 from xiaobao.govdata.policies import matches_for
 from xiaobao.govdata.prefill import applicant_records, prefill
 from xiaobao.govdata.records import Directory, ServiceItem
@@ -46,12 +47,19 @@ LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录�
 
 class Tools:
     def __init__(
-        self, db_engine: Engine, directory: Directory, reports: Reports, reviewer: Reviewer, search: Callable[[str], list] | None = None
+        self,
+        db_engine: Engine,
+        directory: Directory,
+        reports: Reports,
+        reviewer: Reviewer,
+        search: Callable[[str], list] | None = None,
+        templates: Templates | None = None,
     ) -> None:
         self.db_engine = db_engine
         self.directory = directory
         self.reports = reports
         self.reviewer = reviewer
+        self.templates = templates
         self._search = search
         self.registry: dict[str, Tool] = {
             t.name: t
@@ -73,6 +81,18 @@ class Tools:
                     "用政府已有数据预填办事表单（item 为事项编号或名称；again=true 表示以上一次申请为底“再来一单”）",
                     {"type": "object", "properties": {"item": {"type": "string"}, "again": {"type": "boolean"}}},
                     self.prefill_form,
+                ),
+                Tool(
+                    "service_guide",
+                    "查询事项的办事指南：办理部门、受理条件、申请材料、办理时限（item 为事项编号或名称）",
+                    {"type": "object", "properties": {"item": {"type": "string", "minLength": 1}}, "required": ["item"]},
+                    self.service_guide,
+                ),
+                Tool(
+                    "generate_material",
+                    "用政府已有数据生成申请材料（DOCX），数据里没有的逐项询问申请人（material：材料或事项名称；answers：已回答的字段）",
+                    {"type": "object", "properties": {"material": {"type": "string", "minLength": 1}, "answers": {"type": "object"}}},
+                    self.generate_material,
                 ),
                 Tool(
                     "match_policies",
@@ -197,6 +217,60 @@ class Tools:
         if result.missing:
             lines.append(f"还需要您填写：{'、'.join(result.missing)}。")
         lines.append("请核对以上信息，确认无误后提交。")
+        return ToolResult("\n".join(lines), data=result.to_dict())
+
+    def service_guide(self, *, session_id: str, user_ref: str | None, item: str) -> ToolResult:
+        """An item's guide: the district's own items first, then an imported catalogue's (named as such)."""
+        service = self.find_item(item) or next((i for i in self.directory.items() if item.strip() in i.name), None)
+        if service is None:
+            return ToolResult(f"没有找到“{item}”这个事项，请换个说法，或告诉我事项编号。", ok=False, data={"reason": "no_item"})
+        lines = [f"《{service.name}》（{service.id}），办理部门：{service.department}。"]
+        guide = service.guide
+        if guide is not None:
+            lines[0] = f"以下为{guide.region}发布的办事指南，不是宝山区的规定：" + lines[0]
+            if guide.conditions:
+                lines.append(f"受理条件：{guide.conditions}")
+            if guide.materials:
+                lines.append("申请材料：" + "；".join(f"{n}. {m}" for n, m in enumerate(guide.materials, start=1)))
+            limits = {"法定": guide.time_limit_legal, "承诺": guide.time_limit_promised}
+            if any(limits.values()):
+                lines.append("办理时限：" + "，".join(f"{kind} {limit}" for kind, limit in limits.items() if limit))
+            more = {"办理地点": guide.location, "咨询电话": guide.phone, "网上办理": guide.url}
+            lines += [f"{label}：{value}" for label, value in more.items() if value]
+        else:
+            if service.materials:
+                lines.append("申请材料：" + "；".join(f"{n}. {m.name}" for n, m in enumerate(service.materials, start=1)))
+            if service.promised_days:
+                lines.append(f"承诺办结时限：{service.promised_days} 个工作日")
+        return ToolResult("\n".join(lines), data={"item": service.model_dump(mode="json")})
+
+    def generate_material(
+        self, *, session_id: str, user_ref: str | None, material: str | None = None, answers: dict | None = None
+    ) -> ToolResult:
+        if user_ref is None:
+            return ToolResult(LOGIN_FIRST, ok=False, data={"reason": "anonymous"})
+        templates = self.templates.all() if self.templates else {}
+        template = self.templates.find(material) if self.templates else None
+        if template is None:
+            service = self.find_item(material)
+            template = next((t for t in templates.values() if service and t.item_id == service.id), None)
+        if template is None:
+            names = "、".join(t.name for t in templates.values())
+            return ToolResult(f"这份材料暂不能自动生成，目前可以生成：{names}。", ok=False, data={"reason": "no_template"})
+        service = self.directory.item(template.item_id)
+        person, enterprise = applicant_records(self.directory, service, user_ref) if service else (None, None)
+        if person is None and enterprise is None:
+            kind = "企业" if template.applicant == "enterprise" else "个人"
+            text = f"《{template.name}》需要以{kind}身份申请，没有找到您的{kind}登记信息。"
+            return ToolResult(text, ok=False, data={"reason": "no_record"})
+        result = generate(template, person, enterprise, answers)
+        lines = [f"《{template.name}》已填写 {len(result.fields) - len(result.questions)}/{len(result.fields)} 项："]
+        lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
+        lines += [f"！{c}" for c in result.conflicts] + [f"！{r}，请重新提供" for r in result.rejected]
+        if result.questions:  # one question at a time: the answer comes back in `answers`
+            lines.append(f"还需要 {len(result.questions)} 项信息。{result.questions[0]['question']}")
+        else:
+            lines.append("材料已生成，可以下载 DOCX；提交前请核对。")
         return ToolResult("\n".join(lines), data=result.to_dict())
 
     def match_policies(self, *, session_id: str, user_ref: str | None) -> ToolResult:

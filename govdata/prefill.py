@@ -43,7 +43,7 @@ class Prefill:
         return {**asdict(self), "filled": self.filled, "fill_rate": round(self.fill_rate, 4), "missing": self.missing}
 
 
-def _lookup(path: str, person: Person | None, enterprise: Enterprise | None) -> str | None:
+def lookup(path: str, person: Person | None, enterprise: Enterprise | None) -> str | None:
     """A value by its source path: person.phone, enterprise.credit_code, enterprise.licence.<名称>.number."""
     kind, _, rest = path.partition(".")
     record = {"person": person, "enterprise": enterprise}.get(kind)
@@ -65,7 +65,7 @@ def prefill(item: ServiceItem, person: Person | None, enterprise: Enterprise | N
     for 再来一单) fields the sources cannot answer are taken from it. Current data wins over old."""
     result = Prefill(item.id, item.name, item.department)
     for spec in item.form:
-        value = _lookup(spec.source, person, enterprise) if spec.source else None
+        value = lookup(spec.source, person, enterprise) if spec.source else None
         source = SOURCE_NAMES[spec.source.partition(".")[0]] if value is not None else None
         if value is None and previous and previous.get("form_data", {}).get(spec.name):
             value, source = str(previous["form_data"][spec.name]), f"上次申请 {previous['id']}"

@@ -79,6 +79,22 @@ class Material(BaseModel):
     review_points: list[ReviewPoint] = Field(default_factory=list)
 
 
+class Guide(BaseModel):
+    """What a published 办事指南 says of an item, kept as published (docs/SERVICES.md, 事项目录导入)."""
+
+    region: str  # whose guide it is (广东省…): never presented as Baoshan's
+    item_type: str | None = None  # 行政许可、公共服务…
+    level: str | None = None  # 省级、市级…
+    conditions: str | None = None  # 受理条件
+    materials: list[str] = Field(default_factory=list)  # 申请材料, by name
+    location: str | None = None
+    time_limit_legal: str | None = None  # 法定办结时限, as published ("30(工作日)")
+    time_limit_promised: str | None = None  # 承诺办结时限
+    phone: str | None = None
+    url: str | None = None
+    service_objects: list[str] = Field(default_factory=list)
+
+
 class ServiceItem(BaseModel):
     id: str
     name: str
@@ -87,7 +103,8 @@ class ServiceItem(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     promised_days: int | None = None
     form: list[FormField] = Field(default_factory=list)
-    materials: list[Material] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)  # materials with their review points
+    guide: Guide | None = None  # items imported from a published catalogue
 
 
 class Licence(BaseModel):
@@ -205,7 +222,9 @@ class DbDirectory:
         with Session(self.db_engine) as session:
             return [
                 KINDS[kind].model_validate(r.data)
-                for r in session.scalars(select(GovRecord).where(GovRecord.kind == kind).order_by(GovRecord.ref))
+                # the district's own (sample) records first: where an imported catalogue names an item
+                # alike, the district's item is the one found
+                for r in session.scalars(select(GovRecord).where(GovRecord.kind == kind).order_by(GovRecord.sample.desc(), GovRecord.ref))
             ]
 
     def item(self, item_id: str) -> ServiceItem | None:

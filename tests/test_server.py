@@ -127,6 +127,8 @@ def test_tool_registry_is_published(client):
         "search_knowledge",
         "get_application_progress",
         "prefill_form",
+        "service_guide",
+        "generate_material",
         "match_policies",
         "prereview_materials",
         "report_unresolved",

@@ -22,10 +22,10 @@ def test_what_nobody_holds_is_asked_and_again_takes_it_from_the_last_application
 
 
 def test_enterprise_forms_and_licence_paths(services_data):
-    from xiaobao.govdata.prefill import _lookup
+    from xiaobao.govdata.prefill import lookup
 
     enterprise = services_data.enterprise("demo-enterprise-2")
     result = prefill(services_data.item("BS-ITEM-007"), None, enterprise)
     assert result.missing == ["经营项目"]
-    assert _lookup("enterprise.licence.食品经营许可证.number", None, enterprise) == "JY23101130000001"
-    assert _lookup("enterprise.licence.没有的证.number", None, enterprise) is None
+    assert lookup("enterprise.licence.食品经营许可证.number", None, enterprise) == "JY23101130000001"
+    assert lookup("enterprise.licence.没有的证.number", None, enterprise) is None
