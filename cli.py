@@ -955,3 +955,33 @@ def catalogue_import(
         console.print(f"……另有 {len(summary.errors) - 20} 行有误。")
     if summary.errors:
         raise typer.Exit(1)
+
+
+@eval_app.command("materials")
+def eval_materials(
+    ctx: typer.Context,
+    cases: Annotated[Path | None, typer.Option(help="标注集（jsonl，默认 eval/data/materials-cases.jsonl）。")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """申请材料自动生成评测：字段准确率（值与数据来源都对）、整份材料全对、向申请人提问、冲突提示，完整材料再经预审。"""
+    from xiaobao.eval.materials import CASES, evaluate, load
+
+    try:
+        labelled = load(cases or CASES)
+    except (OSError, ValueError) as exc:
+        raise fail(f"无法读取标注集：{exc}") from None
+    with Services(ctx.obj) as services, progress_bars() as progress:
+        seed_demo_services(services.db_engine)
+        task = progress.add_task("材料", total=len(labelled))
+        result = evaluate(labelled, services.templates.all(), services.directory, services.reviewer, on_case=lambda: progress.advance(task))
+    table = Table("情形", "案例", "整份全对", title=f"申请材料生成：字段准确率 {result['field_accuracy']:.1%}")
+    for scenario, row in result["by_scenario"].items():
+        table.add_row(scenario, str(row["cases"]), str(row["fully_correct"]))
+    console.print(table)
+    console.print(
+        f"{result['cases']} 份材料，{result['fields']} 个字段；整份全对 {result['documents_fully_correct']}；"
+        f"来源错误 {result['filled_from_wrong_source']}；向申请人提问 {result['asked']}（应问 {result['asked_correctly']}）；"
+        f"冲突提示 {result['conflicts_reported']}/{result['conflicts_expected']}；"
+        f"完整材料预审通过 {result['passed_pre_review']}/{result['complete_documents_reviewed']}"
+    )
+    keep(ctx.obj, "materials", result, json_out)

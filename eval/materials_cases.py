@@ -1,0 +1,225 @@
+"""Writes eval/data/materials-cases.jsonl, the labelled set of `xiaobao eval materials`:
+`python -m xiaobao.eval.materials_cases` (deterministic; seed below).
+
+Each case is one synthetic applicant (valid check digits, not a real person or company), one
+template, the applicant's answers and the expected document: every field's value and the source it
+must come from (a record path, "answer", "today"), or null where the applicant must be asked. The
+expectations are written here from what each form field means (EXPECTED below: 经营场所 is the
+enterprise's registered 经营场所, never its 住所), not read back from the generator. Scenarios:
+
+* complete — every source present, every question answered;
+* unanswered — sources present, nothing answered: the applicant-only fields are asked;
+* missing — one record field absent: asked (or taken from the answer when one is given);
+* conflict — an answer differs from the government's value: the government's value stays;
+* invalid — an answer that is not a valid value (phone, ID number): asked again;
+* fallback — the credit code blank in the 法人库 row but on the electronic 营业执照: taken from it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from xiaobao.govdata.codes import CREDIT_CHARS, credit_check_char, id_check_char
+
+OUT = Path(__file__).resolve().parent / "data" / "materials-cases.jsonl"
+SEED = 20261202
+ON = "2026-03-01"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+ROADS = ["友谊路", "牡丹江路", "淞滨路", "共和新路", "沪太路", "殷高西路", "长江西路", "同济路"]
+TRADES = ["餐饮管理", "食品销售", "商贸", "烘焙", "供应链"]
+
+# what each field of each template must hold: a record path, "answer" (only the applicant knows it)
+# or "today"; a field with two paths takes the first that the records have
+EXPECTED = {
+    "food-licence-application": {
+        "enterprise_name": ["enterprise.name"],
+        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number"],
+        "legal_rep": ["enterprise.legal_rep"],
+        "legal_rep_id": ["enterprise.legal_rep_id"],
+        "address": ["enterprise.address"],
+        "premises": ["enterprise.premises"],
+        "phone": ["enterprise.contact_phone"],
+        "business_items": ["answer"],
+        "date": ["today"],
+    },
+    "individual-business-application": {
+        "operator_name": ["person.name"],
+        "gender": ["person.gender"],
+        "id_number": ["person.id_number"],
+        "phone": ["person.phone"],
+        "hukou_address": ["person.hukou_address"],
+        "shop_name": ["answer"],
+        "premises": ["answer"],
+        "business_scope": ["answer"],
+        "date": ["today"],
+    },
+    "premises-use-commitment": {
+        "operator_name": ["person.name"],
+        "id_number": ["person.id_number"],
+        "premises": ["answer"],
+        "use_until": ["answer"],
+        "phone": ["person.phone"],
+        "date": ["today"],
+    },
+}
+# the record fields a scenario may leave out, and a field whose answer it may give in their place
+OPTIONAL = {
+    "food-licence-application": {"legal_rep_id": "legal_rep_id", "premises": "premises", "contact_phone": "phone"},
+    "individual-business-application": {"gender": "gender", "phone": "phone", "hukou_address": "hukou_address"},
+    "premises-use-commitment": {"phone": "phone"},
+}
+
+
+def name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+
+
+def id_number(rng: random.Random) -> str:
+    first = f"310113{rng.randint(1960, 2002)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return first + id_check_char(first)
+
+
+def credit_code(rng: random.Random) -> str:
+    first = "91310113" + "".join(rng.choice(CREDIT_CHARS) for _ in range(9))
+    return first + credit_check_char(first)
+
+
+def address(rng: random.Random) -> str:
+    return f"上海市宝山区{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+
+
+def person(rng: random.Random, n: int) -> dict:
+    return {
+        "ref": f"eval-person-{n}",
+        "name": name(rng),
+        "id_number": id_number(rng),
+        "gender": rng.choice(["男", "女"]),
+        "phone": f"139{rng.randint(0, 99999999):08d}",
+        "address": address(rng),
+        "hukou_address": address(rng),
+    }
+
+
+def enterprise(rng: random.Random, n: int) -> dict:
+    code, rep = credit_code(rng), name(rng)
+    where = address(rng)
+    return {
+        "ref": f"eval-enterprise-{n}",
+        "name": f"上海{name(rng)}{rng.choice(TRADES)}有限公司",
+        "credit_code": code,
+        "legal_rep": rep,
+        "legal_rep_id": id_number(rng),
+        "address": where,
+        "premises": where + rng.choice(["一层", "101室", "东侧商铺"]),
+        "contact_phone": f"021-{rng.randint(10000000, 69999999)}",
+        "licences": [{"name": "营业执照", "number": code, "expires": None}],
+    }
+
+
+def answer_for(field: str, rng: random.Random) -> str:
+    return {
+        "business_items": rng.choice(["预包装食品销售", "热食类食品制售", "糕点类食品制售（含裱花蛋糕）"]),
+        "shop_name": f"{rng.choice(SURNAMES)}记{rng.choice(['小吃店', '便利店', '面馆'])}",
+        "premises": address(rng),
+        "business_scope": rng.choice(["日用百货零售", "小吃服务", "服装零售"]),
+        "use_until": f"{rng.randint(2027, 2031)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
+        "gender": rng.choice(["男", "女"]),
+        "phone": f"137{rng.randint(0, 99999999):08d}",
+        "hukou_address": address(rng),
+        "legal_rep_id": id_number(rng),
+    }[field]
+
+
+def value_at(path: str, records: dict) -> str | None:
+    kind, _, rest = path.partition(".")
+    record = records.get(kind) or {}
+    if rest.startswith("licence."):
+        licence, _, attribute = rest.removeprefix("licence.").rpartition(".")
+        return next((lic.get(attribute) for lic in record.get("licences", []) if lic["name"] == licence), None)
+    return record.get(rest) or None
+
+
+def expectation(template: str, records: dict, answers: dict) -> dict:
+    """Each field's expected {value, source} (None: to be asked), from EXPECTED and the case's data."""
+    expected = {}
+    for field, paths in EXPECTED[template].items():
+        found = None
+        for path in paths:
+            if path == "today":
+                found = {"value": ON, "source": "today"}
+            elif path == "answer" or value_at(path, records) is None:
+                continue
+            else:
+                found = {"value": value_at(path, records), "source": path}
+            break
+        if found is None and field in answers and answers[field] is not None:
+            found = {"value": answers[field], "source": "answer"}
+        expected[field] = found
+    return expected
+
+
+def case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
+    kind = "enterprise" if template == "food-licence-application" else "person"
+    records = {kind: enterprise(rng, n) if kind == "enterprise" else person(rng, n)}
+    asked = [f for f, paths in EXPECTED[template].items() if paths == ["answer"]]
+    answers = {f: answer_for(f, rng) for f in asked} if scenario != "unanswered" else {}
+    bad = {}  # answers that must be refused
+    conflicts = []  # fields whose answer differs from the government's value
+    if scenario.startswith("missing"):
+        dropped, field = rng.choice(sorted(OPTIONAL[template].items()))
+        records[kind].pop(dropped)
+        if scenario == "missing_answered":
+            answers[field] = answer_for(field, rng)
+    elif scenario == "conflict":
+        field = rng.choice([f for f, paths in EXPECTED[template].items() if paths[0].startswith(kind)])
+        answers[field] = "（与登记不同）" + str(value_at(EXPECTED[template][field][0], records))
+        conflicts.append(field)
+    elif scenario == "invalid":
+        record_field, field = next((k, v) for k, v in OPTIONAL[template].items() if v in ("phone", "legal_rep_id"))
+        records[kind].pop(record_field)
+        bad[field] = "12345" if field == "phone" else "310113199913320000"
+    elif scenario == "fallback":
+        records[kind]["credit_code"] = ""  # a blank column in the 法人库 row
+    expected = expectation(template, records, answers)
+    answers.update(bad)
+    return {
+        "id": f"mat-{n:03d}",
+        "template": template,
+        "scenario": scenario,
+        "on": ON,
+        "person": records.get("person"),
+        "enterprise": records.get("enterprise"),
+        "answers": answers,
+        "expected": expected,
+        "conflicts": conflicts,
+    }
+
+
+SCENARIOS = {
+    "food-licence-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "fallback"],
+    "individual-business-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
+    "premises-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
+}
+
+
+def build(per_scenario: int = 11) -> list[dict]:
+    rng = random.Random(SEED)
+    cases = []
+    for template, scenarios in SCENARIOS.items():
+        for scenario in scenarios:
+            for _ in range(per_scenario):
+                cases.append(case(len(cases) + 1, template, scenario, rng))
+    return cases
+
+
+def main() -> None:
+    cases = build()
+    OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+    print(f"{len(cases)} cases → {OUT}")
+
+
+if __name__ == "__main__":
+    main()

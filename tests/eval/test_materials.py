@@ -1,0 +1,29 @@
+"""`xiaobao eval materials`: the labelled set is what its script writes, and the scoring counts
+wrong values, wrong sources and missed questions."""
+
+import copy
+import json
+
+from xiaobao.eval.materials import CASES, evaluate, load
+from xiaobao.eval.materials_cases import build
+
+
+def test_the_labelled_set_is_the_script_s_output_and_covers_every_scenario():
+    cases = load()
+    assert cases == json.loads(json.dumps(build(), ensure_ascii=False)) and len(cases) >= 200
+    assert {c["scenario"] for c in cases} == {"complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "fallback"}
+    assert CASES.name == "materials-cases.jsonl"
+
+
+def test_scores_and_the_round_trip(services, services_data):
+    cases = load()[::10]  # every scenario of every template, a few of each
+    result = evaluate(cases, services.templates.all(), services_data, services.reviewer)
+    assert result["field_accuracy"] == 1.0 and result["filled_from_wrong_source"] == 0
+    assert result["passed_pre_review"] == result["complete_documents_reviewed"] > 0
+    # the labels say a field comes from elsewhere / must be asked: both are counted against the generator
+    wrong = copy.deepcopy(cases[0])
+    wrong["expected"]["premises"] = {"value": wrong["enterprise"]["address"], "source": "enterprise.address"}
+    wrong["expected"]["enterprise_name"] = None
+    scored = evaluate([wrong], services.templates.all(), services_data)
+    assert scored["filled_from_wrong_source"] == 2 and scored["documents_fully_correct"] == 0
+    assert {w["field"] for w in scored["failures"][0]["wrong"]} == {"premises", "enterprise_name"}
