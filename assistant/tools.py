@@ -235,7 +235,9 @@ class Tools:
             limits = {"法定": guide.time_limit_legal, "承诺": guide.time_limit_promised}
             if any(limits.values()):
                 lines.append("办理时限：" + "，".join(f"{kind} {limit}" for kind, limit in limits.items() if limit))
-            more = {"办理地点": guide.location, "咨询电话": guide.phone, "网上办理": guide.url}
+            # some guides write the label into the value itself ("办理地点：…")
+            place = guide.location.removeprefix("办理地点：") if guide.location else None
+            more = {"办理地点": place, "咨询电话": guide.phone, "网上办理": guide.url}
             lines += [f"{label}：{value}" for label, value in more.items() if value]
         else:
             if service.materials:

@@ -69,6 +69,7 @@ def test_the_guide_tool_answers_from_an_imported_item_and_names_its_region(servi
     reply = services.tools.call("service_guide", {"item": "户外广告"}, session_id="s", user_ref=None)
     assert reply.ok and reply.text.startswith("以下为示例省发布的办事指南，不是宝山区的规定")
     assert "1. 设置申请表；2. 设计效果图" in reply.text and "法定 20(工作日)，承诺 5(工作日)" in reply.text
+    assert "办理地点：示例市政务服务中心" in reply.text and "办理地点：办理地点" not in reply.text
     demo = services.tools.call("service_guide", {"item": "食品经营许可证新办"}, session_id="s", user_ref=None)
     assert "宝山区市场监督管理局" in demo.text and "示例省" not in demo.text
     assert not services.tools.call("service_guide", {"item": "不存在的事项"}, session_id="s", user_ref=None).ok
@@ -83,3 +84,15 @@ def test_the_real_guangdong_guides_import_completely(services, services_data):
     assert len(items) == 2262 + 5 and items[0].id == "BS-ITEM-001"
     priced = services_data.item("11440000006939756B2440101007000")
     assert priced.name == "临时价格干预范围事项提价申报" and priced.promised_days == 7 and priced.guide.materials == ["提价申报申请报告"]
+
+
+def test_the_import_command_shows_a_summary_and_fails_on_bad_lines(tmp_path):
+    from typer.testing import CliRunner
+
+    from xiaobao.cli import app
+
+    path = write(tmp_path / "guides.jsonl", lines(GUIDE, "{bad"))
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "var"), "catalogue", "import", str(path), "--region", "示例省"])
+    assert result.exit_code == 1 and "读取 2 个事项：新增 1" in result.output and "第 2 行" in result.output
+    missing = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "var"), "catalogue", "import", str(path)])
+    assert missing.exit_code == 2  # --region is required
