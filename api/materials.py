@@ -39,7 +39,7 @@ def generate_material(
     result = reply.data
     if result.get("reason") == "anonymous":
         raise HTTPException(403, reply.text)
-    if result.get("reason") in ("no_template", "no_record"):
+    if result.get("reason") in ("no_template", "no_record", "unknown_fields"):
         raise HTTPException(404 if result["reason"] == "no_template" else 422, reply.text)
     if format == "json":
         return reply.to_dict()

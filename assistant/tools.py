@@ -265,6 +265,11 @@ class Tools:
             kind = "企业" if template.applicant == "enterprise" else "个人"
             text = f"《{template.name}》需要以{kind}身份申请，没有找到您的{kind}登记信息。"
             return ToolResult(text, ok=False, data={"reason": "no_record"})
+        unknown = sorted(set(answers or {}) - {f.name for f in template.fields})
+        if unknown:
+            fields = "、".join(f"{f.name}（{f.label}）" for f in template.fields)
+            text = f"《{template.name}》没有这些字段：{'、'.join(unknown)}。可以回答的字段：{fields}。"
+            return ToolResult(text, ok=False, data={"reason": "unknown_fields", "unknown": unknown})
         result = generate(template, person, enterprise, answers)
         lines = [f"《{template.name}》已填写 {len(result.fields) - len(result.questions)}/{len(result.fields)} 项："]
         lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]

@@ -42,6 +42,8 @@ def test_bad_requests_change_nothing_and_say_why(client):
     assert unknown.status_code == 404 and "目前可以生成" in unknown.json()["detail"]
     assert client.post(url, json={"material": "食品经营许可申请书"}).status_code == 422  # an enterprise's material, a person's login
     assert client.post(url, json={"material": ""}).status_code == 422
+    typo = client.post(url, json={"material": "个体工商户登记（备案）申请书", "answers": {"shop": "示例小吃"}})
+    assert typo.status_code == 422 and "没有这些字段：shop" in typo.json()["detail"] and "shop_name（个体户名称）" in typo.json()["detail"]
     anonymous = session(client)
     assert client.post(f"/api/sessions/{anonymous}/materials", json={"material": "食品经营许可申请书"}).status_code == 403
     client.headers["X-Session-Key"] = "wrong"
