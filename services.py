@@ -108,8 +108,8 @@ class Services:
 
     @cached_property
     def templates(self) -> Templates:
-        """The application-material templates (data: demo/templates/, one JSON file per material)."""
-        return Templates(Path(__file__).resolve().parent / "demo" / "templates")
+        """The application-material templates: data, one JSON file per material (docs/SERVICES.md)."""
+        return Templates(self.settings.material_templates or Path(__file__).resolve().parent / "demo" / "templates")
 
     @cached_property
     def engine(self) -> Engine:

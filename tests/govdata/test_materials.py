@@ -103,3 +103,12 @@ def test_a_generated_material_passes_its_pre_review(services, services_data, tem
         [p for p in mine if p != "same_name"], "pass"
     )
     assert mine.get("same_name") in (None, "uncertain") and len(mine) >= 2
+
+
+def test_a_deployment_s_own_template_folder(settings, tmp_path):
+    from xiaobao.services import Services
+
+    own = {"id": "own", "name": "自定义材料", "item_id": "X", "material_id": "m", "applicant": "person", "fields": []}
+    (tmp_path / "own.json").write_text(json.dumps(own, ensure_ascii=False), encoding="utf-8")
+    with Services(settings.model_copy(update={"material_templates": tmp_path})) as services:
+        assert list(services.templates.all()) == ["own"] and services.templates.find("自定义材料").id == "own"
