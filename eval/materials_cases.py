@@ -64,12 +64,33 @@ EXPECTED = {
         "phone": ["person.phone"],
         "date": ["today"],
     },
+    "shareholder-decision": {
+        "company_name": ["answer"],
+        "shareholder": ["person.name"],
+        "id_number": ["person.id_number"],
+        "phone": ["person.phone"],
+        "capital": ["answer"],
+        "scope": ["answer"],
+        "director": ["answer"],
+        "date": ["today"],
+    },
+    "residence-use-commitment": {
+        "company_name": ["answer"],
+        "residence": ["answer"],  # the company's 住所, never the founder's own address
+        "use_until": ["answer"],
+        "promisor": ["person.name"],
+        "id_number": ["person.id_number"],
+        "phone": ["person.phone"],
+        "date": ["today"],
+    },
 }
 # the record fields a scenario may leave out, and a field whose answer it may give in their place
 OPTIONAL = {
     "food-licence-application": {"legal_rep_id": "legal_rep_id", "premises": "premises", "contact_phone": "phone"},
     "individual-business-application": {"gender": "gender", "phone": "phone", "hukou_address": "hukou_address"},
     "premises-use-commitment": {"phone": "phone"},
+    "shareholder-decision": {"phone": "phone"},
+    "residence-use-commitment": {"phone": "phone"},
 }
 
 
@@ -130,6 +151,11 @@ def answer_for(field: str, rng: random.Random) -> str:
         "phone": f"137{rng.randint(0, 99999999):08d}",
         "hukou_address": address(rng),
         "legal_rep_id": id_number(rng),
+        "company_name": f"上海{name(rng)}{rng.choice(TRADES)}有限公司",
+        "capital": f"{rng.choice([10, 50, 100, 500])}万元",
+        "scope": rng.choice(["软件开发；信息技术咨询服务", "食品销售", "货物进出口"]),
+        "director": name(rng),
+        "residence": address(rng) + rng.choice(["201室", "3楼", "A座501室"]),
     }[field]
 
 
@@ -202,6 +228,8 @@ SCENARIOS = {
     "food-licence-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "fallback"],
     "individual-business-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
     "premises-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
+    "shareholder-decision": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
+    "residence-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
 }
 
 

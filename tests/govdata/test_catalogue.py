@@ -46,7 +46,14 @@ def test_a_guide_becomes_a_service_item_with_its_guide(services, services_data, 
     other = services_data.item("P-1")
     assert other.applicant == "person" and other.promised_days is None and other.guide.time_limit_promised == "即办"
     assert services_data.item("BS-ITEM-007").name == "食品经营许可证新办"  # the demo item is kept
-    assert [i.id for i in services_data.items()][:5] == ["BS-ITEM-001", "BS-ITEM-003", "BS-ITEM-005", "BS-ITEM-006", "BS-ITEM-007"]
+    assert [i.id for i in services_data.items()][:6] == [
+        "BS-ITEM-001",
+        "BS-ITEM-003",
+        "BS-ITEM-005",
+        "BS-ITEM-006",
+        "BS-ITEM-007",
+        "BS-ITEM-008",
+    ]
 
 
 def test_reimport_updates_in_place(services, services_data, tmp_path):
@@ -81,7 +88,7 @@ def test_the_real_guangdong_guides_import_completely(services, services_data):
     assert (summary.read, summary.added, summary.errors) == (2262, 2262, [])
     assert (summary.with_materials, summary.with_conditions) == (809, 1303)
     items = services_data.items()
-    assert len(items) == 2262 + 5 and items[0].id == "BS-ITEM-001"
+    assert len(items) == 2262 + 6 and items[0].id == "BS-ITEM-001"
     priced = services_data.item("11440000006939756B2440101007000")
     assert priced.name == "临时价格干预范围事项提价申报" and priced.promised_days == 7 and priced.guide.materials == ["提价申报申请报告"]
 

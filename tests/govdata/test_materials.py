@@ -38,6 +38,9 @@ def test_every_value_carries_its_source_and_the_rest_is_asked(templates):
 
 
 def test_a_missing_source_is_asked_never_filled_from_another_field(templates):
+    # the company's 住所 is asked: the founder's own address is not it
+    founder = generate(templates["residence-use-commitment"], record("person", "demo-citizen-1"), None, on=DAY)
+    assert "residence" in [q["name"] for q in founder.questions]
     # demo-enterprise-4 has a 住所 but no 经营场所 and no phone: neither is guessed
     result = generate(templates["food-licence-application"], None, record("enterprise", "demo-enterprise-4"), on=DAY)
     assert {q["name"] for q in result.questions} == {"premises", "phone", "legal_rep_id", "business_items"}
@@ -85,6 +88,18 @@ ROUND_TRIP = [
         {"shop_name": "示例小吃店", "premises": "宝山区示例路8号", "business_scope": "小吃"},
     ),
     ("premises-use-commitment", "person", "demo-citizen-2", {"premises": "宝山区样板街2号", "use_until": "2029年6月30日"}),
+    (
+        "shareholder-decision",
+        "person",
+        "demo-citizen-1",
+        {"company_name": "上海示例软件有限公司", "capital": "100万元", "scope": "软件开发", "director": "张示例"},
+    ),
+    (
+        "residence-use-commitment",
+        "person",
+        "demo-citizen-1",
+        {"company_name": "上海示例软件有限公司", "residence": "宝山区示例园区2号楼", "use_until": "长期"},
+    ),
 ]
 
 

@@ -33,7 +33,7 @@ def test_database_and_http_directories_answer_alike(services_data):
         assert directory.enterprise("demo-enterprise-2").licences[1].name == "食品经营许可证"
         assert {p.id for p in directory.policies()} == {"POL-001", "POL-002", "POL-003", "POL-004", "POL-005"}
         assert [a["id"] for a in directory.applications("demo-enterprise-1")] == ["BS20240004"]
-        assert len(directory.items()) == 5 and len(directory.persons()) == 3 and len(directory.enterprises()) == 4
+        assert len(directory.items()) == 6 and len(directory.persons()) == 3 and len(directory.enterprises()) == 4
 
 
 def test_bad_seed_lines_name_the_file_and_line(engine, tmp_path):
