@@ -855,7 +855,8 @@ def eval_truth(
 ) -> None:
     """留出评测（只看决策，不调用大模型）：答案在/不在知识库时，答对、答错、该答未答、误答率，以及超范围拒答率。"""
     from xiaobao.eval.answerability import CORPUS, QUERIES
-    from xiaobao.eval.truth import OUT_OF_SCOPE, run_end_to_end, run_truth_eval, write
+    from xiaobao.eval.results import write
+    from xiaobao.eval.truth import OUT_OF_SCOPE, plot, run_end_to_end, run_truth_eval
 
     queries, corpus = queries or QUERIES, corpus or [CORPUS]
     if not queries.exists() or not all(p.exists() for p in corpus):
@@ -886,7 +887,7 @@ def eval_truth(
     console.print(f"超范围拒答率：{result['out_of_scope']['refused']}（{result['out_of_scope']['questions']} 个问题）")
     remember(ctx.obj, "truth", {k: v for k, v in result.items() if k != "curve"})
     if json_out:
-        chart = write(result, json_out)
+        chart = write(result, json_out, plot)
         console.print(f"JSON 已写入 {json_out}，图：{chart}")
 
 
@@ -899,7 +900,8 @@ def eval_routing(
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
 ) -> None:
     """意图路由评测：仅规则与最终路由（规则 + 分类器）在训练集和评测集上的准确率、各意图精确率/召回率、知识问题被误送工具的比例。"""
-    from xiaobao.eval.routing import EVALUATION, TRAINING, fit, load, run_routing_eval, summary, write
+    from xiaobao.eval.results import write
+    from xiaobao.eval.routing import EVALUATION, TRAINING, fit, load, plot, run_routing_eval, summary
     from xiaobao.eval.routing import write_model as save
 
     training, evaluation = training or TRAINING, evaluation or EVALUATION
@@ -921,7 +923,7 @@ def eval_routing(
     console.print(table)
     remember(ctx.obj, "routing", summary(result))
     if json_out:
-        chart = write(result, json_out)
+        chart = write(result, json_out, plot)
         console.print(f"JSON 已写入 {json_out}，图：{chart}")
 
 

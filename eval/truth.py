@@ -181,14 +181,6 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write(result: dict, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    chart = path.with_suffix(".png")
-    plot(result, chart)
-    return chart
-
-
 ANSWERED = ("verbatim", "generated", "quoted")
 
 

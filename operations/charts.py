@@ -22,8 +22,8 @@ plt.rcParams["font.sans-serif"] = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "P
 plt.rcParams["axes.unicode_minus"] = False
 SIZE = (7.5, 3.4)  # every chart the same size: they sit in a grid
 
-PATH_NAMES = {"verbatim": "官方口径", "generated": "AI 生成", "quoted": "原文摘录", "refused": "未回答", "tool": "办事工具", "handoff": "转人工",
-              "greeting": "寒暄", "error": "出错"}  # fmt: skip
+PATH_NAMES = {"verbatim": "官方口径", "generated": "AI 生成", "quoted": "原文摘录", "refused": "未回答", "tool": "办事工具",
+              "handoff": "转人工", "greeting": "寒暄", "error": "出错"}  # fmt: skip
 BLUE, GREEN, RED, GREY, ORANGE = "#2563eb", "#16a34a", "#dc2626", "#9ca3af", "#f59e0b"
 
 

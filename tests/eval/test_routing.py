@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from tests.conftest import write
 from xiaobao.assistant.router import rules
 from xiaobao.cli import app
-from xiaobao.eval.routing import TRAINING, fit, load, run_routing_eval, score
-from xiaobao.eval.routing import write as write_result
+from xiaobao.eval.results import write as write_result
+from xiaobao.eval.routing import TRAINING, fit, load, plot, run_routing_eval, score
 
 ROWS = [
     {"text": "我的办件", "intent": "progress"},
@@ -48,7 +48,7 @@ def test_fitting_chooses_a_threshold_by_cross_validation_and_the_run_compares_bo
     for runs in result["sets"].values():
         assert set(runs) == {"rules", "router"}
         assert runs["router"]["tool_to_knowledge_rate"] <= runs["rules"]["tool_to_knowledge_rate"]  # it only adds tool routes
-    chart = write_result(result, tmp_path / "out" / "routing.json")
+    chart = write_result(result, tmp_path / "out" / "routing.json", plot)
     assert chart.exists() and json.loads((tmp_path / "out" / "routing.json").read_text(encoding="utf-8"))["classifier"]["C"] == 10.0
 
 

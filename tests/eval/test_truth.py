@@ -5,8 +5,8 @@ import json
 from tests.conftest import FakeEmbedder, write
 from xiaobao.assistant.answerability import FEATURES, Model
 from xiaobao.eval.answerability import Case, fit, threshold_for, training_rows
-from xiaobao.eval.truth import run_truth_eval
-from xiaobao.eval.truth import write as write_result
+from xiaobao.eval.results import write as write_result
+from xiaobao.eval.truth import plot, run_truth_eval
 from xiaobao.knowledge.lexical import Tokenizer
 
 ANSWERS = [
@@ -60,7 +60,7 @@ def test_truth_eval_on_a_small_fixed_set(settings, tmp_path):
     assert result["out_of_scope"] == {"questions": 1, "refused": 1.0}
     assert result["thresholds"]["answer_probability"] == 0.6
     assert len(result["curve"]["train"]) == 41
-    chart = write_result(result, tmp_path / "out" / "truth.json")
+    chart = write_result(result, tmp_path / "out" / "truth.json", plot)
     assert chart.exists() and json.loads((tmp_path / "out" / "truth.json").read_text(encoding="utf-8"))["splits"]
 
 
