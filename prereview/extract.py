@@ -185,6 +185,11 @@ def open_image(name: str, data: bytes, limits: Limits):
     return image
 
 
+def _layout(lines: list[Line]) -> list[str]:
+    """The page's lines, its fields paired with their labels (layout.py); reads under 0.5 confidence are noise."""
+    return paired_lines(boxes([(line.quad, line.text, line.confidence) for line in lines if line.confidence >= 0.5]))
+
+
 def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> Extracted:
     image = open_image(name, data, limits or Limits())
     pixels = np.asarray(image)
@@ -194,19 +199,20 @@ def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -
     lines = ocr.read(pixels)
     # RapidOCR turns tall text boxes before reading them, so a scan on its side still reads; it
     # shows in the boxes: most multi-character lines stand upright. Its boxes are then on their side
-    # too, so the page is read again turned upright (whichever way reads better), for the layout.
+    # too, so the page is read again turned upright, for the layout. OCR reads text upside down as
+    # well, so which way is up shows in the layout: labels find their values on their right.
     long = [line for line in lines if len(line.text) >= 3]
     rotated = 90 if long and sum(not line.upright for line in long) > len(long) / 2 else 0
     if rotated:
-        lines = max((ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k))) for k in (1, 3)), key=_score)
+        turns = [ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k))) for k in (1, 3)]
+        lines = max(turns, key=lambda read: (sum(not line.endswith("：") for line in _layout(read) if "：" in line), _score(read)))
     mean = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
     if not lines or mean < 0.9:  # a poor read: maybe the scan is upside down
         turned = ocr.read(np.ascontiguousarray(np.rot90(pixels, k=2)))
         if _score(turned) > 1.5 * _score(lines) + 5:
             lines, rotated = turned, 180
             mean = sum(line.confidence for line in lines) / len(lines)
-    read = [line for line in lines if line.confidence >= 0.5]
-    text = "\n".join(paired_lines(boxes([(line.quad, line.text, line.confidence) for line in read])))
+    text = "\n".join(_layout(lines))
     notes = []
     if blurred:
         notes.append("图片模糊")
