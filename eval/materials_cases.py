@@ -12,6 +12,7 @@ enterprise's registered 经营场所, never its 住所), not read back from the 
 * missing — one record field absent: asked (or taken from the answer when one is given);
 * conflict — an answer differs from the government's value: the government's value stays;
 * invalid — an answer that is not a valid value (phone, ID number): asked again;
+* loose — the phone not on record, the applicant types it with full-width digits and spaces;
 * fallback — the credit code blank in the 法人库 row but on the electronic 营业执照: taken from it.
 """
 
@@ -192,7 +193,7 @@ def case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
     records = {kind: enterprise(rng, n) if kind == "enterprise" else person(rng, n)}
     asked = [f for f, paths in EXPECTED[template].items() if paths == ["answer"]]
     answers = {f: answer_for(f, rng) for f in asked} if scenario != "unanswered" else {}
-    bad = {}  # answers that must be refused
+    bad = {}  # answers as typed, after the expectation: refused (invalid) or read as the plain value (loose)
     conflicts = []  # fields whose answer differs from the government's value
     if scenario.startswith("missing"):
         dropped, field = rng.choice(sorted(OPTIONAL[template].items()))
@@ -207,10 +208,15 @@ def case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
         record_field, field = next((k, v) for k, v in OPTIONAL[template].items() if v in ("phone", "legal_rep_id"))
         records[kind].pop(record_field)
         bad[field] = "12345" if field == "phone" else "310113199913320000"
+    elif scenario == "loose":  # the number the applicant types, with full-width digits and spaces
+        records[kind].pop(next(k for k, v in OPTIONAL[template].items() if v == "phone"))
+        plain = answers["phone"] = answer_for("phone", rng)
+        full_width = "".join(chr(ord(c) + 0xFEE0) for c in plain[:3])
+        bad["phone"] = f"{full_width} {plain[3:7]} {plain[7:]}"
     elif scenario == "fallback":
         records[kind]["credit_code"] = ""  # a blank column in the 法人库 row
     expected = expectation(template, records, answers)
-    answers.update(bad)
+    answers = {k: v for k, v in answers.items() if k not in bad} | bad
     return {
         "id": f"mat-{n:03d}",
         "template": template,
@@ -225,11 +231,11 @@ def case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
 
 
 SCENARIOS = {
-    "food-licence-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "fallback"],
-    "individual-business-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
-    "premises-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
-    "shareholder-decision": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
-    "residence-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid"],
+    "food-licence-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose", "fallback"],
+    "individual-business-application": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
+    "premises-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
+    "shareholder-decision": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
+    "residence-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
 }
 
 

@@ -15,6 +15,7 @@ import io
 import json
 import re
 import string
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -108,6 +109,19 @@ class Generated:
         return {**asdict(self), "complete": self.complete}
 
 
+def clean(value: str, kind: str) -> str:
+    """An answer as the field keeps it. A number's full-width characters are folded (１３９ → 139) and
+    the spaces and hyphens people type inside it removed (139 0000 0001; a landline keeps its area-code
+    hyphen); text stays as written (Chinese brackets and punctuation are full-width on purpose)."""
+    if kind == "text":
+        return value.strip()
+    value = unicodedata.normalize("NFKC", value).strip()
+    if kind in ("id_number", "credit_code"):
+        return re.sub(r"[\s-]", "", value).upper()
+    value = re.sub(r"\s", "", value)  # a phone number
+    return value.replace("-", "") if re.fullmatch(r"1[\d-]{10,13}", value) else value
+
+
 def source_name(path: str) -> str:
     if path == "today":
         return "生成日期"
@@ -130,7 +144,7 @@ def generate(
             if value is not None:
                 path = source
                 break
-        answer = answers.get(spec.name)
+        answer = clean(answers[spec.name], spec.type) if spec.name in answers else None
         if value is not None:
             if answer is not None and answer.replace(" ", "") != value.replace(" ", ""):
                 result.conflicts.append(f"{spec.label}：您提供“{answer}”，{source_name(path)}为“{value}”，已按{source_name(path)}填写")

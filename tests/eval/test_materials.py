@@ -11,7 +11,16 @@ from xiaobao.eval.materials_cases import build
 def test_the_labelled_set_is_the_script_s_output_and_covers_every_scenario():
     cases = load()
     assert cases == json.loads(json.dumps(build(), ensure_ascii=False)) and len(cases) >= 200
-    assert {c["scenario"] for c in cases} == {"complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "fallback"}
+    assert {c["scenario"] for c in cases} == {
+        "complete",
+        "unanswered",
+        "missing",
+        "missing_answered",
+        "conflict",
+        "invalid",
+        "loose",
+        "fallback",
+    }
     assert CASES.name == "materials-cases.jsonl"
 
 

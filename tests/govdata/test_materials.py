@@ -9,7 +9,7 @@ import pytest
 from docx import Document
 
 from tests.conftest import DEMO_SERVICES
-from xiaobao.govdata.materials import Template, TemplateError, Templates, document, generate
+from xiaobao.govdata.materials import Template, TemplateError, Templates, clean, document, generate
 from xiaobao.govdata.records import Enterprise, Person
 
 DAY = dt.date(2026, 3, 1)
@@ -55,6 +55,13 @@ def test_the_government_s_data_wins_over_a_differing_answer_and_bad_answers_are_
     # demo-citizen-3 has no phone: the answer fills it, when it is a phone number
     bad = generate(templates["individual-business-application"], record("person", "demo-citizen-3"), None, {"phone": "12345"}, on=DAY)
     assert bad.rejected and "phone" in [q["name"] for q in bad.questions]
+
+
+def test_numbers_are_read_as_people_type_them_and_text_is_kept_as_written():
+    assert clean("１３９ 0000 0001", "phone") == clean("139-0000-0001", "phone") == "13900000001"
+    assert clean("021-12345678", "phone") == "021-12345678"
+    assert clean(" 3101131940030100２７ ", "id_number") == "310113194003010027"
+    assert clean(" 糕点类食品制售（含裱花蛋糕） ", "text") == "糕点类食品制售（含裱花蛋糕）"
 
 
 @pytest.mark.parametrize(
