@@ -170,12 +170,11 @@ def test_chat_page_is_mounted(services, engine):
         assert page.status_code == 200 and "小宝" in page.text
 
 
-def test_render_shows_citations_label_and_escapes_html():
-    from xiaobao.assistant.engine import Reply
-    from xiaobao.ui.chat import render
+def test_a_turn_renders_with_its_label_first_its_citations_and_escaped_html():
+    from xiaobao.ui.chat import render_turn
 
-    reply = Reply("s", 1, "答复<script>[1]", "generated", "knowledge", "本回答由人工智能生成，仅供参考",
-                  [{"number": 1, "citation": "《办法》第一条", "text": "原文", "doc_type": "statute"}])  # fmt: skip
-    text = render(reply)
+    turn = {"role": "assistant", "text": "答复<script>[1]", "label": "本回答由人工智能生成，仅供参考", "helper": None,
+            "citations": [{"number": 1, "citation": "《办法》第一条", "text": "原文", "entry": None}]}  # fmt: skip
+    text = render_turn(turn)
+    assert text.startswith('<span class="label">【本回答由人工智能生成，仅供参考】</span>')
     assert "&lt;script&gt;" in text and "<details><summary>[1] 《办法》第一条</summary>原文</details>" in text
-    assert "人工智能生成" in text

@@ -201,6 +201,8 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
 
         def restore(stored: dict | None, request: gr.Request):
             """On load: the session this browser had (its key checked), else a new one."""
+            if request.session_hash in pages:  # the citizen already chose an identity: that session stays
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             stored = stored or {}
             session_id = stored.get("id")
             try:
@@ -236,7 +238,9 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
             finally:
                 writing.pop(session_id, None)
 
-        def handoff(session_id: str):
+        def handoff(session_id: str | None):
+            if session_id is None:
+                raise gr.Error("页面还在加载，请稍候再试。")
             engine.handoff(session_id, "用户点击转人工")
             return view(session_id)
 

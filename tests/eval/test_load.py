@@ -17,5 +17,6 @@ def test_concurrent_citizens_on_the_verbatim_and_hand_off_paths(services, engine
     assert result["errors"] == 0 and result["requests"] > 20
     verbatim = result["by_kind"]["verbatim"]
     assert verbatim["ok"] == verbatim["requests"] and verbatim["paths"] == {"verbatim": verbatim["ok"]}
-    assert set(result["by_kind"]["handoff"]["paths"]) == {"handoff", "human"}
+    # nobody claims the hand-offs: while they wait in the queue Xiaobao keeps answering
+    assert set(result["by_kind"]["handoff"]["paths"]) == {"handoff", "verbatim"}
     assert sum(result["citizens_by_kind"].values()) == 8
