@@ -535,7 +535,14 @@ class Engine:
                 intent=intent,
                 label=draft.label,
                 citations=[
-                    {"number": c.number, "citation": c.citation, "text": c.text, "doc_type": c.doc_type, "key": unit_key(h.payload)}
+                    {
+                        "number": c.number,
+                        "citation": c.citation,
+                        "text": c.text,
+                        "doc_type": c.doc_type,
+                        "key": unit_key(h.payload),
+                        "entry": entries.get(str(c.number)),  # an official reply's question, department, date, version
+                    }
                     for c, h in zip(turn.citations, draft.hits, strict=True)
                 ],
                 offer_human=draft.offer_human,

@@ -96,7 +96,8 @@ def test_openai_facade_with_the_official_client(client, llm):
     ask = [{"role": "user", "content": "办事大厅什么时候开门"}]
     answer = api.chat.completions.create(model="xiaobao", messages=ask)
     content = answer.choices[0].message.content
-    assert "工作日9:00至17:00" in content and "答复口径 qa-1" in content and "官方答复口径" in content
+    assert "工作日9:00至17:00" in content and "答复口径：政务服务中心几点上班？" in content and "官方答复口径" in content
+    assert "qa-1" not in content  # no internal id in what the citizen reads
     assert answer.usage.total_tokens == 0  # an official reply costs the model nothing
 
     llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。本区户籍老人每人每月领取[{n}]。")]
