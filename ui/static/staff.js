@@ -42,6 +42,21 @@ async function attempt(action, success) {
   catch (error) { toast(error.message, true); }
 }
 
+// ask for one text in a proper dialog (the browser's prompt() is unlabelled and cannot be styled);
+// resolves to the trimmed text, or null when cancelled or left empty
+function ask(title, label) {
+  return new Promise((resolve) => {
+    const input = el("textarea", { rows: 3, required: true, "aria-label": label });
+    const dialog = el("dialog", { class: "ask", "aria-label": title },
+      el("form", { method: "dialog" }, el("h3", {}, title), el("label", {}, label, input),
+        el("div", { class: "row" }, el("button", { value: "ok", class: "primary" }, "确定"), el("button", { value: "cancel", formnovalidate: true }, "取消"))));
+    dialog.addEventListener("close", () => { dialog.remove(); resolve(dialog.returnValue === "ok" && input.value.trim() ? input.value.trim() : null); });
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  });
+}
+
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   seconds = Math.round(seconds);
