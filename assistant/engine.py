@@ -508,6 +508,10 @@ class Engine:
                 str(n): official_entry(h.payload) for n, h in enumerate(draft.hits, start=1) if h.payload.get("doc_type") == "qa"
             }:
                 turn.flags = {**turn.flags, "entries": entries}
+            # a statute is cited with the version (date) of the law it was read from
+            versions = {str(n): h.payload["version_date"] for n, h in enumerate(draft.hits, start=1) if h.payload.get("version_date")}
+            if versions:
+                turn.flags = {**turn.flags, "versions": versions}
             for number, hit in enumerate(draft.hits, start=1):
                 turn.citations.append(
                     Citation(
@@ -542,6 +546,7 @@ class Engine:
                         "doc_type": c.doc_type,
                         "key": unit_key(h.payload),
                         "entry": entries.get(str(c.number)),  # an official reply's question, department, date, version
+                        "version_date": versions.get(str(c.number)),  # a statute's version
                     }
                     for c, h in zip(turn.citations, draft.hits, strict=True)
                 ],

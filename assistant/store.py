@@ -147,7 +147,13 @@ def turn_dict(turn: Turn) -> dict:
         "helper": (turn.flags or {}).get("helper"),
         "created_at": turn.created_at.isoformat(),
         "citations": [
-            {"number": c.number, "citation": c.citation, "text": c.text, "entry": (turn.flags or {}).get("entries", {}).get(str(c.number))}
+            {
+                "number": c.number,
+                "citation": c.citation,
+                "text": c.text,
+                "entry": (turn.flags or {}).get("entries", {}).get(str(c.number)),
+                "version_date": (turn.flags or {}).get("versions", {}).get(str(c.number)),
+            }
             for c in turn.citations
         ],
     }

@@ -179,3 +179,5 @@ def test_a_turn_renders_with_its_label_first_its_citations_and_escaped_html():
     text = render_turn(turn)
     assert text.startswith('<span class="label">【本回答由人工智能生成，仅供参考】</span>')
     assert "&lt;script&gt;" in text and "<details><summary>[1] 《办法》第一条</summary>原文</details>" in text
+    cited = {"number": 2, "citation": "《办法》第二条", "text": "原文", "entry": None, "version_date": "2024-03-01"}
+    assert render_turn({**turn, "citations": [cited]}).count("<summary>[2] 《办法》第二条（2024-03-01 版）</summary>") == 1

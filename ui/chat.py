@@ -99,7 +99,8 @@ def render_citation(c: dict) -> str:
     if entry := c.get("entry"):
         summary = f"[{c['number']}] 答复口径：{html.escape(entry['question'] or '')}"
         return f"<details><summary>{summary}</summary>{entry_detail(entry)}</details>"
-    return f"<details><summary>[{c['number']}] {html.escape(c['citation'])}</summary>{html.escape(c['text'])}</details>"
+    version = f"（{html.escape(c['version_date'])} 版）" if c.get("version_date") else ""
+    return f"<details><summary>[{c['number']}] {html.escape(c['citation'])}{version}</summary>{html.escape(c['text'])}</details>"
 
 
 def render_turn(turn: dict) -> str:
