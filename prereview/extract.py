@@ -108,13 +108,15 @@ class Ocr:
         self._engine = None
         self._lock = threading.Lock()
 
-    def read(self, image: np.ndarray) -> list[Line]:
+    def read(self, image: np.ndarray, turn_lines: bool = True) -> list[Line]:
+        """The text lines; `turn_lines=False`: without the classifier that turns upside-down lines,
+        so only an upright page reads well."""
         with self._lock:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
 
                 self._engine = RapidOCR()
-            result, _ = self._engine(image)
+            result, _ = self._engine(image, use_cls=turn_lines)
         return [Line(text, float(score), _upright(box), [tuple(map(float, p)) for p in box]) for box, text, score in result or []]
 
 
@@ -199,13 +201,12 @@ def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -
     lines = ocr.read(pixels)
     # RapidOCR turns tall text boxes before reading them, so a scan on its side still reads; it
     # shows in the boxes: most multi-character lines stand upright. Its boxes are then on their side
-    # too, so the page is read again turned upright, for the layout. OCR reads text upside down as
-    # well, so which way is up shows in the layout: labels find their values on their right.
+    # too, so the page is read again turned upright, for the layout: both quarter turns, without
+    # the classifier that turns upside-down lines (with it both read alike), and the better read wins
     long = [line for line in lines if len(line.text) >= 3]
     rotated = 90 if long and sum(not line.upright for line in long) > len(long) / 2 else 0
     if rotated:
-        turns = [ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k))) for k in (1, 3)]
-        lines = max(turns, key=lambda read: (sum(not line.endswith("：") for line in _layout(read) if "：" in line), _score(read)))
+        lines = max((ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k)), turn_lines=False) for k in (1, 3)), key=_score)
     mean = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
     if not lines or mean < 0.9:  # a poor read: maybe the scan is upside down
         turned = ocr.read(np.ascontiguousarray(np.rot90(pixels, k=2)))
