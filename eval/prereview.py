@@ -54,6 +54,17 @@ def independent_set(folder: Path) -> Path:
     return folder
 
 
+def write_case(folder: Path, files, item_id: str, applicant_ref: str, defect: str, on: dt.date, expected: dict) -> None:
+    """One labelled case as `load_case` reads it: the files, and case.json with what the review should say
+    (points expected None are left out: not scored)."""
+    folder.mkdir(parents=True)
+    for name, data in files:
+        (folder / name).write_bytes(data)
+    case = {"item_id": item_id, "applicant_ref": applicant_ref, "defect": defect, "on": on.isoformat(),
+            "expected": {k: v for k, v in expected.items() if v is not None}}  # fmt: skip
+    (folder / "case.json").write_text(json.dumps(case, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def load_case(folder: Path) -> tuple[dict, list[tuple[str, bytes]]]:
     case = json.loads((folder / "case.json").read_text(encoding="utf-8"))
     files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import json
 import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from xiaobao.eval.prereview import write_case
 from xiaobao.govdata.codes import CREDIT_CHARS
 from xiaobao.govdata.records import Enterprise, Person, ServiceItem
 
@@ -287,13 +287,7 @@ def generate(out: Path, n: int, seed: int = 1, style: Style = NORMAL) -> int:
             applicant = rng.choice(persons)
             item, (files, expected) = items["BS-ITEM-001"], person_case(applicant, defect, rng, style)
             defect = "bad_id_number" if defect == "bad_code" else defect  # a person's only code is the ID number
-        folder = out / f"case-{number:04d}"
-        folder.mkdir(parents=True)
-        for name, data in files.values():
-            (folder / name).write_bytes(data)
-        case = {"item_id": item.id, "applicant_ref": applicant.ref, "defect": defect, "on": ON.isoformat(),
-                "expected": {k: v for k, v in expected.items() if v is not None}}  # fmt: skip
-        (folder / "case.json").write_text(json.dumps(case, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_case(out / f"case-{number:04d}", files.values(), item.id, applicant.ref, defect, ON, expected)
     return n
 
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import json
 import math
 import random
 import shutil
 from pathlib import Path
 
+from xiaobao.eval.prereview import write_case
 from xiaobao.eval.prereview_cases import FONT, load
 from xiaobao.govdata.codes import CREDIT_CHARS
 from xiaobao.govdata.records import Enterprise, Person, ServiceItem
@@ -506,13 +506,7 @@ def generate(out: Path, n: int, seed: int = 17) -> int:
             expected[f"{gone}/present"] = "fail"
             if gone == "licence":
                 expected["application/same_name"] = None  # nothing to compare the name with
-        folder = out / f"case-{number:04d}"
-        folder.mkdir(parents=True)
-        for name, data in files.values():
-            (folder / name).write_bytes(data)
-        case = {"item_id": item.id, "applicant_ref": applicant.ref, "defect": defect, "on": ON.isoformat(),
-                "expected": {k: v for k, v in expected.items() if v is not None}}  # fmt: skip
-        (folder / "case.json").write_text(json.dumps(case, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_case(out / f"case-{number:04d}", files.values(), item.id, applicant.ref, defect, ON, expected)
     return n
 
 
