@@ -174,7 +174,7 @@ def local_model_server(settings: Settings):
 
     model = prepare_local_model(settings)
     command = llama_cpp_command(model, settings.llm_host, settings.llm_port, settings.llm_threads, settings.llm_ctx, settings.llm_model)
-    return ModelServer(command, f"{settings.llm_base_url}/models", settings.data_dir / "logs" / "llm.log")
+    return ModelServer(command, f"{settings.llm_base_url}/models", settings.data_dir / "logs" / "llm.log", nice=settings.llm_nice)
 
 
 @contextmanager

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     llm_host: str = Field("127.0.0.1", description="Where the local model server listens.")
     llm_port: int = Field(8081, ge=1, le=65535, description="The local model server's port.")
     llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Threads of the local model server.")
+    llm_nice: int = Field(
+        10, ge=0, le=19, description="Scheduling niceness of the local model server: on shared cores the API's requests get the CPU first."
+    )
     llm_ctx: int = Field(4096, ge=512, description="Context window of the local model server, in tokens.")
     llm_max_tokens: int = Field(200, ge=16, description="Cap on a generated answer, in tokens.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds an answer may take before the model counts as unavailable.")

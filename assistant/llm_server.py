@@ -4,12 +4,13 @@ waits until it answers, restarts it when it dies, stops it cleanly, and keeps it
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -34,21 +35,30 @@ def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx:
     ]  # fmt: skip
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to send SIGTERM when our process goes away, however it
-    goes (uvicorn re-raises SIGTERM after its shutdown, so `finally` blocks do not always run)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _child_setup(nice: int) -> Callable[[], None]:
+    """What the child does before exec: ask Linux to send SIGTERM when our process goes away, however
+    it goes (uvicorn re-raises SIGTERM after its shutdown, so `finally` blocks do not always run); and
+    step back in the scheduler by `nice`, so that on shared cores the API's requests (official replies,
+    hand-offs) get the CPU before the model's next token."""
 
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    def setup() -> None:
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if nice:
+            os.nice(nice)
+
+    return setup
 
 
 class ModelServer:
     """One supervised server process. `command` is the full command line; `health_url` answers 200
     once the model is loaded."""
 
-    def __init__(self, command: Sequence[str], health_url: str, log_path: Path, startup_timeout: float = 180.0) -> None:
+    def __init__(self, command: Sequence[str], health_url: str, log_path: Path, startup_timeout: float = 180.0, nice: int = 0) -> None:
         self.command = list(command)
+        self.nice = nice
         self.health_url = health_url
         self.log_path = log_path
         self.startup_timeout = startup_timeout
@@ -72,7 +82,7 @@ class ModelServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self._process = subprocess.Popen(
-                self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+                self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_child_setup(self.nice)
             )
         log.info("model server started, pid %s", self._process.pid)
 

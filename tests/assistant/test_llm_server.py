@@ -40,6 +40,17 @@ def test_start_answer_and_stop(server):
         os.kill(pid, 0)
 
 
+def test_the_model_server_steps_back_in_the_scheduler(tmp_path):
+    port = free_port()
+    srv = ModelServer([sys.executable, str(FAKE), str(port)], f"http://127.0.0.1:{port}/v1/models", tmp_path / "llm.log", 20, nice=7)
+    try:
+        srv.start(supervise=False)
+        # the API's process keeps its priority; the model's is 7 steps lower
+        assert os.getpriority(os.PRIO_PROCESS, srv.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
+    finally:
+        srv.stop()
+
+
 def test_a_killed_server_is_restarted(server):
     server.start(check_interval=0.2)
     os.kill(server.pid, signal.SIGKILL)
