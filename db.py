@@ -58,7 +58,7 @@ def migrate(db_engine: Engine) -> None:
     turns: the first migrates, the others find nothing left to do."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with db_engine.connect() as conn, _one_at_a_time(conn):
+    with _one_at_a_time(db_engine), db_engine.connect() as conn:
         if current_revision(conn) != ScriptDirectory.from_config(config).get_current_head():
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -70,16 +70,19 @@ def current_revision(conn: Connection) -> str | None:
 
 
 @contextmanager
-def _one_at_a_time(conn: Connection):
-    """A lock held while migrating: PostgreSQL's advisory lock; for SQLite an flock on the database
-    file (SQLite's own locks are fcntl locks, which an flock does not touch)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_lock(7150001)"))  # any constant: Xiaobao's migration lock
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(7150001)"))
-    elif conn.dialect.name == "sqlite" and (database := conn.engine.url.database):
+def _one_at_a_time(db_engine: Engine):
+    """A lock held while migrating: PostgreSQL's advisory lock (on a connection of its own); for SQLite
+    an flock on the database file (SQLite's own locks are fcntl locks, which an flock does not touch),
+    taken before the first connection, whose switch to WAL needs the file to itself — workers
+    connecting at once to a new file got "database is locked" there."""
+    if db_engine.dialect.name == "postgresql":
+        with db_engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(7150001)"))  # any constant: Xiaobao's migration lock
+            try:
+                yield
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(7150001)"))
+    elif db_engine.dialect.name == "sqlite" and (database := db_engine.url.database):
         with open(database, "ab") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
