@@ -41,6 +41,22 @@ GENERIC = frozenset(
     """.split()
 )
 _DIGITS = re.compile(r"^[\d.%％]+$")
+# What about an item a question asks — its materials, its time, its place, its fee, who qualifies. One
+# official reply answers one of these: 居住证办理要交哪些材料 is not answered by 居住证办好要多久, however close
+# the phrasings are. (The words are generic for topic coverage above, and decisive here.)
+ASPECTS = {
+    "材料": ("材料", "证件", "带什么", "带哪些", "要带", "准备什么", "准备哪些", "提交什么"),
+    "时间": ("多久", "几天", "多长时间", "时限", "工作日", "什么时候", "何时", "几点", "时间"),
+    "地点": ("哪里", "在哪", "地点", "地址", "哪儿"),
+    "费用": ("多少钱", "费用", "收费", "交多少", "缴费", "交钱", "免费"),
+    "条件": ("条件", "资格", "哪些人", "谁可以"),
+}
+
+
+def aspects(text: str) -> set[str]:
+    """The aspects (see ASPECTS) a text asks or speaks about."""
+    return {name for name, words in ASPECTS.items() if any(w in text for w in words)}
+
 
 FEATURES = (
     "dense",  # the candidate's dense cosine (for a Q&A entry: with its closest phrasing)

@@ -114,6 +114,11 @@ def _session(session: Session, session_id: str) -> ChatSession:
     return chat
 
 
+def _phrasings(hit: Hit) -> str:
+    """A Q&A entry's standard question and the phrasing retrieval matched."""
+    return f"{hit.payload.get('question') or ''} {hit.payload.get('text') or ''}"
+
+
 def _dense(hit: Hit) -> float:
     return hit.signals.get(DENSE, (0, 0.0))[1]
 
@@ -362,12 +367,18 @@ class Engine:
             fused, hits = hits, assessed.hits
         else:
             fused = hits
-        # An official reply is given verbatim only when one Q&A entry near the top is both close to the
-        # question and clearly closer than any other entry: two entries about the same allowance
+        # An official reply is given verbatim only when one Q&A entry near the top, about what the question
+        # asks (its materials, time, place, fee or conditions: answerability.ASPECTS), is both close to the
+        # question and clearly closer than any other such entry: two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold: then the entry whose matched phrasing
         # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
         # not 新生儿医保怎么缴费); otherwise the model composes. With a model it must also be likely to answer.
-        qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa"), key=_dense, reverse=True)
+        asked = answerability.aspects(question)
+        qas = sorted(
+            (h for h in fused[:3] if h.payload.get("doc_type") == "qa" and asked <= answerability.aspects(_phrasings(h))),
+            key=_dense,
+            reverse=True,
+        )
         close = [h for h in qas if qas and _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
         if len(close) > 1:
             holding = [h for h in close if citations.topic_supported(self.kb.tokenizer, question, h.payload.get("text", "").lower())]

@@ -186,7 +186,6 @@ def test_the_demo_pack_still_answers_what_it_holds(demo_engine):
     assert decision in ("verbatim", "generate") and ("高龄" in hits[0].citation or "高龄" in str(hits[0].payload))
 
 
-
 @pytest.mark.slow
 def test_a_guide_question_is_answered_and_a_near_miss_on_the_same_item_is_not(demo_engine):
     assert demo_engine.triage("高龄老人综合津贴申领办好要多久")[1] == "generate"
@@ -212,6 +211,21 @@ def test_a_full_model_line_quotes_a_passage_sure_to_answer_at_once(demo_engine):
     finally:
         demo_engine.slots = slots
     assert reply.path == "quoted" and "人数较多" in reply.text and reply.offer_human
+
+
+def test_aspects_say_what_about_an_item_is_asked():
+    from xiaobao.assistant.answerability import aspects
+
+    assert aspects("居住证办理要交哪些材料") == {"材料"} and aspects("居住证办好要多久？") == {"时间"}
+    assert aspects("办事大厅什么时候开门") == aspects("政务服务中心几点上班？") == {"时间"}
+    assert aspects("新生儿医保怎么参保") == set()
+
+
+@pytest.mark.slow
+def test_an_official_reply_about_another_aspect_of_the_item_is_not_given(demo_engine):
+    # 居住证办好要多久？ is the closest phrasing, but it answers how long, not what to bring
+    hits, decision = demo_engine.triage("居住证办理要交哪些材料")
+    assert decision != "verbatim" and "申请材料" in hits[0].citation
 
 
 @pytest.mark.slow
