@@ -116,14 +116,17 @@ def render_turn(turn: dict) -> str:
     return "\n\n".join(parts)
 
 
-def bubbles(turns: list[dict], writing: str | None = None) -> tuple[list[dict], list[int | None]]:
+def bubbles(turns: list[dict], writing: str | None = None, progress: str = "") -> tuple[list[dict], list[int | None]]:
     """The chat's messages and, for each, the stored turn it shows (for ratings)."""
     messages, ids = [{"role": "assistant", "content": f'<span class="not-rated">{INTRO}</span>'}], [None]
     for turn in turns:
         messages.append({"role": "user" if turn["role"] == "user" else "assistant", "content": render_turn(turn)})
         ids.append(turn["turn_id"] if turn["role"] == "assistant" else None)
     if writing is not None:
-        messages.append({"role": "assistant", "content": f'<span class="not-rated">{html.escape(writing or WRITING)}</span>'})
+        # the checked sentences so far, or until the first one what Xiaobao is doing (marked, so it is not read aloud)
+        shown = f'<span class="not-rated">{html.escape(writing)}</span>' if writing else ""
+        shown = shown or f'<span class="not-rated progress">{html.escape(progress or WRITING)}</span>'
+        messages.append({"role": "assistant", "content": shown})
         ids.append(None)
     return messages, ids
 
@@ -131,11 +134,12 @@ def bubbles(turns: list[dict], writing: str | None = None) -> tuple[list[dict], 
 def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: float = 15.0) -> gr.Blocks:
     engine, desk, live = services.engine, services.desk, services.live
     writing: dict[str, str] = {}  # session → the answer being streamed to it (shown, not yet stored)
+    progress: dict[str, str] = {}  # session → what Xiaobao is doing before the first sentence (the sources it found)
     pages: dict[str, str] = {}  # open page (Gradio's session hash) → its chat session: its push loop follows it
 
     def view(session_id: str) -> tuple:
         """(chat messages, waiting notice, cancel button) as stored now."""
-        messages, _ = bubbles(engine.history(session_id), writing.get(session_id))
+        messages, _ = bubbles(engine.history(session_id), writing.get(session_id), progress.get(session_id, ""))
         waiting = desk.waiting(session_id)
         queued = bool(waiting and waiting["status"] == "queued")
         return messages, gr.update(value=waiting["text"] if waiting else "", visible=bool(waiting)), gr.update(visible=queued)
@@ -221,23 +225,22 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
             if not message.strip():
                 yield message, *view(session_id)
                 return
-            writing[session_id], answer, found = "", "", ""
+            writing[session_id] = ""
             try:
                 for kind, value in engine.stream(session_id, message):
                     if kind == "sources":  # before the model writes: which passages the answer will come from
-                        found = "小宝正在依据这些资料作答：" + "；".join(s["citation"] for s in value)
+                        progress[session_id] = "小宝正在依据这些资料作答：" + "；".join(s["citation"] for s in value)
                     elif kind == "sentence":  # checked sentences only: nothing shown is withdrawn
-                        answer += value
-                    if kind == "final":
+                        writing[session_id] += value
+                    elif kind == "final":
                         writing.pop(session_id, None)
-                    else:
-                        writing[session_id] = answer or found
                     yield "", *view(session_id)
             except BadMessage as exc:
                 gr.Warning(str(exc))
                 yield message, *view(session_id)
             finally:
                 writing.pop(session_id, None)
+                progress.pop(session_id, None)
 
         def handoff(session_id: str | None):
             if session_id is None:

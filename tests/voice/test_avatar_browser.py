@@ -96,3 +96,12 @@ def test_mute_and_fold_are_kept_and_work_by_keyboard(site, page):
     assert page.locator(".xb-unfold").is_visible() and not page.locator(".xb-card").is_visible()
     page.locator(".xb-unfold").click()
     assert page.locator(".xb-card").is_visible() and page.locator("#xb-mute").get_attribute("aria-pressed") == "false"
+
+
+def test_on_a_phone_the_card_starts_folded_and_opens_on_request(site, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_chat(page, site)
+    page.wait_for_function("() => document.getElementById('xb-avatar')?.dataset.applied", timeout=30_000)
+    assert page.locator(".xb-unfold").is_visible() and not page.locator(".xb-card").is_visible()  # the chat stays readable
+    page.locator(".xb-unfold").click()
+    assert page.locator(".xb-card").is_visible()

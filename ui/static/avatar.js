@@ -4,13 +4,13 @@
 // the transcript in the question box, to be read and corrected before it is sent. Nothing is sent
 // anywhere but this server, nothing is loaded from elsewhere.
 (() => {
-  const WRITING = "小宝正在回答…";
   const END = /[^。！？；!?;\n]*[。！？；!?;\n]/g; // complete sentences
   const HOLD_MS = 500; // a press longer than this is push-to-talk: releasing ends the recording
   const store = window.localStorage;
   const state = {
     muted: store.getItem("xb-muted") === "1",
-    folded: store.getItem("xb-folded") === "1",
+    // folded until asked for on a phone, where the open card would cover the conversation
+    folded: (store.getItem("xb-folded") ?? (window.matchMedia("(max-width: 640px)").matches ? "1" : "0")) === "1",
     speed: Number(store.getItem("xb-speed") || "1"),
     armed: false, // a question was sent from this page: its answer is spoken
     baseline: 0, // the bot bubbles there were when it was sent (older ones are not spoken)
@@ -124,9 +124,9 @@
 
   function bubbleText(bubble) {
     const copy = bubble.cloneNode(true);
-    copy.querySelectorAll(".label, details, .message-buttons, button").forEach((n) => n.remove());
-    const text = copy.textContent.trim();
-    return text === WRITING ? "" : text;
+    // labels, sources and buttons are not read; nor is what Xiaobao is doing before its first sentence
+    copy.querySelectorAll(".label, .progress, details, .message-buttons, button").forEach((n) => n.remove());
+    return copy.textContent.trim();
   }
 
   // the answer being streamed is a bare span; stored turns have a label (helpers' and notices' too)
