@@ -30,7 +30,7 @@ import shutil
 from pathlib import Path
 
 from xiaobao.eval.prereview import write_case
-from xiaobao.eval.prereview_cases import FONT, load
+from xiaobao.eval.prereview_cases import FONT, as_docx, load
 from xiaobao.govdata.codes import CREDIT_CHARS
 from xiaobao.govdata.records import Enterprise, Person, ServiceItem
 
@@ -280,17 +280,6 @@ def table_docx(title: str, rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def paragraphs_docx(lines: list[str]) -> bytes:
-    import docx
-
-    document = docx.Document()
-    for line in lines:
-        document.add_paragraph(line)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
 def lease_lines(landlord: str, tenant: str, address: str, start: dt.date, end: dt.date, rng: random.Random) -> list[str]:
     term = rng.choice([
         f"第二条 租期：自{cn_date(start)}起到{cn_date(end)}止。",
@@ -311,7 +300,7 @@ def lease_file(lines: list[str], rng: random.Random, title: str) -> tuple[str, b
         seal(page, (rng.randint(240, 420), page.height - rng.randint(60, 200)), 85, "上海房屋租赁专用章")
         return f"{title}.jpg", photograph(page, rng)
     if roll < 0.7:
-        return f"{title}.docx", paragraphs_docx(lines)
+        return f"{title}.docx", as_docx(lines)
     return f"{title}.txt", "\r\n".join(lines).encode("utf-8")
 
 

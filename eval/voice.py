@@ -17,11 +17,9 @@ cache is a temporary one."""
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,7 @@ from xiaobao.operations.metrics import percentile
 from xiaobao.services import Services
 from xiaobao.settings import Settings
 from xiaobao.voice.listening import RATE, BadAudio
-from xiaobao.voice.speech import SAMPLE_RATE, VOICES
+from xiaobao.voice.speech import SAMPLE_RATE, VOICES, wav_bytes
 from xiaobao.voice.text import sentences
 
 QA = Path(__file__).resolve().parents[1] / "demo" / "knowledge" / "qa.jsonl"
@@ -52,16 +50,6 @@ def cer(reference: str, heard: str) -> float:
         for j, h in enumerate(hyp, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
     return row[-1] / max(1, len(ref))
-
-
-def pcm16(audio: np.ndarray, rate: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return out.getvalue()
 
 
 def with_noise(audio: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:
@@ -104,10 +92,10 @@ def run(settings: Settings, questions: int = 24, replies: int = 12) -> dict:
                     audio = speaker.synthesise(question)
                     synth_seconds += time.perf_counter() - started
                     spoken_seconds += audio.size / SAMPLE_RATE
-                    clip = listener.decode(pcm16(audio, SAMPLE_RATE))
+                    clip = listener.decode(wav_bytes(audio, SAMPLE_RATE))
                     for snr in NOISE_DB:
                         started = time.perf_counter()
-                        heard = heard_text(listener, pcm16(with_noise(clip, snr, rng), RATE))
+                        heard = heard_text(listener, wav_bytes(with_noise(clip, snr, rng), RATE))
                         heard_seconds.append(time.perf_counter() - started)
                         clip_seconds.append(clip.size / RATE)
                         errors.setdefault(f"{voice} {'clean' if snr is None else f'{snr} dB'}", []).append(cer(question, heard))

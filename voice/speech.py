@@ -26,13 +26,13 @@ MAX_PHONEMES = 510  # the model's input length, and the voice tables' rows
 PAUSE = 0.25  # seconds of silence between sentences spoken together
 
 
-def wav_bytes(audio: np.ndarray) -> bytes:
-    """16-bit mono WAV at the model's rate."""
+def wav_bytes(audio: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """16-bit mono WAV (at the model's rate unless told)."""
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
+        w.setframerate(rate)
         w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
     return out.getvalue()
 
