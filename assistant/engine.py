@@ -379,7 +379,7 @@ class Engine:
             key=_dense,
             reverse=True,
         )
-        close = [h for h in qas if qas and _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
+        close = [h for h in qas if _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
         if len(close) > 1:
             holding = [h for h in close if citations.topic_supported(self.kb.tokenizer, question, h.payload.get("text", "").lower())]
             close = holding if len(holding) == 1 else close
@@ -468,9 +468,7 @@ class Engine:
             # decision. Quote only when the passage is answerable beyond that doubt (see sure_enough).
             if any(DECLINED in sentence for sentence in checked.dropped) or not self.sure_enough(assessment):
                 return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
-            quoted = self._quoted(question, evidence[0], QUOTE_CUT, trace, gap="answer_cut", checked=stats)
-            quoted.usage = used
-            return quoted
+            return self._quoted(question, evidence[0], QUOTE_CUT, trace, gap="answer_cut", checked=stats, usage=used)
         # sentences the check cut are something the knowledge base could not back: the editors see them
         gap = "answer_cut" if checked.dropped else None
         if gap:
@@ -495,9 +493,10 @@ class Engine:
         refs = "；".join(citations.scrub_ids(h.citation) for h in evidence[:3])
         return Draft(f"{down}可参考：{refs}。", "error", offer_human=True, trace=trace)
 
-    def _quoted(self, question: str, hit: Hit, why: str, trace: list[dict], gap: str | None = None, checked: dict | None = None) -> Draft:
+    def _quoted(self, question: str, hit: Hit, why: str, trace: list[dict], gap: str | None = None, **stats) -> Draft:
+        """The passage's own sentences that answer the question, as a quote; `stats`: checked, usage."""
         text = quotes.quote(self.kb.tokenizer, question, hit_text(hit), hit.payload.get("doc_type", ""))
-        return Draft(f"{why}\n“{text}”[1]", "quoted", LABEL_QUOTE, [hit], offer_human=True, gap=gap, trace=trace, checked=checked or {})
+        return Draft(f"{why}\n“{text}”[1]", "quoted", LABEL_QUOTE, [hit], offer_human=True, gap=gap, trace=trace, **stats)
 
     def _store(self, session_id: str, question: str, intent: str, draft: Draft, ttft: float | None, total: float) -> Reply:
         with Session(self.db_engine) as session:
