@@ -287,14 +287,16 @@ def init(
 
 
 def seed_demo_services(db_engine) -> int:
-    """The demo pack's service items, persons, enterprises, policies and applications (sample data,
-    loaded once; rows already there are kept)."""
+    """The demo pack's service items, persons, enterprises, policies, applications and 一件事 bundles
+    (sample data, loaded once; rows already there are kept)."""
+    from xiaobao.govdata.bundles import BundleError, Bundles
     from xiaobao.govdata.records import SeedError, seed_applications, seed_records
 
     try:
         files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies"}
         added = sum(seed_records(db_engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
-    except SeedError as exc:
+        added += Bundles(db_engine).seed(DEMO_PACK / "bundles")
+    except (SeedError, BundleError) as exc:
         raise fail(f"示例数据有误：{exc}") from None
     return added + seed_applications(db_engine, DEMO_SERVICES / "applications.jsonl")
 

@@ -8,9 +8,11 @@ from fastapi import FastAPI
 
 from xiaobao.api import (
     admin,
+    bundles,
     editor,
     errors,
     helpdesk,
+    library,
     materials,
     middleware,
     monitoring,
@@ -29,6 +31,8 @@ ROUTERS = (
     monitoring.router,
     tools.router,
     materials.router,
+    bundles.router,
+    library.router,
     sessions.router,
     voice_api.router,
     openai.router,

@@ -23,6 +23,8 @@ from xiaobao.assistant.llm import LLM, OpenAICompatibleLLM, SharedSlots, Slots
 from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_model
 from xiaobao.assistant.reports import Reports
 from xiaobao.assistant.tools import Tools
+from xiaobao.govdata.bundles import Bundles
+from xiaobao.govdata.library import Library
 from xiaobao.govdata.materials import Templates
 from xiaobao.govdata.records import DbDirectory, Directory
 from xiaobao.identity.access import Budgets, SessionKeys
@@ -104,12 +106,24 @@ class Services:
             self.reviewer,
             search=lambda query: self.kb.retriever.search(query, 5),
             templates=self.templates,
+            bundles=self.bundles,
+            library=self.library,
         )
 
     @cached_property
     def templates(self) -> Templates:
         """The application-material templates: data, one JSON file per material (docs/SERVICES.md)."""
         return Templates(self.settings.material_templates or Path(__file__).resolve().parent / "demo" / "templates")
+
+    @cached_property
+    def bundles(self) -> Bundles:
+        """一件事 bundles with their versions, in the database (seeded from demo/bundles by `xiaobao init`)."""
+        return Bundles(self.db_engine)
+
+    @cached_property
+    def library(self) -> Library:
+        """The electronic material library: each owner's verified materials, for reuse."""
+        return Library(self.db_engine)
 
     @cached_property
     def engine(self) -> Engine:

@@ -56,6 +56,7 @@ _INTENTS = {
     "match_policies": "policy",
     "prereview_materials": "prereview",
     "report_unresolved": "report",
+    "bundle_guide": "bundle",
 }
 
 
@@ -250,13 +251,13 @@ class Engine:
     def use_tool(self, session_id: str, name: str, arguments: dict, said: str) -> Reply:
         """Run a tool for the session's own user, outside a chat message (a button, an API call);
         stored as a turn like any other. `said` is what the turn records as asked."""
-        user_ref = self._user_of(session_id)
+        user_ref = self.user_of(session_id)
         result = self.tools.call(name, arguments, session_id=session_id, user_ref=user_ref)
         return self._store(session_id, said, _INTENTS.get(name, "tool"), self._draft(name, arguments, result), None, 0.0)
 
     def prereview(self, session_id: str, item_id: str, files: list[tuple[str, bytes]]) -> Reply:
         """Pre-review uploaded materials for an item, against the session user's own records."""
-        user_ref = self._user_of(session_id)
+        user_ref = self.user_of(session_id)
         started = time.perf_counter()
         result = self.tools.prereview(item_id, files, user_ref)
         arguments = {"item": item_id, "files": [name for name, _ in files]}
@@ -270,7 +271,8 @@ class Engine:
             (time.perf_counter() - started) * 1000,
         )
 
-    def _user_of(self, session_id: str) -> str | None:
+    def user_of(self, session_id: str) -> str | None:
+        """The session's verified user; None when anonymous (for the routes that act for that user)."""
         with Session(self.db_engine) as session:
             return self._trusted(_session(session, session_id))
 
@@ -312,7 +314,7 @@ class Engine:
             # (while it only waits in the queue, Xiaobao keeps answering what it knows)
             yield "final", Reply(session_id, question_id, "", "human", "human", None, total_ms=(time.perf_counter() - started) * 1000)
             return
-        intent = route(checked.text)
+        intent = self.tools.continuing(session_id, checked.text) or route(checked.text)  # a 一件事 walk's answer, or routed
         first_token: list[float] = []
         if intent.intent == "knowledge":
             ordered = suspicious(checked.text)

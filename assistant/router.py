@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "knowledge"]
-INTENTS: tuple[Intent, ...] = ("greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "knowledge")
+Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "knowledge"]
+INTENTS: tuple[Intent, ...] = ("greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "knowledge")
 MODEL_FILE = Path(__file__).with_name("routing.json")
 
 # a 办不成事 report: BCS, the date, 12 random characters (4 in the first format), as a citizen may
@@ -61,6 +61,13 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
             r"|政策.{0,4}适合我们"  # 老年人可以享受哪些政策 is a question: the tool matches one's own enterprise
         ),
     ),
+    (  # 一件事: several items done together, guided by the applicant's situation
+        "bundle",
+        re.compile(
+            r"一件事|((开|办|注册|成立)[一个家间]{0,2}(饭店|餐馆|餐厅|饭馆|小吃店|奶茶店|公司|企业|个体户|小店|店)|生了?孩子|宝宝出生|孩子出生"
+            r"|新生儿|退休).{0,10}(哪些事|哪些手续|办哪些|都要办|要办什么|需要办什么)"  # the whole set, not one step (退休手续怎么办)
+        ),
+    ),
 ]
 # a question *about* a service (how long it takes, what it is, where to look) is a knowledge question
 # even when it names the service (进度, 预审, 填表, 免申即享); unless the citizen speaks of their own case
@@ -92,7 +99,7 @@ def arguments(intent: Intent, text: str) -> dict:
         return {"application_id": application.group(1)} if application else {}
     if intent == "prefill":  # the tool finds the item named in the words
         return {"item": text, "again": "再来一单" in text}
-    if intent == "report":
+    if intent in ("report", "bundle"):
         return {"text": text}
     return {}
 

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from xiaobao.assistant import handoffs
 from xiaobao.assistant.reports import ReportError, ReportNotFound, Reports
+from xiaobao.assistant.router import Route
 from xiaobao.assistant.store import Citation, KnowledgeGap, Turn
+from xiaobao.govdata.bundles import Bundle, BundleError, Bundles, asking, check_answers, choose, next_question, plan, preset_answers
+from xiaobao.govdata.library import Library
 from xiaobao.govdata.materials import Templates, generate
 from xiaobao.govdata.policies import matches_for
 from xiaobao.govdata.prefill import applicant_records, prefill
@@ -54,12 +57,16 @@ class Tools:
         reviewer: Reviewer,
         search: Callable[[str], list] | None = None,
         templates: Templates | None = None,
+        bundles: Bundles | None = None,
+        library: Library | None = None,
     ) -> None:
         self.db_engine = db_engine
         self.directory = directory
         self.reports = reports
         self.reviewer = reviewer
         self.templates = templates
+        self.bundles = bundles
+        self.library = library
         self._search = search
         self.registry: dict[str, Tool] = {
             t.name: t
@@ -93,6 +100,21 @@ class Tools:
                     "用政府已有数据生成申请材料（DOCX），数据里没有的逐项询问申请人（material：材料或事项名称；answers：已回答的字段）",
                     {"type": "object", "properties": {"material": {"type": "string", "minLength": 1}, "answers": {"type": "object"}}},
                     self.generate_material,
+                ),
+                Tool(
+                    "bundle_guide",
+                    "“一件事”情形引导：逐一询问申请人的情形，最后列出要办的事项、预填的表单、需提交和免于提交的材料"
+                    "（text：申请人的话；bundle：一件事编号；answers：一次给出的情形回答 {问题编号: 选项}；answer：对当前问题的回答）",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "text": {"type": "string"},
+                            "bundle": {"type": "string"},
+                            "answers": {"type": "object"},
+                            "answer": {"type": "string"},
+                        },
+                    },
+                    self.bundle_guide,
                 ),
                 Tool(
                     "match_policies",
@@ -280,6 +302,91 @@ class Tools:
             lines.append("材料已生成，可以下载 DOCX；提交前请核对。")
         return ToolResult("\n".join(lines), data=result.to_dict())
 
+    def continuing(self, session_id: str, text: str) -> Route | None:
+        """The message as the answer to the question a 一件事 walk of the session waits on, if it is one
+        (a choice, its number, 需要 / 不需要); anything else is routed as usual and the walk waits."""
+        walk = self.bundles.walk(session_id) if self.bundles and len(text.strip()) <= 20 else None
+        question = next_question(walk[0], walk[2]) if walk else None
+        return Route("bundle", {"answer": text}) if question and choose(question, text) else None
+
+    def bundle_guide(
+        self,
+        *,
+        session_id: str,
+        user_ref: str | None,
+        text: str | None = None,
+        bundle: str | None = None,
+        answers: dict | None = None,
+        answer: str | None = None,
+    ) -> ToolResult:
+        """A bundle's questions one at a time in the chat (the session keeps the answers), or at once
+        (`answers`, the API); at the end what applies for the session's own user."""
+        if self.bundles is None:
+            return ToolResult("暂不提供“一件事”引导。", ok=False, data={"reason": "no_bundle"})
+        if answer is not None and not bundle:
+            walk = self.bundles.walk(session_id)
+            question = next_question(walk[0], walk[2]) if walk else None
+            if question is None:
+                text = "目前没有进行中的“一件事”引导，请告诉我要办哪件事，例如“开办企业一件事”。"
+                return ToolResult(text, ok=False, data={"reason": "no_walk"})
+            choice = choose(question, answer)
+            if choice is None:
+                return ToolResult(f"没有听明白您的回答。{asking(question)}", ok=False, data={"reason": "bad_answer"})
+            found, version, given = walk
+            return self._walk(session_id, user_ref, found, version, {**given, question.id: choice})
+        pair = self.bundles.get(bundle) if bundle else self.bundles.find(text)
+        if pair is None:
+            names = "、".join(b.name for b, _ in self.bundles.all())
+            return ToolResult(f"没有找到这件事的情形引导，目前可以办理：{names}。", ok=False, data={"reason": "no_bundle"})
+        found, version = pair
+        if answers is not None:  # all at once: nothing is kept for the session
+            try:
+                return self._bundle_reply(user_ref, found, version, check_answers(found, answers))
+            except BundleError as exc:
+                return ToolResult(str(exc), ok=False, data={"reason": "bad_answer"})
+        return self._walk(session_id, user_ref, found, version, preset_answers(found, text or ""))
+
+    def _walk(self, session_id: str, user_ref: str | None, bundle: Bundle, version: int, answers: dict) -> ToolResult:
+        reply = self._bundle_reply(user_ref, bundle, version, answers)
+        self.bundles.remember(session_id, bundle.id, version, answers, done=reply.data["done"])
+        return reply
+
+    def _bundle_reply(self, user_ref: str | None, bundle: Bundle, version: int, answers: dict) -> ToolResult:
+        title = f"《{bundle.name}》" + ("（示例数据）" if bundle.sample else "")
+        question = next_question(bundle, answers)
+        if question is not None:
+            known = "；".join(f"{q.text.rstrip('？')}：{answers[q.id]}" for q in bundle.questions if q.id in answers)
+            text = f"{title}情形引导。" + (f"已知：{known}。" if known else "") + f"请问{asking(question)}"
+            data = {"bundle": bundle.id, "name": bundle.name, "version": version, "answers": answers, "done": False}
+            return ToolResult(text, data={**data, "question": question.model_dump()})
+        records = (self.directory.person(user_ref), self.directory.enterprise(user_ref)) if user_ref else None
+        result = plan(bundle, version, answers, records, self.library.reusable(user_ref) if self.library and user_ref else {})
+        templates = self.templates.all() if self.templates else {}
+        for need in result.to_submit:
+            need.template = next((t.id for t in templates.values() if t.name == need.name), None)
+        lines = [f"{title}根据您的情形，需要办理 {len(result.items)} 件事："]
+        lines += [f"{n}. {i['name']}" + (f"（{i['department']}）" if i["department"] else "") for n, i in enumerate(result.items, start=1)]
+        forms = []
+        for entry in result.items:
+            service = self.directory.item(entry["item_id"]) if entry["item_id"] and user_ref else None
+            person, enterprise = applicant_records(self.directory, service, user_ref) if service and service.form else (None, None)
+            if person or enterprise:
+                filled = prefill(service, person, enterprise)
+                forms.append(filled.to_dict())
+                more = f"，还需填写：{'、'.join(filled.missing)}" if filled.missing else ""
+                lines.append(f"· 表单《{service.name}》已预填 {filled.filled}/{len(filled.fields)} 项{more}")
+        if result.to_submit:
+            lines.append("需要提交的材料：")
+            for need in result.to_submit:
+                note = "（小宝可以帮您生成）" if need.template else f"（{need.reason}）" if need.reason else ""
+                lines.append(f"· {need.name}（{need.item}）{note}")
+        if result.waived:
+            lines.append("免于提交的材料（少填少交）：")
+            lines += [f"· {need.name}（{need.item}）：{need.reason}" for need in result.waived]
+        if user_ref is None:
+            lines.append("实名登录后，小宝可以为您预填表单，并核验哪些材料政府已有、可以免交。")
+        return ToolResult("\n".join(lines), data={**result.to_dict(), "done": True, "forms": forms})
+
     def match_policies(self, *, session_id: str, user_ref: str | None) -> ToolResult:
         enterprise = self.directory.enterprise(user_ref) if user_ref else None
         if enterprise is None:
@@ -310,8 +417,43 @@ class Tools:
         if not files:
             return ToolResult("请至少上传一份材料。", ok=False, data={"reason": "no_files"})
         person, enterprise = applicant_records(self.directory, service, user_ref) if user_ref else (None, None)
-        review = self.reviewer.review(service, files, person, enterprise)
-        return ToolResult(review.summary(), data=review.to_dict())
+        reused = self._reusable(service, files, user_ref)
+        review = self.reviewer.review(service, [*files, *((m["name"], m["content"]) for m in reused)], person, enterprise)
+        kept = self._keep_passed(service, files, review, user_ref)
+        lines = [review.summary()]
+        if reused:
+            lines.append("已复用您电子材料库中的：" + "、".join(m["type"] for m in reused) + "（无需再次上传）。")
+        if kept:
+            lines.append("通过预审的" + "、".join(m["type"] for m in kept) + "已存入您的电子材料库，下次办事可直接复用；可随时删除。")
+        data = {**review.to_dict(), "reused": [m["id"] for m in reused], "kept": [m["id"] for m in kept]}
+        return ToolResult("\n".join(lines), data=data)
+
+    def _reusable(self, service: ServiceItem, files: list[tuple[str, bytes]], user_ref: str | None) -> list[dict]:
+        """The owner's valid library materials for those of the item's materials no uploaded file is named as."""
+        if not (self.library and user_ref):
+            return []
+        mine, named = self.library.reusable(user_ref), " ".join(name for name, _ in files)
+        found = []
+        for material in service.materials:
+            kept = mine.get(material.name)
+            if kept and not any(k in named for k in material.keywords):
+                _, content = self.library.content(user_ref, kept["id"])
+                found.append({**kept, "content": content})
+        return found
+
+    def _keep_passed(self, service: ServiceItem, files: list[tuple[str, bytes]], review, user_ref: str | None) -> list[dict]:
+        """Uploads whose material passed every review point go to the owner's library (once per content)."""
+        if not (self.library and user_ref):
+            return []
+        names = {m.id: m.name for m in service.materials}
+        kept = []
+        for name, data in files:
+            material = review.files.get(name)
+            results = [p.result for p in review.points if p.material_id == material]
+            if material and results and all(r == "pass" for r in results):
+                entry, new = self.library.keep(user_ref, names[material], name, data, "prereview", item_id=service.id)
+                kept += [entry] if new else []
+        return kept
 
     def report_unresolved(
         self, *, session_id: str, user_ref: str | None, text: str = "", contact: str | None = None, tracking_no: str | None = None
