@@ -34,6 +34,7 @@ from xiaobao.ingest.pipeline import Ingestor
 from xiaobao.knowledge.base import KnowledgeBase
 from xiaobao.knowledge.embedders import Embedder
 from xiaobao.operations import history as _history_tables  # noqa: F401
+from xiaobao.operations.cockpit import Cockpit
 from xiaobao.operations.metrics import Metrics
 from xiaobao.prereview.review import Reviewer
 from xiaobao.settings import Settings
@@ -188,6 +189,11 @@ class Services:
     @cached_property
     def metrics(self) -> Metrics:
         return Metrics(self.kb, self.db_engine)
+
+    @cached_property
+    def cockpit(self) -> Cockpit:
+        """The promises per department and item, from daily pre-aggregates (数据驾驶舱)."""
+        return Cockpit(self.kb, self.db_engine)
 
     # lifetime --------------------------------------------------------------------------------
 

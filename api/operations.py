@@ -1,8 +1,10 @@
 """The operations dashboard over HTTP, for admins: the metrics report for a period, its tables as CSV or
-XLSX, its charts, the evaluation history, and assigning and closing 办不成事 reports."""
+XLSX, its charts, the evaluation history, assigning and closing 办不成事 reports, and the cockpit
+(数据驾驶舱): the promises per department and item, exported as XLSX / PDF, and the scheduled reports."""
 
 import datetime as dt
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -10,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from xiaobao.api.deps import Admin, ServicesDep
 from xiaobao.govdata.workdays import CHINA
-from xiaobao.operations import charts, exports, history
+from xiaobao.operations import charts, exports, history, periodic
 from xiaobao.operations.metrics import Period
 
 router = APIRouter(tags=["运营"])
@@ -89,9 +91,15 @@ def export_table(
 
 @router.get("/api/ops/charts/{name}.png")
 def chart(
-    services: ServicesDep, name: Literal["trend", "paths", "first_response", "departments", "evals"], admin: Admin, period: Window
+    services: ServicesDep,
+    name: Literal["trend", "paths", "first_response", "departments", "evals", "cockpit_targets", "cockpit_index"],
+    admin: Admin,
+    period: Window,
 ) -> Response:
-    data = history.runs(services.db_engine) if name == "evals" else services.metrics.report(period)
+    if name == "evals":
+        data = history.runs(services.db_engine)
+    else:
+        data = services.cockpit.report(period) if name.startswith("cockpit") else services.metrics.report(period)
     return Response(charts.draw(name, data), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -113,3 +121,40 @@ def assign(services: ServicesDep, tracking_no: str, body: AssignIn, admin: Admin
 @router.post("/api/ops/reports/{tracking_no}/close")
 def close(services: ServicesDep, tracking_no: str, body: CloseReportIn, admin: Admin) -> dict:
     return services.reports.close(tracking_no, body.result, admin.username)
+
+
+@router.get("/api/ops/cockpit")
+def cockpit(services: ServicesDep, admin: Admin, period: Window) -> dict:
+    """数据驾驶舱: every promise of the plan for the period, for the district, each department (with its
+    政务服务指数) and each item; 无数据 (null) where nothing in the period measures it."""
+    return services.cockpit.report(period)
+
+
+@router.post("/api/ops/cockpit/refresh")
+def refresh(services: ServicesDep, admin: Admin) -> dict:
+    """Bring the daily pre-aggregates up to yesterday now (the schedule does it every hour)."""
+    return services.cockpit.refresh()
+
+
+@router.get("/api/ops/cockpit/export.{kind}")
+def cockpit_export(services: ServicesDep, kind: Literal["xlsx", "pdf"], admin: Admin, period: Window) -> Response:
+    report = services.cockpit.report(period)
+    body = periodic.workbook(report) if kind == "xlsx" else periodic.pdf(report)
+    name = f"cockpit-{period.start.isoformat()}-{period.end.isoformat()}.{kind}"
+    media = exports.MEDIA["xlsx"] if kind == "xlsx" else "application/pdf"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/api/ops/cockpit/scheduled")
+def scheduled(services: ServicesDep, admin: Admin) -> list[dict]:
+    """The weekly and monthly reports written by the schedule (newest first)."""
+    return periodic.listing(services.settings.data_dir / "reports")
+
+
+@router.get("/api/ops/cockpit/scheduled/{name}")
+def scheduled_file(services: ServicesDep, name: str, admin: Admin) -> Response:
+    if name not in {f["name"] for f in periodic.listing(services.settings.data_dir / "reports")}:
+        raise HTTPException(404, "没有这份报告")
+    path = services.settings.data_dir / "reports" / name
+    media = "application/pdf" if path.suffix == ".pdf" else exports.MEDIA["xlsx"]
+    return Response(path.read_bytes(), media_type=media, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

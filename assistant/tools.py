@@ -48,6 +48,16 @@ _APPLICATION_ID = re.compile(r"^[A-Z]{2,4}\d{6,12}$")
 LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录后我可以用您本人的信息为您办理。"
 
 
+def _valid_until(review, material_id: str) -> dt.date | None:
+    """The end of validity the pre-review read on a material: its unexpired point's evidence is
+    "有效期至 YYYY-MM-DD" (or 长期, no end); None where the material has no such point."""
+    for point in review.points:
+        if point.material_id == material_id and point.check == "unexpired":
+            shown = point.evidence.removeprefix("有效期至 ")
+            return dt.date.fromisoformat(shown) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown) else None
+    return None
+
+
 class Tools:
     def __init__(
         self,
@@ -238,8 +248,13 @@ class Tools:
         lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
         if result.missing:
             lines.append(f"还需要您填写：{'、'.join(result.missing)}。")
+        mine = self.library.reusable(user_ref) if self.library else {}
+        reusable = [mine[m.name] for m in service.materials if m.name in mine]
+        if reusable:  # offered instead of asked for again
+            kept = "、".join(m["type"] + (f"（有效期至 {m['valid_until']}）" if m["valid_until"] else "") for m in reusable)
+            lines.append(f"您的电子材料库中已有：{kept}，提交时可直接复用，无需再次上传。")
         lines.append("请核对以上信息，确认无误后提交。")
-        return ToolResult("\n".join(lines), data=result.to_dict())
+        return ToolResult("\n".join(lines), data={**result.to_dict(), "reusable": [m["id"] for m in reusable]})
 
     def service_guide(self, *, session_id: str, user_ref: str | None, item: str) -> ToolResult:
         """An item's guide: the district's own items first, then an imported catalogue's (named as such)."""
@@ -451,7 +466,8 @@ class Tools:
             material = review.files.get(name)
             results = [p.result for p in review.points if p.material_id == material]
             if material and results and all(r == "pass" for r in results):
-                entry, new = self.library.keep(user_ref, names[material], name, data, "prereview", item_id=service.id)
+                until = _valid_until(review, material)
+                entry, new = self.library.keep(user_ref, names[material], name, data, "prereview", until, service.id)
                 kept += [entry] if new else []
         return kept
 

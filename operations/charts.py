@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from xiaobao.operations.cockpit import TARGETS  # noqa: E402
+
 # Chinese labels need a CJK font. matplotlib does not index the .ttc collections Debian ships them
 # in, so known ones are added by path; without any, labels show as boxes (the numbers still read).
 CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -106,7 +108,53 @@ def evals(runs: list[dict]):
     return fig
 
 
-DRAWINGS = {"trend": trend, "paths": paths, "first_response": first_response, "departments": departments, "evals": evals}
+def cockpit_targets(report: dict):
+    """The district's shares against their promises: a bar per figure, the promise as a tick; a figure
+    without data is named as such, not drawn as zero."""
+    figures = report["district"]["indicators"] | report["district"]["knowledge"]["indicators"]
+    keys = [k for k in figures if TARGETS[k].unit == "%"]
+    fig, ax = plt.subplots(figsize=SIZE)
+    labels = [TARGETS[k].label for k in keys]
+    values = [(figures[k]["value"] or 0) * 100 for k in keys]
+    colors = [GREY if figures[k]["met"] is None else GREEN if figures[k]["met"] else RED for k in keys]
+    bars = ax.bar(labels, values, color=colors)
+    ax.bar_label(bars, [("无数据" if figures[k]["value"] is None else f"{v:.1f}%") for k, v in zip(keys, values, strict=True)], fontsize=8)
+    ax.scatter(labels, [TARGETS[k].target * 100 for k in keys], marker="_", s=900, color="#111827", label="承诺", zorder=3)
+    ax.set_ylim(0, 110)
+    ax.set_ylabel("%")
+    ax.tick_params(axis="x", labelsize=7, labelrotation=20)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("全区指标与承诺（绿：达标，红：未达标，灰：无数据）")
+    return fig
+
+
+def cockpit_index(report: dict):
+    rows = [r for r in report["departments"] if r["index"] is not None][:15][::-1]
+    fig, ax = plt.subplots(figsize=SIZE)
+    if rows:
+        bars = ax.barh(
+            [r["department"] for r in rows],
+            [r["index"] for r in rows],
+            color=[GREEN if r["index"] >= 90 else ORANGE if r["index"] >= 75 else RED for r in rows],
+        )
+        ax.bar_label(bars, [f"{r['index']:.1f}（{r['index_basis']}）" for r in rows], fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "本期无数据", ha="center", va="center", transform=ax.transAxes, color=GREY)
+    ax.set_xlim(0, 110)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("各部门政务服务指数（括号内：有数据的指标数）")
+    return fig
+
+
+DRAWINGS = {
+    "trend": trend,
+    "paths": paths,
+    "first_response": first_response,
+    "departments": departments,
+    "evals": evals,
+    "cockpit_targets": cockpit_targets,
+    "cockpit_index": cockpit_index,
+}
 
 
 def draw(name: str, data) -> bytes:

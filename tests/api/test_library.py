@@ -35,6 +35,8 @@ def test_passed_uploads_are_kept_and_reused_instead_of_asked_again(client):
     kept = client.get(f"/api/sessions/{sid}/library").json()
     assert {m["type"] for m in kept} == {"经营场所使用证明", "个体工商户登记（备案）申请书"}
     assert all(len(m["sha256"]) == 64 and m["origin"] == "prereview" for m in kept)
+    # the validity is what the pre-review read on the material (租赁期限 … 至 2031年3月16日)
+    assert {m["type"]: m["valid_until"] for m in kept}["经营场所使用证明"] == "2031-03-16"
     # the same upload again is not kept twice; without the premises proof, the library's copy is used
     only_form = [f for f in uploads("case-0164") if "申请书" in f[1][0]]
     again = client.post(f"/api/sessions/{sid}/prereview", data={"item_id": "BS-ITEM-001"}, files=only_form).json()
@@ -42,6 +44,10 @@ def test_passed_uploads_are_kept_and_reused_instead_of_asked_again(client):
     premises = next(m for m in kept if m["type"] == "经营场所使用证明")
     assert again["data"]["reused"] == [premises["id"]] and "已复用您电子材料库中的：经营场所使用证明" in again["text"]
     assert {p["point"]: p["result"] for p in again["data"]["points"] if p["material_id"] == "premises"}["present"] == "pass"
+    # a later application of the item offers what the library holds
+    filled = client.post(f"/api/sessions/{sid}/prefill", json={"item": "BS-ITEM-001"}).json()
+    assert set(filled["data"]["reusable"]) == {m["id"] for m in kept}
+    assert "您的电子材料库中已有：" in filled["text"] and "经营场所使用证明（有效期至 2031-03-16）" in filled["text"]
 
 
 def test_a_generated_material_is_kept_when_accepted(client):
