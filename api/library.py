@@ -72,8 +72,8 @@ def keep_generated(services: ServicesDep, session_id: Owned, body: KeepIn) -> di
     reply = services.engine.use_tool(session_id, "generate_material", arguments, f"存入材料库 {body.material}")
     result = reply.data
     if result.get("reason"):
-        raise HTTPException(404 if result["reason"] == "no_template" else 422, reply.text)
-    if result["questions"]:
+        raise HTTPException(404 if result.get("reason") == "no_template" else 422, reply.text)
+    if result.get("questions"):
         raise HTTPException(422, "还缺少：" + "；".join(q["question"] for q in result["questions"]))
     template = services.templates.all()[result["template"]]
     data = document(template, result)

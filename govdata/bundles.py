@@ -21,11 +21,12 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from xiaobao.db import Base, now
+from xiaobao.db import Base, aware, now
 from xiaobao.govdata.prefill import SOURCE_NAMES, lookup
 from xiaobao.identity import audit
 
 YES, NO = "是", "否"
+WALK_MINUTES = 30  # a walk left this long is over: a later 是 / 否 is not taken as its answer
 _NO_WORDS = re.compile(r"^(否|不|没|无|未|no\b|n$)")
 _YES_WORDS = re.compile(r"^(是|需要|要|有|对|好|嗯|可以|已|yes\b|y$)")
 
@@ -127,6 +128,10 @@ def choose(question: Question, text: str) -> str | None:
     named = [c for c in question.choices if c not in (YES, NO) and (c in said or (len(said) >= 2 and said in c))]
     if len(named) == 1:
         return named[0]
+    # a choice said short (个体户 for 个体工商户, 有限公司 for 有限责任公司): its first two characters, if only one has them
+    started = [c for c in question.choices if c not in (YES, NO) and len(c) > 2 and c[:2] in said]
+    if len(started) == 1:
+        return started[0]
     if {YES, NO} <= set(question.choices) and len(said) <= 12:
         if _NO_WORDS.match(said):
             return NO
@@ -349,10 +354,11 @@ class Bundles:
     # a citizen's walk in the chat ------------------------------------------------------------------
 
     def walk(self, session_id: str) -> tuple[Bundle, int, dict[str, str]] | None:
-        """The session's walk still waiting for an answer: its bundle (in the version it started with) and answers."""
+        """The session's walk still waiting for an answer: its bundle (in the version it started with) and
+        answers; None when there is none or it was left more than WALK_MINUTES ago."""
         with Session(self.db_engine) as session:
             row = session.get(BundleWalk, session_id)
-            if row is None:
+            if row is None or aware(row.updated_at) < now() - dt.timedelta(minutes=WALK_MINUTES):
                 return None
             found = self.get(row.bundle_id, row.version)
             return (*found, dict(row.answers)) if found else None

@@ -1,6 +1,7 @@
 """一件事 bundles: situations decide the items and materials, waivers come from the records, the
 library and the bundle's own earlier items; bundles are versioned data."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -8,7 +9,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xiaobao.govdata.bundles import Bundle, BundleError, check_answers, choose, next_question, plan, preset_answers, validated
+from xiaobao.db import now
+from xiaobao.govdata.bundles import (
+    WALK_MINUTES,
+    Bundle,
+    BundleError,
+    BundleWalk,
+    check_answers,
+    choose,
+    next_question,
+    plan,
+    preset_answers,
+    validated,
+)
 from xiaobao.govdata.records import Person
 from xiaobao.identity.audit import AuditEntry
 
@@ -70,7 +83,8 @@ def test_birth_and_retirement_bundles():
 def test_replies_are_read_as_choices():
     bundle = demo("business-startup")
     form, food = bundle.questions[0], bundle.questions[1]
-    assert choose(form, "个体户吧") is None  # not a choice's full name, and not yes/no
+    assert choose(form, "个体户吧") == "个体工商户" and choose(form, "有限公司") == "有限责任公司"  # a choice said short
+    assert choose(form, "合伙企业") is None
     assert choose(form, "个体工商户") == choose(form, "2") == "个体工商户"
     assert choose(form, "开个有限责任公司") == "有限责任公司"
     assert [choose(food, t) for t in ("需要", "不需要", "有的", "没有", "是的", "1", "天气")] == ["是", "否", "是", "否", "是", "是", None]
@@ -112,3 +126,17 @@ def test_versions_are_kept_and_the_newest_is_used(services):
     assert bundles.find("孩子出生了要办哪些手续")[0].id == "birth"
     assert bundles.find("我要开饭店需要办哪些事")[0].id == "business-startup"
     assert bundles.find("居住证") is None
+
+
+def test_a_walk_left_too_long_is_over(services):
+    bundles = services.bundles
+    bundles.seed(FOLDER)
+    bundles.remember("s-1", "birth", 1, {"hukou": "是"}, done=False)
+    assert bundles.walk("s-1")[2] == {"hukou": "是"}
+    with Session(services.db_engine) as session:
+        session.get(BundleWalk, "s-1").updated_at = now() - dt.timedelta(minutes=WALK_MINUTES + 1)
+        session.commit()
+    assert bundles.walk("s-1") is None
+    bundles.remember("s-1", "birth", 1, {}, done=True)  # a finished walk is forgotten
+    with Session(services.db_engine) as session:
+        assert session.get(BundleWalk, "s-1") is None
