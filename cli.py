@@ -23,6 +23,8 @@ eval_app = typer.Typer(help="评测：检索质量与速度。", no_args_is_help
 app.add_typer(eval_app, name="eval")
 users_app = typer.Typer(help="工作人员账号（线上帮办 helper、知识编辑 editor、管理员 admin）。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+voice_app = typer.Typer(help="小宝的语音：提前合成官方答复口径的朗读音频。", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
 console = Console()
 
 DEMO_PACK = Path(__file__).resolve().parent / "demo"
@@ -201,10 +203,14 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="端口。")] = 8000,
 ) -> None:
     """启动小宝：本地大模型服务（未设置 XIAOBAO_LLM_URL 时）+ API + 网页。"""
+    import threading
+
     import uvicorn
 
     from xiaobao.server import create_app
+    from xiaobao.voice.rehearsal import rehearse_in_background
 
+    stop_rehearsal = threading.Event()
     try:
         with opened(ctx.obj) as services, model_running(services):
             app_ = create_app(services)
@@ -213,10 +219,36 @@ def serve(
             if not services.accounts.users():
                 console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
             mask_logs()
+            if services.settings.voice:  # official replies' audio made ahead, at the lowest priority, progress in the log
+                rehearse_in_background(lambda: services.speaker, services.kb, stop_rehearsal)
             # X-Forwarded-For is believed only from XIAOBAO_TRUSTED_PROXIES, by the app itself (api/middleware.py)
-            uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning", proxy_headers=False)
+            try:
+                uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning", proxy_headers=False)
+            finally:
+                stop_rehearsal.set()  # before the services close under it
     except RuntimeError as exc:
         raise fail(str(exc)) from None
+
+
+@voice_app.command("prepare")
+def voice_prepare(ctx: typer.Context) -> None:
+    """提前合成知识库中全部官方答复口径（按原文逐句）的朗读音频，使其首句音频立即可得；已合成的跳过，
+    已撤下或修改过的答复的旧音频删除。`xiaobao serve` 也会在后台以最低优先级做这件事，并每隔几分钟检查新发布的答复。"""
+    from xiaobao.voice.rehearsal import official_replies, prepare
+
+    settings = ctx.obj
+    if not settings.voice:
+        raise fail("语音功能未开启（XIAOBAO_VOICE=false）。")
+    prepare_voice_models(settings)
+    with opened(settings) as services:
+        replies = official_replies(services.kb)
+        with progress_bars() as bars:
+            task = bars.add_task(f"合成 {len(replies)} 条官方答复的朗读音频（句）", total=None)
+            done = prepare(services.speaker, replies, on_sentence=lambda n, total: bars.update(task, completed=n, total=total))
+    console.print(
+        f"官方答复 {len(replies)} 条，共 {done.sentences} 句：新合成 {done.made} 句，已有 {done.ready} 句，"
+        f"删除过时音频 {done.removed} 句，用时 {done.seconds:.0f} 秒。"
+    )
 
 
 @app.command()

@@ -41,7 +41,8 @@ from xiaobao.settings import Settings
 from xiaobao.staff.editorial import Editorial
 from xiaobao.staff.helpdesk import HelpDesk
 from xiaobao.staff.live import Live
-from xiaobao.voice.listening import Listener
+from xiaobao.voice.listening import Listener, vocabulary
+from xiaobao.voice.recital import Recitals
 from xiaobao.voice.speech import Speaker, SpeechCache
 
 
@@ -146,12 +147,20 @@ class Services:
         """Speech synthesis; its model is joined from the installed packages on first use if `xiaobao init` has not."""
         s = self.settings
         cache = SpeechCache(s.cache_dir / "speech", s.voice_cache_entries)
-        return Speaker(prepare_model(KOKORO_82M, s.models_dir), s.voice_name, s.voice_speed, s.voice_threads, cache)
+        official = SpeechCache(s.cache_dir / "speech" / "official", None)  # official replies' audio, made ahead (voice/rehearsal.py)
+        return Speaker(prepare_model(KOKORO_82M, s.models_dir), s.voice_name, s.voice_speed, s.voice_threads, cache, official)
+
+    @cached_property
+    def recitals(self) -> Recitals:
+        """The answer each session is being given, for the audio route to speak as it comes."""
+        return Recitals()
 
     @cached_property
     def listener(self) -> Listener:
         s = self.settings
-        return Listener(prepare_model(WHISPER_BASE, s.models_dir).parent, s.voice_threads, s.voice_max_seconds)
+        items = self.directory.items()  # the service's own words, heard as themselves (voice/listening.py)
+        terms = vocabulary([phrase for item in items for phrase in (item.name, *item.aliases, item.department)])
+        return Listener(prepare_model(WHISPER_BASE, s.models_dir).parent, s.voice_threads, s.voice_max_seconds, terms)
 
     # people ----------------------------------------------------------------------------------
 

@@ -1,25 +1,30 @@
-"""小宝's voice measured on this machine, through the composition root's own speaker and listener:
+"""小宝's voice measured on this machine:
 
-- speech synthesis: real-time factor (seconds of CPU per second of speech), and the time to the first
-  sentence's audio of an official reply, synthesised and then from the sentence cache;
-- speech recognition: latency per clip, and the character error rate (CER) on the demo pack's citizen
-  questions (each Q&A entry's question and its alternative phrasings) spoken by both vendored voices,
-  clean and with white noise at 20 dB and 10 dB signal-to-noise ratio;
-- the round trip of official replies: synthesised, recognised, compared (CER).
+- speech recognition: the character error rate (CER) on our own sets of spoken government-service
+  questions (eval/data/voice-tuning.jsonl, 30 questions the recogniser's settings were chosen on, and
+  eval/data/voice-evaluation.jsonl, 105 questions for evaluation only), each spoken by both vendored
+  voices, clean and with white noise at 20 dB and 10 dB signal-to-noise ratio; latency per clip;
+- speech synthesis: real-time factor; the first audio of an official reply made ahead (the official
+  cache that `xiaobao voice prepare` and `xiaobao serve` fill) and synthesised on the spot;
+- the round trip of official replies: spoken, recognised, compared;
+- end to end (`--e2e N`, needs the knowledge base of `xiaobao init` and the chat model answering at
+  XIAOBAO_LLM_URL or the local model server): a spoken question → transcript → answer → the first
+  sentence's audio, timed from the end of the recording.
 
 Synthetic speech is a proxy for real recordings: real callers' accents, rooms and microphones are
-harder, and the same model family did not make the speech and hear it, but the voices are clean.
+harder, and both voices speak clearly.
 
-    python -m xiaobao.eval.voice [QUESTIONS] [REPLIES] [--json FILE]
+    python -m xiaobao.eval.voice [--sets tuning evaluation] [--replies N] [--beam N] [--no-terms] [--e2e N] [--json FILE]
 
-The models are taken from the data directory's models folder (joined there if missing); the sentence
-cache is a temporary one."""
+Spoken questions are kept in the data directory's cache (cache/voice-eval), so that a second run with
+other recogniser settings only listens; the models are joined into the models folder if missing."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +33,36 @@ from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_mode
 from xiaobao.operations.metrics import percentile
 from xiaobao.services import Services
 from xiaobao.settings import Settings
-from xiaobao.voice.listening import RATE, BadAudio
-from xiaobao.voice.speech import SAMPLE_RATE, VOICES, wav_bytes
-from xiaobao.voice.text import sentences
+from xiaobao.voice.listening import PROMPT, RATE, BadAudio, Listener
+from xiaobao.voice.rehearsal import prepare
+from xiaobao.voice.speech import SAMPLE_RATE, VOICES, Speaker, SpeechCache, wav_bytes
+from xiaobao.voice.text import normalise, sentences
 
+DATA = Path(__file__).resolve().parent / "data"
+SETS = {"tuning": DATA / "voice-tuning.jsonl", "evaluation": DATA / "voice-evaluation.jsonl"}
 QA = Path(__file__).resolve().parents[1] / "demo" / "knowledge" / "qa.jsonl"
 NOISE_DB = (None, 20, 10)
 
 
-def demo_qa() -> list[dict]:
-    return [json.loads(line) for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+def questions(name: str) -> list[str]:
+    return [json.loads(line)["question"] for line in SETS[name].read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def demo_answers() -> list[str]:
+    return [json.loads(line)["answer"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def scored(text: str) -> list[str]:
+    """What CER compares: full-width forms folded (NFKC), letters lower-cased, digits as they are read
+    (voice/text.normalise: 2025年 → 二零二五年, 3个 → 三个, 12345 → 幺二三四五) with 幺 and 两 as 一
+    and 二, then Chinese characters, letters and digits only (punctuation and spaces dropped)."""
+    text = normalise(unicodedata.normalize("NFKC", text).lower()).translate(str.maketrans("幺两", "一二"))
+    return [c for c in text if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
 
 
 def cer(reference: str, heard: str) -> float:
-    """Edit distance over the reference's length, on Chinese characters, letters and digits only."""
-    keep = lambda s: [c for c in s if "\u4e00" <= c <= "\u9fff" or c.isalnum()]  # noqa: E731
-    ref, hyp = keep(reference), keep(heard)
+    """Edit distance over the reference's length, on the characters `scored` keeps."""
+    ref, hyp = scored(reference), scored(heard)
     row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         prev, row[0] = row[0], i
@@ -59,67 +78,139 @@ def with_noise(audio: np.ndarray, snr_db: float | None, rng: np.random.Generator
     return audio + rng.normal(0, np.sqrt(power), audio.size)
 
 
-def heard_text(listener, wav: bytes) -> str:
+def heard_text(listener: Listener, wav: bytes) -> str:
     try:
         return listener.transcribe(wav).text
     except BadAudio:  # nothing heard: every character missed
         return ""
 
 
-def run(settings: Settings, questions: int = 24, replies: int = 12) -> dict:
-    entries = demo_qa()
-    asked = [q for e in entries for q in [e["question"], *e.get("alternatives", [])]][:questions]
-    answers = [e["answer"] for e in entries][:replies]
-    for package in (KOKORO_82M, WHISPER_BASE):
-        prepare_model(package, settings.models_dir)
+def stats(values: list[float], digits: int = 3) -> dict:
+    return {"p50": round(percentile(values, 50), digits), "p95": round(percentile(values, 95), digits), "n": len(values)}
+
+
+def speakers(settings: Settings) -> dict[str, Speaker]:
+    """A speaker per voice, its sentences kept in cache/voice-eval (unbounded: the sets are fixed)."""
+    model = prepare_model(KOKORO_82M, settings.models_dir)
+    cache = SpeechCache(settings.cache_dir / "voice-eval", None)
+    return {voice: Speaker(model, voice, settings.voice_speed, settings.voice_threads, cache) for voice in VOICES}
+
+
+def recognition(settings: Settings, listener: Listener, voices: dict[str, Speaker], name: str) -> dict:
+    """CER per voice and noise level on one question set, the worst clean misses, time per clip."""
     rng = np.random.default_rng(0)
-    result: dict = {"questions": len(asked), "replies": len(answers), "voices": list(VOICES)}
-    with tempfile.TemporaryDirectory(prefix="xiaobao-voice-") as tmp:
-        (Path(tmp) / "models").symlink_to(settings.models_dir.resolve())  # the joined models, not the live cache
-        base = settings.model_copy(update={"data_dir": Path(tmp)})
-        synth_seconds = spoken_seconds = 0.0
-        first_audio: list[float] = []
-        cached_audio: list[float] = []
-        heard_seconds: list[float] = []
-        clip_seconds: list[float] = []
-        errors: dict[str, list[float]] = {}
-        round_trip: list[float] = []
-        for voice in VOICES:
-            with Services(base.model_copy(update={"voice_name": voice})) as services:
-                speaker, listener = services.speaker, services.listener
-                for question in asked:
-                    started = time.perf_counter()
-                    audio = speaker.synthesise(question)
-                    synth_seconds += time.perf_counter() - started
-                    spoken_seconds += audio.size / SAMPLE_RATE
-                    clip = listener.decode(wav_bytes(audio, SAMPLE_RATE))
-                    for snr in NOISE_DB:
-                        started = time.perf_counter()
-                        heard = heard_text(listener, wav_bytes(with_noise(clip, snr, rng), RATE))
-                        heard_seconds.append(time.perf_counter() - started)
-                        clip_seconds.append(clip.size / RATE)
-                        errors.setdefault(f"{voice} {'clean' if snr is None else f'{snr} dB'}", []).append(cer(question, heard))
-                if voice != VOICES[0]:
-                    continue
-                for answer in answers:  # official replies, in the default voice
-                    first = sentences(answer)[0]
-                    started = time.perf_counter()
-                    speaker.sentence_wav(first)
-                    first_audio.append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    speaker.sentence_wav(first)
-                    cached_audio.append(time.perf_counter() - started)
-                    round_trip.append(cer(answer, heard_text(listener, speaker.wav(answer))))
-    result["tts_real_time_factor"] = round(synth_seconds / spoken_seconds, 3)
-    result["tts_first_audio_s"] = {"p50": round(percentile(first_audio, 50), 3), "p95": round(percentile(first_audio, 95), 3)}
-    result["tts_first_audio_cached_s"] = {"p50": round(percentile(cached_audio, 50), 4), "p95": round(percentile(cached_audio, 95), 4)}
-    result["asr_seconds"] = {
-        "p50": round(percentile(heard_seconds, 50), 3),
-        "p95": round(percentile(heard_seconds, 95), 3),
-        "mean_clip_s": round(float(np.mean(clip_seconds)), 2),
+    errors: dict[str, list[float]] = {}
+    seconds, lengths, misses = [], [], []
+    for voice, speaker in voices.items():
+        for question in questions(name):
+            clip = listener.decode(speaker.sentence_wav(question))
+            for snr in NOISE_DB:
+                started = time.perf_counter()
+                heard = heard_text(listener, wav_bytes(with_noise(clip, snr, rng), RATE))
+                seconds.append(time.perf_counter() - started)
+                lengths.append(clip.size / RATE)
+                error = cer(question, heard)
+                errors.setdefault(f"{voice} {'clean' if snr is None else f'{snr} dB'}", []).append(error)
+                if snr is None and error > 0:
+                    misses.append({"voice": voice, "said": question, "heard": heard, "cer": round(error, 3)})
+    return {
+        "questions": len(questions(name)),
+        "cer": {level: round(float(np.mean(values)), 4) for level, values in errors.items()},
+        "cer_clean_both_voices": round(float(np.mean([v for k, vs in errors.items() if k.endswith("clean") for v in vs])), 4),
+        "seconds_per_clip": {**stats(seconds), "mean_clip_s": round(float(np.mean(lengths)), 2)},
+        "clean_misses": sorted(misses, key=lambda m: -m["cer"]),
     }
-    result["asr_cer"] = {name: round(float(np.mean(values)), 4) for name, values in errors.items()}
-    result["round_trip_cer"] = {"mean": round(float(np.mean(round_trip)), 4), "max": round(max(round_trip), 4)}
+
+
+def synthesis(settings: Settings, listener: Listener, replies: list[str]) -> dict:
+    """Official replies: made ahead (timed), their first audio from the official cache and
+    synthesised on the spot, the real-time factor, and the round trip through recognition."""
+    model = prepare_model(KOKORO_82M, settings.models_dir)
+    with tempfile.TemporaryDirectory(prefix="xiaobao-voice-") as tmp:
+        official = SpeechCache(Path(tmp) / "official", None)
+        speaker = Speaker(model, settings.voice_name, settings.voice_speed, settings.voice_threads, None, official)
+        speaker.synthesise("您好。")  # loading (jieba's dictionary) is not counted
+        made = prepare(speaker, replies)
+        cached, fresh, synth_s, spoken_s, round_trip = [], [], 0.0, 0.0, []
+        bare = Speaker(model, settings.voice_name, settings.voice_speed, settings.voice_threads)  # no cache at all
+        for reply in replies:
+            first = sentences(reply)[0]
+            started = time.perf_counter()
+            speaker.sentence_wav(first)
+            cached.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            audio = bare.synthesise(first)
+            took = time.perf_counter() - started
+            fresh.append(took)
+            synth_s, spoken_s = synth_s + took, spoken_s + audio.size / SAMPLE_RATE
+            round_trip.append(cer(reply, heard_text(listener, speaker.wav(reply))))
+    return {
+        "replies": len(replies),
+        "prepared": {"sentences": made.sentences, "seconds": made.seconds},
+        "first_audio_made_ahead_s": stats(cached, 4),
+        "first_audio_synthesised_s": stats(fresh),
+        "real_time_factor": round(synth_s / spoken_s, 3),
+        "round_trip_cer": {"mean": round(float(np.mean(round_trip)), 4), "max": round(max(round_trip), 4)},
+    }
+
+
+def end_to_end(services: Services, voices: dict[str, Speaker], asked: list[str]) -> dict:
+    """A spoken question (小宝's voice) → transcript → answer → the first sentence's audio, timed from
+    the end of the recording; by the path the answer took (an official reply, a generated answer…)."""
+    speaker, listener, engine = services.speaker, services.listener, services.engine
+    by_path: dict[str, list[float]] = {}
+    parts: dict[str, list[float]] = {"transcribe": [], "to_first_sentence": [], "first_audio": []}
+    for question in asked:
+        wav = voices[services.settings.voice_name].sentence_wav(question)  # the recording, made before the clock starts
+        session_id = engine.create_session()
+        started = time.perf_counter()
+        heard = heard_text(listener, wav) or question
+        transcribed = time.perf_counter()
+        first, path = None, "?"
+        for kind, value in engine.stream(session_id, heard):
+            if kind == "sentence" and first is None:
+                first = value
+                answered = time.perf_counter()
+            if kind == "final":
+                path = value.path
+                if first is None:
+                    first, answered = (sentences(value.text) or [""])[0], time.perf_counter()
+                break
+        if first:
+            speaker.sentence_wav(sentences(first)[0])
+        done = time.perf_counter()
+        by_path.setdefault(path, []).append(done - started)
+        parts["transcribe"].append(transcribed - started)
+        parts["to_first_sentence"].append(answered - transcribed)
+        parts["first_audio"].append(done - answered)
+    every = [v for values in by_path.values() for v in values]
+    return {
+        "questions": len(asked),
+        "end_of_speech_to_first_audio_s": stats(every, 2),
+        "by_path": {path: stats(values, 2) for path, values in by_path.items()},
+        "parts_s": {name: stats(values, 2) for name, values in parts.items()},
+    }
+
+
+def run(settings: Settings, sets: list[str], replies: int, beam: int, terms: bool, e2e: int) -> dict:
+    prepare_model(WHISPER_BASE, settings.models_dir)
+    result: dict = {"voices": list(VOICES), "beam_size": beam, "service_terms": terms}
+    voices = speakers(settings)
+    with Services(settings) as services:
+        listener = services.listener
+        listener.beam_size = beam
+        if not terms:
+            listener.prompt = PROMPT
+        result["prompt"] = listener.prompt
+        for name in sets:
+            result[name] = recognition(settings, listener, voices, name)
+        if replies:
+            result["synthesis"] = synthesis(settings, listener, demo_answers()[:replies])
+        if e2e:
+            if not services.llm.healthy():
+                result["end_to_end"] = "skipped: the chat model does not answer (start it, or set XIAOBAO_LLM_URL)"
+            else:
+                result["end_to_end"] = end_to_end(services, voices, questions("evaluation")[:e2e])
     return result
 
 
@@ -127,11 +218,15 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m xiaobao.eval.voice", description="小宝's voice measured on this machine")
-    parser.add_argument("questions", type=int, nargs="?", default=24, help="demo questions spoken (of 110)")
-    parser.add_argument("replies", type=int, nargs="?", default=12, help="official replies spoken and heard back (of 37)")
+    parser.add_argument("--sets", nargs="*", choices=sorted(SETS), default=["tuning", "evaluation"], help="question sets heard")
+    parser.add_argument("--replies", type=int, default=12, help="official replies spoken ahead, timed and heard back (of 37)")
+    parser.add_argument("--beam", type=int, default=1, help="the recogniser's beam size")
+    parser.add_argument("--no-terms", action="store_true", help="without the service's words in the recogniser's prompt")
+    parser.add_argument("--e2e", type=int, default=0, help="spoken questions answered end to end (needs the chat model)")
     parser.add_argument("--json", type=Path, help="write the result here too")
     options = parser.parse_args()
-    report = json.dumps(run(Settings(), options.questions, options.replies), ensure_ascii=False, indent=2)
+    result = run(Settings(), options.sets, options.replies, options.beam, not options.no_terms, options.e2e)
+    report = json.dumps(result, ensure_ascii=False, indent=2)
     print(report)
     if options.json:
         options.json.write_text(report + "\n", encoding="utf-8")

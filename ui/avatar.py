@@ -1,6 +1,8 @@
 """小宝's digital human on the chat page: our own drawing (SVG in ui/static/avatar.html)
-with idle, listening, thinking and speaking states. The script (ui/static/avatar.js) speaks each
-checked sentence of an answer as it appears in the chat (POST …/speech), moves the mouth with the
+with idle, listening, thinking and speaking states. The script (ui/static/avatar.js) speaks the
+answer to a question sent from the page: one request per answer (GET …/turns/current/audio) streams
+each checked sentence's audio as soon as the server has it (the chat's answer stream passes through
+services.recitals, voice/recital.py), and it is played in order; it moves the mouth with the
 loudness of the audio being played (WebAudio), shows captions, and records push-to-talk questions
 (MediaRecorder → POST …/transcription) into the question box, to be read and corrected before
 sending. Off with XIAOBAO_VOICE=false; a citizen can mute it or fold it away."""

@@ -227,7 +227,7 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
                 return
             writing[session_id] = ""
             try:
-                for kind, value in engine.stream(session_id, message):
+                for kind, value in services.recitals.tee(session_id, engine.stream(session_id, message)):  # the avatar speaks it
                     if kind == "sources":  # before the model writes: which passages the answer will come from
                         progress[session_id] = "小宝正在依据这些资料作答：" + "；".join(s["citation"] for s in value)
                     elif kind == "sentence":  # checked sentences only: nothing shown is withdrawn

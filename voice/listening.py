@@ -1,11 +1,16 @@
 """Speech recognition: Whisper base (CTranslate2, int8) through faster-whisper, in Mandarin, with its
 built-in voice activity detection trimming silence. Whisper writes traditional characters unless told
-otherwise, so it is prompted in simplified Chinese and its output is converted (OpenCC t2s) as well."""
+otherwise, so it is prompted in simplified Chinese and its output is converted (OpenCC t2s) as well.
+The prompt also names the service's own words — its service items, their other names and their
+departments, from the directory — so that a rare word (居住证, 稳岗补贴) is heard as itself rather
+than as a more common homophone."""
 
 from __future__ import annotations
 
 import io
+import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +18,9 @@ import numpy as np
 
 RATE = 16_000  # what Whisper listens at
 PROMPT = "以下是普通话的政务服务咨询，使用简体中文。"
+# words of every government service, beside the directory's own; written once, not from any test set
+COMMON_TERMS = ("一网通办", "随申办", "政务服务中心", "身份证", "户口", "社保", "医保", "公积金", "营业执照", "办件进度", "人工帮办")
+PROMPT_TERMS = 60  # at most this many: Whisper reads at most 223 tokens of prompt
 QUIET = 0.003  # RMS below this is silence (a muted or unplugged microphone)
 
 
@@ -30,14 +38,31 @@ class Transcript:
     seconds: float  # length of the recording
 
 
+def vocabulary(phrases: Iterable[str]) -> list[str]:
+    """The service's words for the prompt: each phrase once, without a trailing （…） note or the
+    district's name in front (宝山区民政局 → 民政局), common terms first."""
+    terms = []
+    for phrase in (*COMMON_TERMS, *phrases):
+        term = re.sub(r"（[^）]*）$", "", phrase.strip()).removeprefix("宝山区")
+        if len(term) >= 2 and term not in terms:
+            terms.append(term)
+    return terms[:PROMPT_TERMS]
+
+
+def prompt(terms: Iterable[str]) -> str:
+    terms = list(terms)
+    return f"{PROMPT}常见词：{'、'.join(terms)}。" if terms else PROMPT
+
+
 class Listener:
-    def __init__(self, model_dir: Path, threads: int, max_seconds: float) -> None:
+    def __init__(self, model_dir: Path, threads: int, max_seconds: float, terms: Iterable[str] = (), beam_size: int = 1) -> None:
         import opencc
         from faster_whisper import WhisperModel
 
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True)
         self._simplified = opencc.OpenCC("t2s")
         self.max_seconds = max_seconds
+        self.prompt, self.beam_size = prompt(terms), beam_size
         self._lock = threading.Lock()  # one recognition at a time: the cores are shared with the chat model
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -60,7 +85,9 @@ class Listener:
         if float(np.sqrt(np.mean(audio**2))) < QUIET:
             raise BadAudio("没有听到说话声：请检查麦克风，按住按钮说话。")
         with self._lock:
-            segments, _ = self._model.transcribe(audio, language="zh", initial_prompt=PROMPT, vad_filter=True, beam_size=1)
+            segments, _ = self._model.transcribe(
+                audio, language="zh", initial_prompt=self.prompt, vad_filter=True, beam_size=self.beam_size
+            )
             text = "".join(segment.text for segment in segments).strip()
         if not text:
             raise BadAudio("没有听清您说的话：请靠近麦克风再说一遍。")

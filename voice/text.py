@@ -11,7 +11,9 @@ DIGITS = "零一二三四五六七八九"
 SPELLED = "零幺二三四五六七八九"  # digit by digit, 1 is read 幺 so that 1 and 7 are not confused
 ID_LIKE = 5  # digit strings this long or longer are codes, not quantities (12345, 021-…, ID numbers)
 SENTENCE_END = "。！？；!?;\n"
-LONGEST = 60  # characters: longer sentences are cut at a comma (the model takes at most 510 phonemes)
+CLAUSE = 24  # characters: longer sentences are cut at a comma, into clauses of about this length (at about
+# real time on two busy cores, a clause is heard a few seconds after it is checked; a whole sentence, ten or more)
+LONGEST = 60  # characters: cut here when there is no comma (the model takes at most 510 phonemes)
 
 
 def number(digits: str) -> str:
@@ -68,14 +70,24 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _cut(piece: str) -> int | None:
+    """Where to cut a piece longer than a clause: after the last comma (or colon) within CLAUSE
+    characters, else after the first one; a list's 、 only when there is no comma; else at LONGEST."""
+    for marks in ("，,：:", "、"):
+        found = [i + 1 for i, c in enumerate(piece[:LONGEST]) if c in marks and i + 1 < len(piece)]
+        if found:
+            within = [i for i in found if i <= CLAUSE]
+            return within[-1] if within else found[0]
+    return LONGEST if len(piece) > LONGEST else None
+
+
 def sentences(text: str) -> list[str]:
-    """The text's sentences in order (each ending with its punctuation), long ones cut at a comma."""
+    """The text's sentences in order (each ending with its punctuation), long ones cut into clauses:
+    each piece is synthesised on its own, and a short first piece is heard sooner."""
     pieces = [p.strip() for p in re.split(rf"(?<=[{SENTENCE_END}])", text) if re.search(r"\w", p)]  # punctuation alone says nothing
     out: list[str] = []
     for piece in pieces:
-        while len(piece) > LONGEST:
-            cut = max(piece.rfind(c, 0, LONGEST) for c in "，,、：:")
-            cut = cut + 1 if cut > 0 else LONGEST
+        while len(piece) > CLAUSE and (cut := _cut(piece)):
             out.append(piece[:cut])
             piece = piece[cut:].strip()
         if piece:

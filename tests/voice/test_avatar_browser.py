@@ -53,21 +53,26 @@ def open_chat(page, site: str) -> None:
 
 
 def test_an_answer_is_spoken_with_captions_and_a_moving_mouth(site, page, llm, tmp_path):
-    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人每月领取高龄津贴400元[{n}]。")]
+    # one sentence, spoken as two clauses (voice/text.sentences), each the caption while it is heard
+    llm.answers = [citing("第一条", "年满九十周岁的本区户籍老人，每人每月领取高龄津贴400元[{n}]。")]
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/sessions/" in request.url else None)
     open_chat(page, site)
     page.locator("#question textarea").fill("高龄津贴每月多少钱")
     page.locator("#send").click()
     page.wait_for_selector("#xb-avatar[data-state='speaking']", timeout=60_000)
-    assert "四百" not in page.locator("#xb-caption").inner_text()  # the caption is the text as written
-    assert "400元" in page.locator("#xb-caption").inner_text()
+    assert page.locator("#xb-caption").inner_text() == "年满九十周岁的本区户籍老人，"
     openings = []
     for _ in range(20):
         openings.append(float(page.evaluate("() => document.getElementById('xb-mouth').style.getPropertyValue('--open') || '0'")))
         time.sleep(0.05)
     shoot(page, tmp_path, "avatar-speaking")
     assert max(openings) > 0.2 and len(set(openings)) > 3  # the mouth moves with the audio
+    page.wait_for_function("() => document.getElementById('xb-caption').textContent.includes('400元')", timeout=60_000)
+    assert "四百" not in page.locator("#xb-caption").inner_text()  # the caption is the text as written
     page.wait_for_selector("#xb-avatar[data-state='idle']", timeout=60_000)
     assert page.locator("#xb-mouth").evaluate("m => m.style.getPropertyValue('--open')") == "0"
+    assert [url.rsplit("/", 3)[-3:] for url in asked] == [["turns", "current", "audio"]]  # the whole answer from one request
 
 
 def test_push_to_talk_puts_the_transcript_in_the_question_box(site, page, tmp_path):

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 
 from xiaobao.eval.voice import cer
-from xiaobao.voice.listening import AudioTooLong, BadAudio
-
-pytestmark = pytest.mark.slow
+from xiaobao.voice.listening import PROMPT, AudioTooLong, BadAudio, prompt, vocabulary
 
 
 def pcm_wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
@@ -20,6 +18,24 @@ def pcm_wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
     return out.getvalue()
 
 
+def test_the_prompt_names_the_services_words_once_without_the_districts_name():
+    terms = vocabulary(["居住证办理", "居住证", "宝山区公安分局", "宝山区小微企业稳岗补贴（示例）", "户口", "证"])
+    assert terms[0] == "一网通办" and terms.count("户口") == 1 and "证" not in terms
+    assert {"居住证办理", "公安分局", "小微企业稳岗补贴"} <= set(terms)
+    assert prompt(terms).startswith(PROMPT) and "、居住证办理、" in prompt(terms)
+    assert len(vocabulary(f"事项{i}" for i in range(500))) == 60  # Whisper reads a prompt of at most 223 tokens
+    assert prompt([]) == PROMPT
+
+
+def test_cer_compares_what_was_said_not_how_it_was_written():
+    assert cer("请拨打12345热线。", "请拨打一二三四五热线") == 0  # digits as read, 幺 as 一, punctuation dropped
+    assert cer("2025年起，补贴2000元", "二零二五年起补贴两千元") == 0
+    assert cer("ＡＢ证件", "ab证件") == 0  # full width folded, letters lower-cased
+    assert cer("居住证", "居入正") == pytest.approx(2 / 3)
+    assert cer("居住证", "") == 1
+
+
+@pytest.mark.slow
 def test_spoken_and_heard_back(speaker, listener):
     """Round trip: 小宝's own voice, transcribed in simplified Chinese, close to what was said."""
     said = "请问办理居住证需要带什么材料？"
@@ -29,6 +45,7 @@ def test_spoken_and_heard_back(speaker, listener):
     assert 1.5 < heard.seconds < 6
 
 
+@pytest.mark.slow
 def test_silence_noise_and_non_audio_get_a_clear_message(listener):
     with pytest.raises(BadAudio, match="没有听到说话声"):
         listener.transcribe(pcm_wav(np.zeros(16_000 * 2)))
@@ -38,6 +55,7 @@ def test_silence_noise_and_non_audio_get_a_clear_message(listener):
         listener.transcribe(pcm_wav(0.05 * np.sin(np.arange(16_000 * 2) * 2 * np.pi * 50 / 16_000)))
 
 
+@pytest.mark.slow
 def test_a_recording_left_running_is_refused(listener):
     with pytest.raises(AudioTooLong, match="上限 30 秒"):
         listener.transcribe(pcm_wav(0.01 * np.random.default_rng(0).standard_normal(16_000 * 31)))

@@ -1,7 +1,10 @@
-"""The voice routes over the real models: a sentence spoken, a recording transcribed, and every
-refusal a clear 4xx that stores nothing."""
+"""The voice routes over the real models: an answer spoken as one stream of sentences' audio (the
+answer being given, and a stored one), a recording transcribed, and every refusal a clear 4xx that
+stores nothing."""
 
+import base64
 import io
+import json
 
 import numpy as np
 import pytest
@@ -22,14 +25,46 @@ def client(voiced):
     return client
 
 
-def test_speak_then_transcribe(client, services):
-    spoken = client.post(f"/api/sessions/{client.session_id}/speech", json={"text": "请拨打12345热线。"})
-    assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/wav"
-    assert spoken.content[:4] == b"RIFF"
+def events(response) -> list[tuple[str, dict]]:
+    blocks = [b for b in response.text.split("\n\n") if b.strip()]
+    return [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: "))) for b in blocks]
+
+
+def test_the_answer_being_given_is_spoken_in_one_stream_and_heard_back(client, services, engine):
+    url = f"/api/sessions/{client.session_id}/turns/current/audio"
+    assert client.get(url).status_code == 404  # nothing asked yet
+    # the chat page's answer stream passes through the recitals (ui/chat.py); an official reply
+    list(services.recitals.tee(client.session_id, engine.stream(client.session_id, "政务服务中心几点上班？")))
+    spoken = client.get(url)
+    assert spoken.status_code == 200 and spoken.headers["content-type"].startswith("text/event-stream")
+    (kind, sentence), (end, _) = events(spoken)
+    assert (kind, sentence["text"], end) == ("audio", "工作日9:00至17:00。", "end")  # the caption is the text as written
+    wav = base64.b64decode(sentence["wav"])
+    assert wav[:4] == b"RIFF"
     assert len(list((services.settings.cache_dir / "speech").glob("*.wav"))) == 1  # kept for the next time
-    heard = client.post(f"/api/sessions/{client.session_id}/transcription", files={"audio": ("q.wav", spoken.content, "audio/wav")})
+    heard = client.post(f"/api/sessions/{client.session_id}/transcription", files={"audio": ("q.wav", wav, "audio/wav")})
     assert heard.status_code == 200, heard.text
-    assert "热线" in heard.json()["text"] and heard.json()["seconds"] > 1
+    assert "工作日" in heard.json()["text"] and heard.json()["seconds"] > 1
+
+
+def test_a_stored_answer_is_spoken_by_its_turn(client, engine):
+    reply = client.post(f"/api/sessions/{client.session_id}/messages", json={"text": "政务服务中心几点上班？"}).json()
+    spoken = client.get(f"/api/sessions/{client.session_id}/turns/{reply['turn_id']}/audio")
+    assert [kind for kind, _ in events(spoken)] == ["audio", "end"]
+    question = reply["turn_id"] - 1  # the citizen's own turn is not an answer to speak
+    assert client.get(f"/api/sessions/{client.session_id}/turns/{question}/audio").status_code == 404
+    other = client.post("/api/sessions", json={}).json()
+    assert (
+        client.get(
+            f"/api/sessions/{other['session_id']}/turns/{reply['turn_id']}/audio", headers={"X-Session-Key": other["session_key"]}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/sessions/{client.session_id}/turns/{reply['turn_id']}/audio", headers={"X-Session-Key": "wrong"}).status_code
+        == 403
+    )
+    assert "/api/sessions/{session_id}/turns/current/audio" in client.get("/openapi.json").json()["paths"]
 
 
 def test_refusals_are_clear_and_nothing_is_stored(client, services):
@@ -43,12 +78,11 @@ def test_refusals_are_clear_and_nothing_is_stored(client, services):
     assert too_long.status_code == 413 and "录音太长" in too_long.json()["detail"]
     too_big = client.post(url, files={"audio": ("q.wav", io.BytesIO(b"\0" * (2 * 1024 * 1024 + 1)), "audio/wav")})
     assert too_big.status_code == 413 and "录音太大" in too_big.json()["detail"]
-    assert client.post(f"/api/sessions/{client.session_id}/speech", json={"text": "问" * 301}).status_code == 422
     assert client.post(url, files={"audio": ("q.wav", b"x", "audio/wav")}, headers={"X-Session-Key": "wrong"}).status_code == 403
     assert not (services.settings.data_dir / "uploads").exists()
 
 
 def test_voice_can_be_turned_off(client, services):
     services.settings = services.settings.model_copy(update={"voice": False})
-    response = client.post(f"/api/sessions/{client.session_id}/speech", json={"text": "您好"})
+    response = client.get(f"/api/sessions/{client.session_id}/turns/current/audio")
     assert response.status_code == 404 and response.json()["detail"] == "语音功能未开启。"

@@ -26,6 +26,15 @@ def test_the_cache_keeps_the_most_recently_used_entries(tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_official_audio_is_kept_until_its_reply_goes(tmp_path):
+    cache = SpeechCache(tmp_path, entries=None)  # unbounded: as many as the official replies' sentences
+    for key in ("a", "b", "c"):
+        cache.put(key, key.encode())
+    assert all(key in cache for key in ("a", "b", "c"))
+    assert cache.keep({"a", "c"}) == 1
+    assert "b" not in cache and cache.get("a") == b"a" and cache.get("c") == b"c"
+
+
 def test_wav_bytes_clip_to_16_bit():
     rate, samples = read_wav(wav_bytes(np.array([0.0, 0.5, 2.0, -2.0], np.float32)))
     assert rate == SAMPLE_RATE and samples.tolist() == [0, 16383, 32767, -32767]
@@ -34,6 +43,7 @@ def test_wav_bytes_clip_to_16_bit():
 @pytest.mark.slow
 def test_a_sentence_is_spoken_and_its_audio_kept(speaker):
     assert "ʨ" in speaker.phonemes("居住证")  # Mandarin IPA, what the model was trained on
+    assert speaker.key("您好。") != speaker.key("您好！") and "zf_xiaobei|1.0" in speaker.key("您好。")  # text, voice, speed
     started = time.perf_counter()
     first = speaker.sentence_wav("您好，我是小宝。")
     synthesised = time.perf_counter() - started

@@ -34,6 +34,11 @@ def test_sentences_keep_their_punctuation_and_long_ones_are_cut_at_a_comma():
     pieces = sentences(long)
     assert "".join(pieces) == long
     assert all(len(p) <= 60 for p in pieces) and len(pieces) >= 2
+    clauses = "申请人需携带身份证、户口本和租赁合同，到宝山区政务服务中心三号窗口办理，工作日均可。"
+    assert sentences(clauses) == ["申请人需携带身份证、户口本和租赁合同，", "到宝山区政务服务中心三号窗口办理，工作日均可。"]
+    assert sentences("您好，我是小宝，很高兴为您服务。") == ["您好，我是小宝，很高兴为您服务。"]  # short: whole
+    listed = "需要身份证、户口本、结婚证、房产证、租赁合同、社保缴费证明、居住证明和照片。"
+    assert sentences(listed)[0].endswith("、") and "".join(sentences(listed)) == listed  # no comma: at a list's 、
 
 
 def test_nothing_to_say_is_no_sentence():

@@ -1,10 +1,10 @@
 // 小宝, the digital human of the chat page (ui/avatar.py). It speaks the answers to questions asked on
-// this page, sentence by sentence as each checked sentence appears in the chat, with captions; its
-// mouth follows the loudness of the audio being played; push-to-talk records a question and puts
-// the transcript in the question box, to be read and corrected before it is sent. Nothing is sent
-// anywhere but this server, nothing is loaded from elsewhere.
+// this page: when an answer starts to appear, one request (GET …/turns/current/audio) streams the
+// audio of each checked sentence as the server synthesises it, played in order with the sentence as
+// the caption; its mouth follows the loudness of the audio being played; push-to-talk records a
+// question and puts the transcript in the question box, to be read and corrected before it is sent.
+// Nothing is sent anywhere but this server, nothing is loaded from elsewhere.
 (() => {
-  const END = /[^。！？；!?;\n]*[。！？；!?;\n]/g; // complete sentences
   const HOLD_MS = 500; // a press longer than this is push-to-talk: releasing ends the recording
   const store = window.localStorage;
   const state = {
@@ -14,7 +14,8 @@
     speed: Number(store.getItem("xb-speed") || "1"),
     armed: false, // a question was sent from this page: its answer is spoken
     baseline: 0, // the bot bubbles there were when it was sent (older ones are not spoken)
-    spoken: [], // per bot bubble after the baseline: how many characters were queued for speech
+    listening: null, // the AbortController of this answer's audio stream, once it is opened
+    streaming: false, // that stream is still open: more sentences may come
     queue: [],
     playing: false,
     audio: null, // { context, analyser }
@@ -52,20 +53,49 @@
     return state.audio;
   }
 
-  async function fetchSpeech(text) {
+  // the answer's audio: one server-sent-event stream, an `audio` event per sentence ({text, wav})
+  async function listen(controller) {
     const { id, key } = credentials();
-    const response = await fetch(`/api/sessions/${encodeURIComponent(id)}/speech`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-Session-Key": key },
-      body: JSON.stringify({ text }),
-    });
-    if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || "语音暂时不可用");
-    return response.arrayBuffer();
+    state.streaming = true;
+    try {
+      const response = await fetch(`/api/sessions/${encodeURIComponent(id)}/turns/current/audio`, {
+        headers: { "X-Session-Key": key },
+        signal: controller.signal,
+      });
+      if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || "语音暂时不可用");
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] || "{}");
+          if (event === "audio") say(data.text, data.wav);
+          if (event === "error") throw new Error(data.detail);
+        }
+      }
+    } catch (error) {
+      if (error.name !== "AbortError") caption(`（${error.message}）`);
+    } finally {
+      state.streaming = false;
+      if (!state.playing && !state.recorder) show("idle");
+    }
   }
 
-  function say(text) {
+  function wavBuffer(base64) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    return bytes.buffer;
+  }
+
+  function say(text, wav) {
     if (state.muted) return;
-    state.queue.push({ text, wav: fetchSpeech(text) }); // fetched at once, played in order
+    state.queue.push({ text, wav: audio().context.decodeAudioData(wavBuffer(wav)) }); // decoded at once, played in order
     if (!state.playing) playNext();
   }
 
@@ -73,13 +103,13 @@
     const next = state.queue.shift();
     if (!next) {
       state.playing = false;
-      show("idle");
+      show(state.streaming ? "thinking" : "idle"); // between sentences: the next one is being synthesised
       return;
     }
     state.playing = true;
     try {
       const { context, analyser } = audio();
-      const buffer = await context.decodeAudioData(await next.wav);
+      const buffer = await next.wav;
       const source = context.createBufferSource();
       source.buffer = buffer;
       source.playbackRate.value = state.speed;
@@ -116,47 +146,35 @@
   }
 
   function stopSpeaking() {
+    state.listening?.abort();
     state.queue = [];
     try { state.source?.stop(); } catch (_) { /* not started */ }
   }
 
   // --- following the chat -----------------------------------------------------------------------
 
-  function bubbleText(bubble) {
-    const copy = bubble.cloneNode(true);
-    // labels, sources and buttons are not read; nor is what Xiaobao is doing before its first sentence
-    copy.querySelectorAll(".label, .progress, details, .message-buttons, button").forEach((n) => n.remove());
-    return copy.textContent.trim();
-  }
-
   // the answer being streamed is a bare span; stored turns have a label (helpers' and notices' too)
   const writing = (bubble) => Boolean(bubble.querySelector("span.not-rated:not(.label)"));
 
-  // each checked sentence of the answer, once, as soon as it is in the chat
+  // once the answer to the question sent from this page starts to appear, its audio is asked for
+  // (the server notes the answer's sentences from its start, so none is missed)
   function follow() {
     if (!state.armed) return;
     const bubbles = [...document.querySelectorAll("#chat .message.bot .message-content")].slice(state.baseline);
     const answering = !bubbles.length || writing(bubbles[bubbles.length - 1]);
     if (!state.playing && !state.recorder) show(answering ? "thinking" : "idle");
-    bubbles.forEach((bubble, i) => {
-      const text = bubbleText(bubble);
-      const done = state.spoken[i] || 0;
-      const finished = !writing(bubble) || i < bubbles.length - 1;
-      const fresh = text.slice(done);
-      const sentences = finished ? [fresh] : fresh.match(END) || [];
-      for (const sentence of sentences) {
-        if (sentence.trim()) say(sentence.trim());
-        state.spoken[i] = (state.spoken[i] || 0) + sentence.length;
-      }
-    });
+    if (bubbles.length && !state.listening && !state.muted) {
+      state.listening = new AbortController();
+      listen(state.listening);
+    }
   }
 
   function asked() {
     if (!document.querySelector("#question textarea")?.value.trim()) return; // nothing is sent
     state.armed = true;
     state.baseline = document.querySelectorAll("#chat .message.bot").length;
-    state.spoken = [];
     stopSpeaking();
+    state.listening = null;
     if (!state.muted) audio(); // within the click: browsers let audio start only after a gesture
     show("thinking");
   }
