@@ -1,0 +1,35 @@
+"""An editor changes a 一件事 bundle in the console, in a real Chromium: the current version's JSON
+is shown, a change is saved as the next version and used at once, the old version stays readable."""
+
+from pathlib import Path
+
+BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
+
+
+def test_editor_saves_a_new_version_of_a_bundle(site, page, services, tmp_path: Path):
+    services.bundles.seed(BUNDLES)
+    services.accounts.add("zhang", "password-1", "editor", "张编辑")
+    page.goto(site + "/staff/login?next=/staff/editor", wait_until="domcontentloaded")
+    page.fill("#username", "zhang")
+    page.fill("#password", "password-1")
+    page.click("#submit")
+    page.wait_for_url("**/staff/editor", timeout=10_000)
+    page.click("#tabs button[data-tab='bundles']")
+    page.locator("#bundle-pick option", has_text="退休一件事（第 1 版，示例数据）").wait_for(state="attached", timeout=10_000)
+    page.select_option("#bundle-pick", "retirement")
+    page.wait_for_function("document.querySelector('#bundle-json').value.includes('退休一件事')", timeout=10_000)
+    text = page.input_value("#bundle-json")
+    page.fill("#bundle-json", text.replace("是否有外省市的养老保险缴费记录需要转入？", "是否有外地社保缴费记录需要转入？"))
+    page.fill("#bundle-note", "问法更口语")
+    page.click("#bundle-save")
+    page.locator("#bundle-pick option", has_text="退休一件事（第 2 版").wait_for(state="attached", timeout=10_000)
+    page.locator("#bundle-versions tr", has_text="问法更口语").wait_for(timeout=10_000)
+    assert services.bundles.get("retirement")[0].questions[2].text == "是否有外地社保缴费记录需要转入？"
+
+    page.locator("#bundle-versions tr", has_text="retirement.json").get_by_role("button", name="查看").click()
+    page.wait_for_function("document.querySelector('#bundle-json').value.includes('外省市')", timeout=10_000)
+    page.fill("#bundle-json", "{ not json")
+    page.click("#bundle-save")
+    page.get_by_text("配置不是有效的 JSON").wait_for(timeout=10_000)
+    page.screenshot(path=str(tmp_path / "bundles.png"), full_page=True)
+    assert services.bundles.get("retirement")[1] == 2  # nothing saved
