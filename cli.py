@@ -961,6 +961,33 @@ def eval_routing(
         console.print(f"JSON 已写入 {json_out}，图：{chart}")
 
 
+@eval_app.command("verbatim")
+def eval_verbatim(
+    ctx: typer.Context,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
+) -> None:
+    """答复口径原文答复评测：相似问法能否拿到原文答复、近似但不同的问题是否被误给原文（调参集与评测集分列）。
+
+    需要 xiaobao init 导入的示例知识。"""
+    from xiaobao.eval.results import write
+    from xiaobao.eval.verbatim import plot, run_verbatim_eval
+
+    with opened(ctx.obj) as services:
+        result = run_verbatim_eval(services.engine.triage)
+    table = Table("数据集", "相似问法", "原文答复正确", "答错条目", "近似问题", "误给原文", title="答复口径原文答复")
+    for name, s in result["sets"].items():
+        rates = (f"{s['verbatim_right']:.1%}", f"{s['verbatim_wrong_entry']:.1%}", str(s["near_misses"]), f"{s['false_verbatim']:.1%}")
+        table.add_row(name, str(s["paraphrases"]), *rates)
+    console.print(table)
+    for name, s in result["sets"].items():
+        for row in s["rows"]:
+            if not row["ok"]:
+                console.print(f"  [{name}] {row['question']} → {row['decision']} {row['given'] or ''}（应为 {row['expect'] or '非原文'}）")
+    remember(ctx.obj, "verbatim", {name: {k: v for k, v in s.items() if k != "rows"} for name, s in result["sets"].items()})
+    if json_out:
+        console.print(f"JSON 已写入 {json_out}，图：{write(result, json_out, plot)}")
+
+
 catalogue_app = typer.Typer(help="办事事项目录：导入已发布的办事指南。", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
 

@@ -46,16 +46,49 @@ _DIGITS = re.compile(r"^[\d.%％]+$")
 # the phrasings are. (The words are generic for topic coverage above, and decisive here.)
 ASPECTS = {
     "材料": ("材料", "证件", "带什么", "带哪些", "要带", "准备什么", "准备哪些", "提交什么"),
-    "时间": ("多久", "几天", "多长时间", "时限", "工作日", "什么时候", "何时", "几点", "时间"),
+    "时间": ("多久", "几天", "多长时间", "时限", "工作日", "什么时候", "何时", "几点", "时间", "周末", "周六", "周日", "开门"),
     "地点": ("哪里", "在哪", "地点", "地址", "哪儿"),
     "费用": ("多少钱", "费用", "收费", "交多少", "缴费", "交钱", "免费"),
     "条件": ("条件", "资格", "哪些人", "谁可以"),
 }
 
 
+# Which transaction on an item a question is about. Service catalogues split an item by it (设立 /
+# 变更 / 注销 登记; 申领 / 补领 / 换领): 个体户注销要什么材料 is not answered by 开个体户需要什么材料, nor
+# 居住证过期了还能续吗 by 居住证办好要多久, however close the phrasings are. Applying for the thing is the
+# default and has no words here.
+ACTIONS = {
+    "注销": ("注销", "不想干", "不干了", "关掉", "歇业", "停业"),
+    "变更": ("变更", "变了", "更改", "修改", "改名", "换法人", "迁址", "迁移"),
+    "补办": ("补办", "补领", "丢了", "遗失", "挂失", "损坏", "补发"),
+    "续期": ("续期", "续签", "延期", "过期", "到期", "签注", "能续", "换领"),
+    "年检": ("年检", "年审", "年报"),
+}
+
+
+# The thing a question is about, named by its kind (an allowance, a certificate, a card, a licence):
+# 高龄老人护理补贴 is not 高龄老人津贴 and 养老金 is not 津贴, however close the phrasings are.
+_THING = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:补贴|津贴|补助|养老金|公积金|保险金|抚恤金|证明|许可证|执照|证|卡|户口)")
+
+
+def things_held(tokenizer: Tokenizer, question: str, entry: str) -> bool:
+    """Every thing the question names (see _THING) is in the entry: each 2+ character word of it, as
+    written or character by character (老年津贴 in 年满65周岁的老人…津贴)."""
+    for span in _THING.findall(question):
+        for part in tokenizer.tokens(span):
+            if len(part) >= 2 and part not in GENERIC and not covered(tokenizer, part, entry) and not all(ch in entry for ch in part):
+                return False
+    return True
+
+
 def aspects(text: str) -> set[str]:
     """The aspects (see ASPECTS) a text asks or speaks about."""
     return {name for name, words in ASPECTS.items() if any(w in text for w in words)}
+
+
+def actions(text: str) -> set[str]:
+    """The transactions (see ACTIONS) a text names."""
+    return {name for name, words in ACTIONS.items() if any(w in text for w in words)}
 
 
 FEATURES = (

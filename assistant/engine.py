@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from xiaobao.assistant import answerability, citations, guard, quotes
 from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, SharedSlots, Slots
-from xiaobao.assistant.router import rewrite, route
+from xiaobao.assistant.router import rewrite, route, rules
 from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, official_entry, turn_dict
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.assistant.tools import Tools
@@ -57,6 +57,8 @@ _INTENTS = {
     "prereview_materials": "prereview",
     "report_unresolved": "report",
     "bundle_guide": "bundle",
+    "generate_material": "material",
+    "registered_address": "address",
 }
 
 
@@ -116,8 +118,9 @@ def _session(session: Session, session_id: str) -> ChatSession:
 
 
 def _phrasings(hit: Hit) -> str:
-    """A Q&A entry's standard question and the phrasing retrieval matched."""
-    return f"{hit.payload.get('question') or ''} {hit.payload.get('text') or ''}"
+    """A Q&A entry's standard question, its similar phrasings and the one retrieval matched."""
+    p = hit.payload
+    return " ".join([str(p.get("question") or ""), *map(str, p.get("alternatives") or []), str(p.get("text") or "")])
 
 
 def _dense(hit: Hit) -> float:
@@ -315,6 +318,8 @@ class Engine:
             yield "final", Reply(session_id, question_id, "", "human", "human", None, total_ms=(time.perf_counter() - started) * 1000)
             return
         intent = self.tools.continuing(session_id, checked.text) or route(checked.text)  # a 一件事 walk's answer, or routed
+        if rules(checked.text).intent == "knowledge":  # an answer to what a material being generated asked (no classifier guess)
+            intent = self.tools.pending_material(session_id, checked.text) or intent
         first_token: list[float] = []
         if intent.intent == "knowledge":
             ordered = suspicious(checked.text)
@@ -370,14 +375,24 @@ class Engine:
         else:
             fused = hits
         # An official reply is given verbatim only when one Q&A entry near the top, about what the question
-        # asks (its materials, time, place, fee or conditions: answerability.ASPECTS), is both close to the
+        # asks (its materials, time, place, fee or conditions: answerability.ASPECTS) and about the same
+        # transaction (applying, 注销, 变更, 补办, 续期, 年检: answerability.ACTIONS) and holding the thing it
+        # names (护理补贴 is not 津贴: answerability.things_held), is both close to the
         # question and clearly closer than any other such entry: two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold: then the entry whose matched phrasing
         # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
         # not 新生儿医保怎么缴费); otherwise the model composes. With a model it must also be likely to answer.
-        asked = answerability.aspects(question)
+        asked, acted = answerability.aspects(question), answerability.actions(question)
         qas = sorted(
-            (h for h in fused[:3] if h.payload.get("doc_type") == "qa" and asked <= answerability.aspects(_phrasings(h))),
+            (
+                h
+                for h in fused[:3]
+                if h.payload.get("doc_type") == "qa"
+                and asked <= answerability.aspects(_phrasings(h))
+                and answerability.aspects(str(h.payload.get("text") or "")) <= asked
+                and acted == answerability.actions(_phrasings(h))
+                and answerability.things_held(self.kb.tokenizer, question, f"{_phrasings(h)} {h.payload.get('answer') or ''}".lower())
+            ),
             key=_dense,
             reverse=True,
         )

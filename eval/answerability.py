@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from xiaobao.assistant.answerability import FEATURES, MODEL_FILE, Candidate, Model, candidates, features, topic_terms
+from xiaobao.eval.questions import gold_keys
 from xiaobao.knowledge.index import SearchFilter
 from xiaobao.knowledge.retriever import unit_key
 from xiaobao.settings import Settings
@@ -64,7 +65,7 @@ def read_queries(path: Path, limit: int | None = None) -> list[dict]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             rec = json.loads(line)
-            if rec.get("relevant"):
+            if rec.get("relevant") and rec.get("complete", True):  # every gold unit mapped (lecoqa marks the rest)
                 out.append(rec)
         if limit and len(out) >= limit:
             break
@@ -105,7 +106,7 @@ def collect(
             return loaded, kb.embedder.model_id
         cases = []
         for rec in queries:
-            gold = [str(g) for g in rec["relevant"]]
+            gold = sorted(gold_keys(rec))
             hits = kb.retriever.search(rec["question"], TOP + len(gold), SearchFilter())
             cands = candidates(hits, key=lambda h: unit_key(h.payload))
             case = Case(

@@ -16,6 +16,12 @@ class Question:
     expect_refusal: bool = False
 
 
+def gold_keys(rec: dict) -> set[str]:
+    """A record's gold units as retrieval keys (xiaobao.knowledge.retriever.unit_key): law|article for
+    statutes, the id otherwise."""
+    return {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
+
+
 def load_questions(path: Path, limit: int | None = None, require_gold: bool = False) -> list[Question]:
     """With `require_gold`, questions without relevant items, or whose gold could not be fully mapped
     (`complete` false), are left out."""
@@ -25,7 +31,7 @@ def load_questions(path: Path, limit: int | None = None, require_gold: bool = Fa
             continue
         try:
             rec = json.loads(line)
-            relevant = {f"{r['law']}|{r['article']}" if isinstance(r, dict) else str(r) for r in rec.get("relevant") or []}
+            relevant = gold_keys(rec)
             question = Question(str(rec["question"]).strip(), relevant, bool(rec.get("gov")), rec.get("expect") == "refuse")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}:{number} 不是有效的问题记录：{exc}") from exc

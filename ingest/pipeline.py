@@ -27,7 +27,7 @@ from xiaobao.knowledge.index import IndexPoint
 
 # Bump when loaders change what they produce, so unchanged files are re-chunked once.
 # 2: text is no longer cut where it reads as an instruction; such chunks are flagged instead.
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"  # 3: Q&A entries carry their similar phrasings (alternatives)
 
 
 def index_signature(kb: KnowledgeBase) -> str:

@@ -63,6 +63,7 @@ def qa_chunks(rec: dict, source: str) -> list[Chunk]:
     meta = {
         "doc_id": entry_id,
         "question": phrasings[0],
+        "alternatives": phrasings[1:],
         "answer": str(rec["answer"]),
         "item": rec.get("item"),
         "department": rec.get("department"),

@@ -221,6 +221,45 @@ def test_aspects_say_what_about_an_item_is_asked():
     assert aspects("新生儿医保怎么参保") == set()
 
 
+def test_actions_say_which_transaction_on_an_item_is_meant():
+    from xiaobao.assistant.answerability import actions
+
+    assert actions("个体户注销要什么材料") == {"注销"} and actions("开个体户需要什么材料？") == set()
+    assert actions("居住证过期了还能续吗") == {"续期"} == actions("居住证签注以后还要去现场吗？")
+
+
+def test_a_thing_the_question_names_must_be_in_the_entry():
+    from xiaobao.assistant.answerability import things_held
+    from xiaobao.knowledge.lexical import Tokenizer
+
+    tok = Tokenizer()
+    entry = "高龄老人津贴怎么申请？ 老人津贴去哪里办 家里老人满65岁怎么领津贴 本区户籍、年满65周岁的老人可申领。"
+    assert things_held(tok, "高龄津贴怎么申请", entry)
+    assert things_held(tok, "我爸满65了，老年津贴怎么领", entry)  # 老年: each character is there
+    assert not things_held(tok, "高龄老人护理补贴怎么申请", entry)
+    assert not things_held(tok, "老人养老金每月发多少", entry)
+    assert things_held(tok, "怎么申请", entry)  # names no thing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    ["个体户注销要什么材料", "高龄老人护理补贴怎么申请", "老人养老金每月发多少", "居住证过期了还能续吗"],
+)
+def test_a_close_official_reply_about_another_transaction_or_thing_is_not_given(demo_engine, question):
+    assert demo_engine.triage(question)[1] != "verbatim"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [("开办企业需要哪些材料", "qa-0024"), ("个体户营业执照要什么材料", "qa-0021"), ("高龄津贴怎么申请", "qa-0029")],
+)
+def test_a_paraphrase_of_an_official_question_gets_its_reply(demo_engine, question, entry):
+    hits, decision = demo_engine.triage(question)
+    assert decision == "verbatim" and hits[0].payload["doc_id"] == entry
+
+
 @pytest.mark.slow
 def test_an_official_reply_about_another_aspect_of_the_item_is_not_given(demo_engine):
     # 居住证办好要多久？ is the closest phrasing, but it answers how long, not what to bring

@@ -1,0 +1,77 @@
+"""`xiaobao eval verbatim`: when is an official reply (答复口径) given word for word?
+
+An official reply read out verbatim is the strongest thing Xiaobao says, so both of its mistakes are
+measured on the demo knowledge pack: a paraphrase of an entry's question that does not get the
+reply (开办企业需要哪些材料 → 注册公司需要准备哪些材料？), and a question about something else that gets
+a close entry's reply anyway (高龄老人护理补贴怎么申请 → 高龄老人津贴怎么申请？). Two sets written by us
+(eval/data/README.md): verbatim-tuning.jsonl, on which the rule was chosen, and
+verbatim-evaluation.jsonl, written apart in citizens' own words and never used to tune. A row's
+`expect` is the entry that should be read out, or null when no official reply answers it.
+The decision is the engine's own (Engine.triage), without the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+SETS = {"tuning": DATA / "verbatim-tuning.jsonl", "evaluation": DATA / "verbatim-evaluation.jsonl"}
+COMMAND = "xiaobao eval verbatim --json docs/eval/verbatim.json"
+
+
+def load(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row.get("question"), str) or "expect" not in row:
+            raise ValueError(f"{path.name} 第 {number} 行缺少 question 或 expect")
+    return rows
+
+
+def score(triage: Callable[[str], tuple[list, str]], rows: list[dict]) -> dict:
+    """Per row the decision and the entry read out; paraphrase recall and the false-verbatim rate."""
+    out = []
+    for row in rows:
+        hits, decision = triage(row["question"])
+        given = str(hits[0].payload.get("doc_id")) if decision == "verbatim" and hits else None
+        out.append({**row, "decision": decision, "given": given, "ok": given == row["expect"]})
+    paraphrases = [r for r in out if r["expect"]]
+    others = [r for r in out if not r["expect"]]
+
+    def share(count: int, group: list) -> float:
+        return round(count / max(len(group), 1), 4)
+
+    return {
+        "paraphrases": len(paraphrases),
+        "verbatim_right": share(sum(r["ok"] for r in paraphrases), paraphrases),
+        "verbatim_wrong_entry": share(sum(bool(r["given"]) and not r["ok"] for r in paraphrases), paraphrases),
+        "near_misses": len(others),
+        "false_verbatim": share(sum(bool(r["given"]) for r in others), others),
+        "rows": out,
+    }
+
+
+def run_verbatim_eval(triage: Callable[[str], tuple[list, str]], sets: dict[str, Path] = SETS) -> dict:
+    return {"command": COMMAND, "sets": {name: score(triage, load(path)) for name, path in sets.items()}}
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ("verbatim_right", "verbatim_wrong_entry", "false_verbatim")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(len(result["sets"]), 1)
+    for i, (name, s) in enumerate(result["sets"].items()):
+        bars = ax.bar([x + i * width for x in range(len(metrics))], [s[m] for m in metrics], width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks([x + width / 2 for x in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Official replies given verbatim (demo pack)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
