@@ -86,6 +86,20 @@ def main(
         raise fail(f"配置有误：{exc}") from None
 
 
+def served_note(settings: Settings) -> str | None:
+    """What to do when the running service holds the data directory (the embedded index admits one process)."""
+    from xiaobao.operations.running import found
+
+    running = found(settings.data_dir)
+    if running is None:
+        return None
+    return (
+        f"小宝服务正在运行（进程 {running.pid}，{running.url}），占用数据目录 {settings.data_dir}。"
+        "导入知识：直接运行 xiaobao ingest（会交给运行中的服务在后台导入）；"
+        "评测等其他命令：请先停止服务，或用另一个数据目录（--data-dir）运行。"
+    )
+
+
 @contextmanager
 def opened(settings: Settings, collection: str | None = None) -> Iterator[Services]:
     """The services for one command, with the knowledge base open (a missing embedding model or an
@@ -98,7 +112,7 @@ def opened(settings: Settings, collection: str | None = None) -> Iterator[Servic
         services.kb  # noqa: B018  (opened now, so that its errors surface before any work)
     except (ModelMissing, IndexUnavailable, ValueError) as exc:
         services.close()
-        raise fail(str(exc)) from None
+        raise fail(served_note(settings) or str(exc)) from None
     with services:
         yield services
 
@@ -196,6 +210,25 @@ def model_running(services: Services, model_settings: Settings | None = None) ->
             server.stop()
 
 
+@contextmanager
+def served(services: Services, host: str, port: int):
+    """The HTTP app, while it serves: a note in the data directory tells `xiaobao ingest` to go through
+    it (operations/running.py), and the cockpit's daily pre-aggregates and weekly / monthly reports run
+    on a schedule."""
+    from xiaobao.operations import periodic, running
+    from xiaobao.server import create_app
+
+    app_ = create_app(services)
+    data_dir = services.settings.data_dir
+    note = running.announce(data_dir, f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}")
+    app_.state.local_token = note.token
+    try:
+        with periodic.Schedule(services.cockpit, data_dir / "reports"):
+            yield app_
+    finally:
+        running.withdraw(data_dir, note)
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -207,13 +240,11 @@ def serve(
 
     import uvicorn
 
-    from xiaobao.server import create_app
     from xiaobao.voice.rehearsal import rehearse_in_background
 
     stop_rehearsal = threading.Event()
     try:
-        with opened(ctx.obj) as services, model_running(services):
-            app_ = create_app(services)
+        with opened(ctx.obj) as services, model_running(services), served(services, host, port) as app_:
             console.print(f"[bold green]小宝已启动：http://{host}:{port}/[/bold green]  接口文档：http://{host}:{port}/docs")
             console.print(f"工作人员入口：http://{host}:{port}/staff/login")
             if not services.accounts.users():
@@ -288,9 +319,53 @@ def ingest(
     collection: Annotated[str | None, typer.Option(help="导入到哪个知识集合（默认 knowledge）。")] = None,
 ) -> None:
     """导入知识：只重新嵌入变化的内容，删除已移除文件的片段。"""
-    with opened(ctx.obj, collection) as services:
-        summary = run_ingest(services, paths)
+    from xiaobao.operations.running import found
+
+    running = found(ctx.obj.data_dir)
+    if running is not None:
+        if collection:
+            raise fail(f"{served_note(ctx.obj)} 通过服务只能导入服务所用的知识集合；要导入到 {collection}，请先停止服务。")
+        summary = ingest_through(running, paths)
+    else:
+        with opened(ctx.obj, collection) as services:
+            summary = run_ingest(services, paths)
     print_summary(summary)
+
+
+def ingest_through(running, paths: list[Path]):
+    """Ingest through the running service (a background job there), showing its progress."""
+    import time
+
+    import httpx
+
+    from xiaobao.api.editor import LOCAL_TOKEN
+    from xiaobao.ingest.loaders import Problem
+    from xiaobao.ingest.pipeline import IngestSummary
+
+    console.print(f"小宝服务正在运行（进程 {running.pid}），交给服务在后台导入……")
+    http = httpx.Client(base_url=running.url, headers={LOCAL_TOKEN: running.token}, timeout=30)
+    try:
+        started = http.post("/api/editor/ingest", json={"paths": [str(p.resolve()) for p in paths]})
+        if started.status_code != 202:
+            raise fail(started.json().get("detail", started.text))
+        job = started.json()
+        with progress_bars() as progress:
+            files = progress.add_task("文件", total=job["files_total"])
+            embedded = progress.add_task("新嵌入的片段", total=None)
+            while job["status"] == "running":
+                time.sleep(0.5)
+                job = http.get(f"/api/editor/ingest/{job['id']}").raise_for_status().json()
+                progress.update(files, completed=job["files_done"])
+                progress.update(embedded, completed=job["embedded"])
+    except httpx.HTTPError as exc:
+        raise fail(f"数据目录记录的小宝服务（进程 {running.pid}，{running.url}）没有响应：{exc}。服务可能正在启动，请稍后重试。") from None
+    finally:
+        http.close()
+    if job["status"] == "failed":
+        raise fail(job["error"])
+    data = job["summary"]
+    problems = [Problem(Path(p["path"]), p["line"], p["message"]) for p in data.pop("problems")]
+    return IngestSummary(**data, problems=problems)
 
 
 @app.command()
@@ -325,7 +400,7 @@ def seed_demo_services(db_engine) -> int:
     from xiaobao.govdata.records import SeedError, seed_applications, seed_records
 
     try:
-        files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies"}
+        files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies", "address": "addresses"}
         added = sum(seed_records(db_engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
         added += Bundles(db_engine).seed(DEMO_PACK / "bundles")
     except (SeedError, BundleError) as exc:
@@ -703,6 +778,27 @@ def eval_ops(
     console.print(table)
     console.print(f"写入用时 {result['seed_seconds']} 秒，数据库 {result['database_mb']} MB")
     keep(ctx.obj, "ops", result, json_out)
+
+
+@eval_app.command("cockpit")
+def eval_cockpit(
+    ctx: typer.Context,
+    turns_per_month: Annotated[int, typer.Option(min=1000, help="每月对话记录数（默认 100 万）。")] = 1_000_000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON。")] = None,
+) -> None:
+    """数据驾驶舱的规模测试：造一个月的对话与办件并按日汇总，汇总行复制成一年，测全年报表的时间（目标 2 秒内）。"""
+    from xiaobao.eval.ops_bench import run_cockpit
+
+    with progress_bars() as progress:
+        task = progress.add_task("写入一个月的对话记录", total=turns_per_month)
+        result = run_cockpit(ctx.obj, turns_per_month, on_progress=lambda n: progress.advance(task, n))
+    table = Table("统计区间", "回答数", "最快（秒）", "最慢（秒）", title=f"数据驾驶舱：每月 {turns_per_month:,} 条对话记录，一年")
+    for name, row in result["report"].items():
+        table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]))
+    console.print(table)
+    first, hourly = result["refresh_seconds"].values()
+    console.print(f"日汇总用时：首次（一个月）{first} 秒，每小时（近 7 天）{hourly} 秒")
+    keep(ctx.obj, "cockpit", result, json_out)
 
 
 @eval_app.command("handoff")

@@ -40,6 +40,7 @@ from xiaobao.prereview.review import Reviewer
 from xiaobao.settings import Settings
 from xiaobao.staff.editorial import Editorial
 from xiaobao.staff.helpdesk import HelpDesk
+from xiaobao.staff.jobs import IngestJobs
 from xiaobao.staff.live import Live
 from xiaobao.voice.listening import Listener, vocabulary
 from xiaobao.voice.recital import Recitals
@@ -185,6 +186,11 @@ class Services:
     @cached_property
     def editorial(self) -> Editorial:
         return Editorial(self.kb, self.ingestor, self.db_engine, self.settings.gap_group_threshold)
+
+    @cached_property
+    def ingest_jobs(self) -> IngestJobs:
+        """Ingest as a background job of the running service (`xiaobao ingest` while it serves)."""
+        return IngestJobs(self.ingestor, self.db_engine)
 
     @cached_property
     def desk(self) -> HelpDesk:

@@ -5,7 +5,9 @@ service index (政务服务指数). Formulas and data sources: docs/OPERATIONS.m
 
 A year of a district's traffic (a million turns a month) is too much to scan per request, so the
 figures are summed from daily pre-aggregates (`ops_daily`, `ops_daily_citations`), which `refresh`
-fills incrementally; days after the last refresh (normally only today) are computed live.
+fills incrementally; days after the last refresh (normally only today) are computed live from the
+turns and hand-offs. Cases count from the stored days only (T+1, as a case system's daily sync): their
+progress is JSON read case by case, which a request cannot afford over a year's cases.
 """
 
 from __future__ import annotations
@@ -161,7 +163,11 @@ def _channel(event: dict) -> bool | None:
     return True if any(w in text for w in ONLINE_WORDS) else False if any(w in text for w in WINDOW_WORDS) else None
 
 
-def application_facts(app: Application) -> dict:
+# what the cockpit reads of a case (not its form data): columns, not objects, for speed
+CASE_COLUMNS = select(Application.item, Application.item_id, Application.status, Application.timeline, Application.promised_date)
+
+
+def application_facts(app) -> dict:
     """The cockpit's facts of one case, from its timeline: submitted (first event that is not the
     start of filling in) and its channel; minutes from starting to fill in to submitting; completed
     (an event saying so, or the last event of a case whose status is 已办结), first time (no
@@ -213,14 +219,16 @@ class Cockpit:
 
     # the daily figures of a range of days, computed from the source tables ---------------------------
 
-    def compute(self, session: Session, start: dt.date, end: dt.date) -> tuple[dict, dict]:
-        """({(day, department, item): {counter: n}}, {(day, group): times cited}) for the days."""
+    def compute(self, session: Session, start: dt.date, end: dt.date, cases: bool = True) -> tuple[dict, dict]:
+        """({(day, department, item): {counter: n}}, {(day, group): times cited}) for the days; the
+        cases' figures only with `cases`."""
         since, until = _bounds(start, end)
         cells: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
         self._answers(session, since, until, cells)
         self._prefills(session, since, until, cells)
         self._handoffs(session, since, until, cells)
-        self._applications(session, start, end, cells)
+        if cases:
+            self._applications(session, start, end, cells)
         return cells, self._citations(session, since, until)
 
     def _answers(self, session: Session, since, until, cells) -> None:
@@ -285,14 +293,15 @@ class Cockpit:
 
     def _applications(self, session: Session, start: dt.date, end: dt.date, cells) -> None:
         """Cases by the day they were submitted (channel, time to apply) and the day they were
-        completed (first time, on time). The timeline is JSON, read here: every case is looked at."""
+        completed (first time, on time). The timeline is JSON, read here, case by case."""
         departments = self._item_departments(session)
-        query = select(Application)
-        if (end - start).days < FEW_DAYS:  # the live days of a report: only cases whose timeline names them
-            # (an event's time may be written in UTC, so the day before is named too; more is only parsed)
-            days = {start + dt.timedelta(days=i) for i in range(-1, (end - start).days + 1)}
-            query = query.where(or_(*(cast(Application.timeline, Text).contains(f'"{d.isoformat()}') for d in days)))
-        for app in session.scalars(query):
+        query = CASE_COLUMNS
+        if (end - start).days < FEW_DAYS:  # the hourly refresh of the last days: only cases whose timeline names them
+            # (a time written in UTC names the day before from 16:00; anything more found is only parsed)
+            days = [f'"{(start + dt.timedelta(days=i)).isoformat()}' for i in range((end - start).days + 1)]
+            evenings = [f'"{(start - dt.timedelta(days=1)).isoformat()}T{hour}' for hour in range(16, 24)]
+            query = query.where(or_(*(cast(Application.timeline, Text).contains(text) for text in days + evenings)))
+        for app in session.execute(query):
             facts = application_facts(app)
             if not facts:
                 continue
@@ -364,7 +373,7 @@ class Cockpit:
     def _first_day(self, session: Session, end: dt.date) -> dt.date:
         """The first day anything happened: the first answer, or the first case submitted."""
         first = [_china_day(t) for t in (session.scalar(select(func.min(Turn.created_at))),) if t is not None]
-        first += [_china_day(f["submitted"]) for app in session.scalars(select(Application)) if (f := application_facts(app))]
+        first += [_china_day(f["submitted"]) for app in session.execute(CASE_COLUMNS) if (f := application_facts(app))]
         return min(first, default=end + dt.timedelta(days=1))
 
     def through(self) -> dt.date | None:
@@ -375,7 +384,8 @@ class Cockpit:
 
     def report(self, period: Period) -> dict:
         """Every figure for the period against its promise: the district, each department (with its
-        service index) and each item; stored days summed in the database, later days computed."""
+        service index) and each item; stored days summed in the database, later days computed (cases:
+        stored days only)."""
         totals: dict[tuple[str, str], dict] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
         with Session(self.db_engine) as session:
             through = session.scalar(select(AggregatedThrough.through).where(AggregatedThrough.id == 1))
@@ -398,7 +408,7 @@ class Cockpit:
                 )
             live_start = max(period.start, through + dt.timedelta(days=1)) if through else period.start
             if live_start <= period.end:
-                cells, live_cited = self.compute(session, live_start, period.end)
+                cells, live_cited = self.compute(session, live_start, period.end, cases=False)
                 for (_, dep, item), counts in cells.items():
                     if (period.department in (None, dep)) and (period.item in (None, item)):
                         for name, n in counts.items():

@@ -14,7 +14,7 @@ from xiaobao.assistant.store import ChatSession, Citation, Handoff, ToolCall, Tu
 from xiaobao.govdata.records import Application, GovRecord
 from xiaobao.govdata.workdays import CHINA
 from xiaobao.operations import periodic
-from xiaobao.operations.cockpit import DailyFigures, application_facts
+from xiaobao.operations.cockpit import AggregatedThrough, DailyFigures, application_facts
 from xiaobao.operations.metrics import Period
 from xiaobao.server import create_app
 
@@ -37,21 +37,24 @@ def iso(day: dt.date, hour: int, minute: int = 0) -> str:
 
 @pytest.fixture
 def seeded(engine, services):
-    """Yesterday: three cases (two of the 民政局, one of the 公安分局), two conversations each ending
-    in a hand-off, a prefill of 3 of 4 fields, one Q&A entry cited; today two cases completed."""
+    """Yesterday: three cases (two of the 民政局, one of the 公安分局, two of them completed), two
+    conversations each ending in a hand-off, a prefill of 3 of 4 fields, one Q&A entry cited. Stored
+    through yesterday, as the schedule leaves it (cases count from stored days: T+1)."""
     with Session(services.db_engine) as session:
         session.add_all([
             GovRecord(kind="item", ref="IT-A", data={"id": "IT-A", "name": ALLOWANCE, "department": CIVIL, "applicant": "person"}),
             GovRecord(kind="item", ref="IT-B", data={"id": "IT-B", "name": PERMIT, "department": POLICE, "applicant": "person"}),
-            # online, 12 minutes from starting to fill in, completed today by the promised date, first time
-            Application(id="A1", item=ALLOWANCE, item_id="IT-A", applicant_ref="c-1", status="已办结", promised_date=TODAY,
+            # online, 12 minutes from starting to fill in, completed by the promised date, first time
+            Application(id="A1", item=ALLOWANCE, item_id="IT-A", applicant_ref="c-1", status="已办结", promised_date=YESTERDAY,
                         timeline=[{"at": iso(YESTERDAY, 10), "event": "开始填报"},
-                                  {"at": iso(YESTERDAY, 10, 12), "event": "网上申请已提交"}, {"at": iso(TODAY, 9), "event": "已办结"}]),
-            # at a window, corrected, completed today after the promised date
-            Application(id="A2", item=ALLOWANCE, item_id="IT-A", applicant_ref="c-2", status="已办结", promised_date=YESTERDAY,
+                                  {"at": iso(YESTERDAY, 10, 12), "event": "网上申请已提交"},
+                                  {"at": iso(YESTERDAY, 18), "event": "已办结"}]),
+            # at a window, corrected, completed after the promised date
+            Application(id="A2", item=ALLOWANCE, item_id="IT-A", applicant_ref="c-2", status="已办结",
+                        promised_date=YESTERDAY - dt.timedelta(days=1),
                         timeline=[{"at": iso(YESTERDAY, 11), "event": "窗口申请已提交"},
                                   {"at": iso(YESTERDAY, 15), "event": "需补正：缺户口簿"},
-                                  {"at": iso(TODAY, 10), "event": "审核通过，已办结"}]),
+                                  {"at": iso(YESTERDAY, 20), "event": "审核通过，已办结"}]),
             # online (said by the case system's own fields), 30 minutes, still in progress
             Application(id="B1", item=PERMIT, item_id="IT-B", applicant_ref="c-3", status="审核中",
                         promised_date=TODAY + dt.timedelta(days=9),
@@ -79,6 +82,7 @@ def seeded(engine, services):
             session.add(Handoff(session_id=chat.id, reason="r", status="closed", created_at=asked, first_reply_at=reply,
                                 closed_at=asked + dt.timedelta(seconds=120), outcome=outcome))  # fmt: skip
         session.commit()
+    services.cockpit.refresh(TODAY)
     return services.cockpit
 
 
@@ -116,23 +120,39 @@ def test_every_promise_on_known_data(seeded):
 
 
 def test_stored_days_give_the_figures_computed_live(seeded):
-    live = seeded.report(Period(YESTERDAY, TODAY))
-    assert live["aggregated_through"] is None
-    done = seeded.refresh(TODAY)
-    assert done["through"] == YESTERDAY.isoformat()
+    with Session(seeded.db_engine) as session:  # today: one more answer citing the other entry
+        answer = Turn(session_id="s-0", role="assistant", text="答", path="verbatim", department=CIVIL, item=ALLOWANCE,
+                      created_at=at(TODAY, 0, 5))  # fmt: skip
+        session.add(answer)
+        session.flush()
+        session.add(Citation(turn_id=answer.id, number=1, citation="c", group="qa:qa-2", doc_type="qa", text="t"))
+        session.commit()
+    live = seeded.report(Period(YESTERDAY, TODAY))  # yesterday stored, today computed
+    assert live["aggregated_through"] == YESTERDAY.isoformat() and live["district"]["volume"]["answers"] == 4
+    assert live["district"]["knowledge"]["indicators"]["kb_usage"]["value"] == 1.0
     with Session(seeded.db_engine) as session:
-        assert session.query(DailyFigures).filter(DailyFigures.day == YESTERDAY).count() > 0
         assert session.query(DailyFigures).filter(DailyFigures.day == TODAY).count() == 0  # today stays live
+    assert seeded.refresh(TODAY + dt.timedelta(days=1))["through"] == TODAY.isoformat()
     stored = seeded.report(Period(YESTERDAY, TODAY))
-    assert stored["aggregated_through"] == YESTERDAY.isoformat()
     assert {k: v for k, v in stored.items() if k != "aggregated_through"} == {k: v for k, v in live.items() if k != "aggregated_through"}
     # a late fact within the reopened days is picked up by the next refresh
     with Session(seeded.db_engine) as session:
         session.add(Turn(session_id="s-1", role="assistant", text="答", path="refused", department=POLICE, item=PERMIT,
                          created_at=at(YESTERDAY, 20)))  # fmt: skip
         session.commit()
-    seeded.refresh(TODAY)
+    seeded.refresh(TODAY + dt.timedelta(days=1))
     assert by(seeded.report(Period(YESTERDAY, YESTERDAY))["departments"], POLICE)["volume"]["refused"] == 1
+
+
+def test_cases_count_from_stored_days(seeded):
+    """Before any refresh the cases are not counted (T+1), while the conversations are, live."""
+    with Session(seeded.db_engine) as session:
+        session.query(DailyFigures).delete()
+        session.query(AggregatedThrough).delete()
+        session.commit()
+    report = seeded.report(Period(YESTERDAY, TODAY))
+    assert report["aggregated_through"] is None and report["district"]["volume"]["applications"] == 0
+    assert report["district"]["indicators"]["online"]["value"] is None and report["district"]["volume"]["answers"] == 3
 
 
 def test_what_a_timeline_says():
