@@ -381,6 +381,7 @@ class Tools:
             need.template = next((t.id for t in templates.values() if t.name == need.name), None)
         lines = [f"{title}根据您的情形，需要办理 {len(result.items)} 件事："]
         lines += [f"{n}. {i['name']}" + (f"（{i['department']}）" if i["department"] else "") for n, i in enumerate(result.items, start=1)]
+        lines.append("")
         forms = []
         for entry in result.items:
             service = self.directory.item(entry["item_id"]) if entry["item_id"] and user_ref else None
@@ -390,16 +391,16 @@ class Tools:
                 forms.append(filled.to_dict())
                 more = f"，还需填写：{'、'.join(filled.missing)}" if filled.missing else ""
                 lines.append(f"· 表单《{service.name}》已预填 {filled.filled}/{len(filled.fields)} 项{more}")
-        if result.to_submit:
-            lines.append("需要提交的材料：")
+        if result.to_submit:  # a blank line before a section: on the chat page it is not part of the list above
+            lines.append("\n需要提交的材料：")
             for need in result.to_submit:
-                note = "（小宝可以帮您生成）" if need.template else f"（{need.reason}）" if need.reason else ""
+                note = "，小宝可以帮您生成" if need.template else f"，{need.reason}" if need.reason else ""
                 lines.append(f"· {need.name}（{need.item}）{note}")
         if result.waived:
-            lines.append("免于提交的材料（少填少交）：")
+            lines.append("\n免于提交的材料（少填少交）：")
             lines += [f"· {need.name}（{need.item}）：{need.reason}" for need in result.waived]
         if user_ref is None:
-            lines.append("实名登录后，小宝可以为您预填表单，并核验哪些材料政府已有、可以免交。")
+            lines.append("\n实名登录后，小宝可以为您预填表单，并核验哪些材料政府已有、可以免交。")
         return ToolResult("\n".join(lines), data={**result.to_dict(), "done": True, "forms": forms})
 
     def match_policies(self, *, session_id: str, user_ref: str | None) -> ToolResult:

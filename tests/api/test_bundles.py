@@ -46,7 +46,7 @@ def test_the_chat_walks_a_citizen_through_a_bundle(engine, seeded):
         "新办纳税人发票申领",
     ]
     assert "股东身份证件" in done.data["waived"] and "股东决定" in done.data["to_submit"]
-    assert "股东决定（有限责任公司设立登记（一人有限责任公司））（小宝可以帮您生成）" in done.text
+    assert "· 股东决定（有限责任公司设立登记（一人有限责任公司）），小宝可以帮您生成" in done.text
     assert "政府已有数据（人口库），免于提交" in done.text and "办结后共享" in done.text
     assert engine.respond(chat, "是").intent != "bundle"  # the walk is over
 
