@@ -106,6 +106,7 @@ def test_a_bundle_that_refers_to_nothing_is_refused_with_the_reason():
         validated(data)
 
 
+@pytest.mark.databases
 def test_versions_are_kept_and_the_newest_is_used(services):
     bundles = services.bundles
     assert bundles.seed(FOLDER) == 3 and bundles.seed(FOLDER) == 0

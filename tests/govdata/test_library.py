@@ -4,6 +4,7 @@ materials are not reused, deletion really deletes and is audited."""
 import datetime as dt
 import hashlib
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from xiaobao.identity.audit import AuditEntry
 TODAY = dt.date(2026, 12, 1)
 
 
+@pytest.mark.databases
 def test_a_material_is_kept_once_per_owner(services):
     library = services.library
     first, new = library.keep("p-1", "身份证", "身份证.pdf", b"id card", "prereview", dt.date(2030, 1, 1), "BS-ITEM-001", on=TODAY)
@@ -45,6 +47,7 @@ def test_expired_materials_are_listed_but_not_reused(services):
     assert set(library.reusable("p-1", on=dt.date(2026, 11, 30))) == {"身份证", "股东决定"}  # valid through its last day
 
 
+@pytest.mark.databases
 def test_deletion_removes_the_bytes_and_is_audited(services):
     library = services.library
     kept, _ = library.keep("p-1", "结婚证", "结婚证.pdf", b"marriage", "prereview")
