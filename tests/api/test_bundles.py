@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from xiaobao.assistant.router import rules
 from xiaobao.server import create_app
 
 BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
@@ -49,6 +50,13 @@ def test_the_chat_walks_a_citizen_through_a_bundle(engine, seeded):
     assert "· 股东决定（有限责任公司设立登记（一人有限责任公司）），小宝可以帮您生成" in done.text
     assert "政府已有数据（人口库），免于提交" in done.text and "办结后共享" in done.text
     assert engine.respond(chat, "是").intent != "bundle"  # the walk is over
+
+
+def test_what_routes_to_a_bundle():
+    for text in ("我要开饭店需要办哪些事", "开办企业一件事", "孩子出生了要办哪些手续", "快退休了都要办什么", "注册公司要办哪些事"):
+        assert rules(text).intent == "bundle", text
+    for text in ("退休手续怎么办", "开店需要啥证", "新生儿医保怎么参保", "退休金怎么算", "开公司最低要多少钱"):
+        assert rules(text).intent != "bundle", text  # one step of it, asked about: a knowledge question
 
 
 def test_a_bundle_is_found_by_name_and_anonymous_users_are_told_to_log_in(engine, seeded):
