@@ -65,6 +65,22 @@ def write_case(folder: Path, files, item_id: str, applicant_ref: str, defect: st
     (folder / "case.json").write_text(json.dumps(case, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its live children (the review's reading workers), on Linux;
+    children read from /proc, as they outlive each case."""
+    import multiprocessing
+    import os
+
+    total = time.process_time()
+    for child in multiprocessing.active_children():
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
 def load_case(folder: Path) -> tuple[dict, list[tuple[str, bytes]]]:
     case = json.loads((folder / "case.json").read_text(encoding="utf-8"))
     files = [(f.name, f.read_bytes()) for f in sorted(folder.iterdir()) if f.name != "case.json"]
@@ -81,6 +97,7 @@ def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case:
     fn: Counter = Counter()
     misses: list[dict] = []
     seconds: list[float] = []
+    cpu_started = cpu_seconds()
     for folder in folders:
         case, files = load_case(folder)
         item = directory.item(case["item_id"])
@@ -132,5 +149,6 @@ def evaluate(cases_dir: Path, directory: Directory, reviewer: Reviewer, on_case:
         "defect_counts": dict(Counter(json.loads((f / "case.json").read_text(encoding="utf-8"))["defect"] for f in folders)),
         "clean_false_fails": false_fails,
         "seconds_per_case": round(sum(seconds) / len(seconds), 2),
+        "cpu_seconds_per_case": round((cpu_seconds() - cpu_started) / len(folders), 2),
         "misses": misses,
     }

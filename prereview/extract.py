@@ -9,9 +9,11 @@ before OCR, which reads no better above ~2000 pixels on the long side."""
 from __future__ import annotations
 
 import io
+import os
 import threading
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -31,6 +33,12 @@ MIN_CONFIDENCE = 0.8
 # (measured: misread codes came at 0.97, good reads at 0.99 and above; docs/SERVICES.md)
 SURE = 0.985
 
+
+# a photo is scaled down until its short side is at most this before OCR: text on a card or an A4
+# page is still 16 pixels or more high there, which reads as well as at full size, and detection
+# costs half as much (docs/SERVICES.md); a smaller scan is enlarged for detection to DETECT_SIDE
+OCR_SHORT_SIDE = 960
+DETECT_SIDE = 576
 
 MB = 1024 * 1024
 
@@ -102,9 +110,11 @@ class Extracted:
 
 class Ocr:
     """RapidOCR (ONNX models inside the wheel: nothing is downloaded), loaded on first use and
-    shared; one recognition at a time, as the runtime already uses every core."""
+    shared; one recognition at a time, on `threads` cores (a worker process each gets its share:
+    the runtime's idle threads spin, so more threads than cores only burn CPU)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or os.cpu_count() or 1
         self._engine = None
         self._lock = threading.Lock()
 
@@ -115,7 +125,9 @@ class Ocr:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
 
-                self._engine = RapidOCR()
+                # a small scan is enlarged for detection until its short side is DETECT_SIDE (RapidOCR's
+                # default 736 reads the original set's 290-pixel cards no better than 576, at more cost)
+                self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1, det_limit_side_len=DETECT_SIDE)
             result, _ = self._engine(image, use_cls=turn_lines)
         return [Line(text, float(score), _upright(box), [tuple(map(float, p)) for p in box]) for box, text, score in result or []]
 
@@ -146,6 +158,17 @@ def blur_measure(gray: np.ndarray) -> float:
     import cv2
 
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def shrunk(rgb: np.ndarray, short_side: int) -> np.ndarray:
+    """The image scaled down (by area) until its short side is at most `short_side`."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = short_side / min(height, width)
+    if scale >= 1:
+        return rgb
+    return cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
 
 
 def clean_page(rgb: np.ndarray) -> np.ndarray:
@@ -192,23 +215,34 @@ def _layout(lines: list[Line]) -> list[str]:
     return paired_lines(boxes([(line.quad, line.text, line.confidence) for line in lines if line.confidence >= 0.5]))
 
 
+def _same_text(read: list[Line], reference: list[Line]) -> float:
+    """How much of `reference`'s text `read` also has (characters counted with their repeats)."""
+    want = Counter("".join(line.text for line in reference))
+    return sum((Counter("".join(line.text for line in read)) & want).values()) / max(1, sum(want.values()))
+
+
 def read_image(name: str, data: bytes, ocr: Ocr, limits: Limits | None = None) -> Extracted:
-    image = open_image(name, data, limits or Limits())
-    pixels = np.asarray(image)
-    gray = np.asarray(image.convert("L"))
-    blurred = blur_measure(gray) < BLUR_THRESHOLD
-    pixels = np.ascontiguousarray(np.repeat(clean_page(pixels)[..., None], 3, axis=2))
+    import cv2
+
+    pixels = np.asarray(open_image(name, data, limits or Limits()))
+    blurred = blur_measure(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)) < BLUR_THRESHOLD  # at the size BLUR_THRESHOLD was set at
+    pixels = np.ascontiguousarray(np.repeat(clean_page(shrunk(pixels, OCR_SHORT_SIDE))[..., None], 3, axis=2))
     lines = ocr.read(pixels)
     # RapidOCR turns tall text boxes before reading them, so a scan on its side still reads; it
     # shows in the boxes: most multi-character lines stand upright. Its boxes are then on their side
-    # too, so the page is read again turned upright, for the layout: both quarter turns, without
-    # the classifier that turns upside-down lines (with it both read alike), and the better read wins
+    # too, so the page is read again turned upright, for the layout, without the classifier that
+    # turns upside-down lines (with it both quarter turns read alike): one turn, and the other only
+    # when the first does not read what the classifier's read found on the page
     long = [line for line in lines if len(line.text) >= 3]
     rotated = 90 if long and sum(not line.upright for line in long) > len(long) / 2 else 0
     if rotated:
-        lines = max((ocr.read(np.ascontiguousarray(np.rot90(pixels, k=k)), turn_lines=False) for k in (1, 3)), key=_score)
+        turns = [ocr.read(np.ascontiguousarray(np.rot90(pixels, k=1)), turn_lines=False)]
+        if _same_text(turns[0], lines) < 0.8:
+            turns.append(ocr.read(np.ascontiguousarray(np.rot90(pixels, k=3)), turn_lines=False))
+        lines = max(turns, key=_score)
     mean = sum(line.confidence for line in lines) / len(lines) if lines else 0.0
-    if not lines or mean < 0.9:  # a poor read: maybe the scan is upside down
+    # a poor read: maybe the scan is upside down (a blurred scan reads poorly anyway, and fails as blurred)
+    if not blurred and (not lines or mean < 0.9):
         turned = ocr.read(np.ascontiguousarray(np.rot90(pixels, k=2)))
         if _score(turned) > 1.5 * _score(lines) + 5:
             lines, rotated = turned, 180

@@ -56,14 +56,17 @@ _GAP = re.compile(r"[\s\u3000]+")
 # a bracketed qualifier belongs to the label before it (法定代表人（负责人）, 联系电话（手机）); a
 # label cell that wraps may cut it off before its closing bracket
 _QUALIFIER = r"(?:[（(][^）)]{0,8}[）)]?)?"
+_CLOSED = r"(?:[（(][^）)]{0,8}[）)])?"
 # a value that is a placeholder, not a value
 EMPTY = {"", "/", "——", "—", "-", "无", "空"}
 
 
-def canonical(label: str) -> str | None:
-    """The canonical form of `label` (spaces, letter-spacing and a trailing colon ignored); None if it is not a label."""
+def canonical(label: str, cut: bool = True) -> str | None:
+    """The canonical form of `label` (spaces, letter-spacing and a trailing colon ignored); None if it is not a label.
+    `cut=False`: a bracketed qualifier must close (the text is not where a wrapped cell was cut)."""
     bare = _GAP.sub("", label).rstrip(_COLON)
-    return next((k for v, k in _VARIANTS if re.fullmatch(re.escape(v) + _QUALIFIER, bare)), None)
+    qualifier = _QUALIFIER if cut else _CLOSED
+    return next((k for v, k in _VARIANTS if re.fullmatch(re.escape(v) + qualifier, bare)), None)
 
 
 def split_label(text: str, loose: bool = False) -> tuple[str, str] | None:
@@ -168,7 +171,7 @@ def _labels(line: list[Box]) -> dict[int, tuple[str, str, int]]:
         joined = ""
         for j in range(i, min(i + 3, len(line))):
             joined += line[j].text
-            label = canonical(joined)
+            label = canonical(joined, cut=False)  # an open bracket must not take the next box (the value) in
             if label and j > i:
                 found[i] = (label, "", j)
                 break
@@ -187,6 +190,7 @@ def paired_lines(items: list[Box]) -> list[str]:
     lines = visual_lines(items)
     spans = [(line[i], line[j], label, inline) for line in lines for i, (label, inline, j) in _labels(line).items()]
     in_labels = {id(b) for line in lines for i, (_, _, j) in _labels(line).items() for b in line[i : j + 1]}
+    in_labels |= {id(b) for first, last, _, _ in spans for b in _label_rest(first, last, items)}
     firsts = {id(first): (last, label, inline) for first, last, label, inline in spans}
     values = {id(first): _right_of(first, last, items, in_labels, [s[0] for s in spans]) for first, last, _, _ in spans}
     starts = [s[0] for s in spans]
@@ -209,6 +213,15 @@ def paired_lines(items: list[Box]) -> list[str]:
                 text += box.text
         out += [text] if text else []
     return out
+
+
+def _label_rest(first: Box, last: Box, items: list[Box]) -> list[Box]:
+    """The rest of a label its cell wrapped onto the next line (法定代表人（负责 / 人）): right under the
+    label, starting where it starts, closing the bracket the label left open."""
+    if not re.search(r"[（(][^）)]*$", last.text):
+        return []
+    h = first.height
+    return [b for b in items if 0 <= b.y0 - last.y1 < h and abs(b.x0 - first.x0) < h and re.fullmatch(r"[^（）()]{0,8}[）)]", b.text)][:1]
 
 
 def _right_of(first: Box, last: Box, items: list[Box], in_labels: set[int], starts: list[Box]) -> list[Box]:
@@ -234,8 +247,12 @@ def _continued(value: list[Box], items: list[Box], in_labels: set[int], starts: 
     left, bottom, h = value[0].x0, max(b.y1 for b in value), value[0].height
     while True:
         under = [b for b in items if 0 <= b.y0 - bottom < h and abs(b.x0 - left) < h and id(b) not in in_labels]
+        # a box on a label's visual line, right of where the label starts, is in that label's row (OCR's
+        # box of a short value may reach back over its label's end, on a photo held askew)
         under = [
-            b for b in under if b not in value + more and not any(0 <= b.x0 - s.x1 < 10 * h and s.overlaps_vertically(b) for s in starts)
+            b
+            for b in under
+            if b not in value + more and not any(s.x0 < b.x0 and b.x0 - s.x1 < 10 * h and s.overlaps_vertically(b) for s in starts)
         ]
         if not under:
             return more

@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -29,19 +30,19 @@ class ReviewBusy(RuntimeError):
         super().__init__(f"材料预审正在处理的人较多，请 {retry_after} 秒后再试")
 
 
-# in a worker process: its own OCR engine, loaded on first use and kept
+# in a worker process: its own OCR engine on its share of the cores, loaded on first use and kept
 _worker_ocr: Ocr | None = None
 
 
-def _start_worker(max_pixels: int) -> None:
+def _start_worker(max_pixels: int, threads: int) -> None:
+    global _worker_ocr
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, should a path skip ours
+    _worker_ocr = Ocr(threads)
 
 
 def _extract_in_worker(name: str, data: bytes, limits: Limits) -> Extracted:
-    global _worker_ocr
-    _worker_ocr = _worker_ocr or Ocr()
     try:
         return extract(name, data, _worker_ocr, limits)
     except Unreadable:
@@ -104,6 +105,20 @@ class Extractor:
                 self._discard(pool)
                 raise Unreadable(f"{name}：文件过大或已损坏，无法读取，请检查后重新上传") from None
 
+    def read_all(self, files: list[tuple[str, bytes]]) -> list[Extracted | Unreadable]:
+        """Each file's text or why it is unreadable, in order; the files of one review are read side by
+        side, as many at once as there are workers."""
+        if self.workers <= 1 or len(files) <= 1:
+            return [self._attempt(name, data) for name, data in files]
+        with ThreadPoolExecutor(min(self.workers, len(files))) as threads:
+            return list(threads.map(lambda file: self._attempt(*file), files))
+
+    def _attempt(self, name: str, data: bytes) -> Extracted | Unreadable:
+        try:
+            return self.read(name, data)
+        except Unreadable as exc:
+            return exc
+
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
@@ -111,7 +126,7 @@ class Extractor:
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
                     initializer=_start_worker,
-                    initargs=(self.limits.max_pixels,),
+                    initargs=(self.limits.max_pixels, max(1, (os.cpu_count() or 1) // self.workers)),
                 )
             return self._pool
 

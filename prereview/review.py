@@ -169,16 +169,20 @@ class Reviewer:
         review = Review(item.id, item.name)
         read: list[Extracted] = []
         with self.extractor.admitted():
-            taken = 0
+            taken, within = 0, []
             for number, (name, data) in enumerate(files, start=1):
                 taken += len(data)
-                try:
-                    if number > self.limits.max_files or taken > self.limits.max_bytes:
-                        raise Unreadable(f"{name}：超出单次预审的文件数量或总大小上限，未读取，请分批上传")
-                    read.append(self.extractor.read(name, data))
-                except Unreadable as exc:
-                    review.unreadable.append(str(exc))
+                if number > self.limits.max_files or taken > self.limits.max_bytes:
+                    review.unreadable.append(f"{name}：超出单次预审的文件数量或总大小上限，未读取，请分批上传")
                     review.files[name] = None
+                else:
+                    within.append((name, data))
+            for (name, _), got in zip(within, self.extractor.read_all(within), strict=True):
+                if isinstance(got, Unreadable):
+                    review.unreadable.append(str(got))
+                    review.files[name] = None
+                else:
+                    read.append(got)
         assigned = self._assign(item, read)
         for doc in read:
             review.files[doc.name] = next((m for m, d in assigned.items() if d is doc), None)

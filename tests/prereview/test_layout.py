@@ -101,3 +101,25 @@ def test_docx_tables_are_read_as_cell_grids():
     assert labelled(text, ("统一社会信用代码",)) == "91310113MA1GK1234K"  # not run into the next label
     assert labelled(text, ("联系电话",)) == "021-00000001"
     assert labelled(read_docx("申请书.docx", application_docx("")).text, ("联系电话",)) is None
+
+
+def test_a_value_belongs_to_its_labels_line_even_when_ocr_boxes_overlap():
+    """A photo held askew: OCR's box of 女 reaches back over the end of 性别 and starts right under the
+    name; it is 性别's value, not the name wrapping (赵示例女). The address likewise is 住址's, not the
+    birth date's second line."""
+    card = ocr([("姓名", 139, 291, 108, 34), ("赵示例", 238, 290, 100, 35), ("性别", 140, 359, 83, 38), ("女", 206, 353, 76, 49),
+                ("出生", 141, 431, 70, 35), ("1992年9月9日", 230, 429, 281, 36), ("住址", 140, 502, 71, 33),
+                ("上海市宝山区示例园区1", 204, 499, 357, 36), ("号楼", 238, 540, 74, 44)])  # fmt: skip
+    assert paired_lines(boxes(card)) == ["姓名：赵示例", "性别：女", "出生：1992年9月9日", "住所：上海市宝山区示例园区1号楼"]
+
+
+def test_a_label_cell_that_wraps_keeps_its_value():
+    """法定代表人（负责人） wrapped in its cell: the open bracket does not take the value box in, and
+    the label's second line is part of the label."""
+    assert canonical("法定代表人（负责") == "法定代表人" and canonical("法定代表人（负责孙测试", cut=False) is None
+    form = ocr([("统一社会信用代码", 145, 322, 202, 32), ("91310113MA1L5X7D2K", 412, 320, 259, 31), ("法定代表人（负责", 748, 301, 225, 31),
+                ("人）", 750, 336, 50, 30), ("孙测试", 1012, 314, 83, 32), ("经营场所", 145, 412, 202, 32),
+                ("上海", 412, 412, 188, 32)])  # fmt: skip
+    assert paired_lines(boxes(form)) == ["统一社会信用代码：91310113MA1L5X7D2K", "法定代表人：孙测试", "经营场所：上海"]
+    merged = ocr([("法定代表人（负责人", 748, 301, 225, 31), ("孙测试", 1012, 314, 83, 32)])
+    assert paired_lines(boxes(merged)) == ["法定代表人：孙测试"]

@@ -45,7 +45,9 @@ def test_a_huge_image_is_refused_from_its_header_without_decoding(monkeypatch):
 def test_large_images_are_scaled_down_before_ocr():
     ocr = NoOcr()
     extract("scan.png", png(3000, 1500, "L"), ocr, Limits(ocr_side=2000))
-    assert ocr.shapes and all(max(shape[:2]) == 2000 for shape in ocr.shapes)
+    assert ocr.shapes and all(shape[:2] == (960, 1920) for shape in ocr.shapes)  # short side OCR_SHORT_SIDE
+    extract("photo.png", png(1500, 1200, "L"), ocr, Limits(ocr_side=2000))
+    assert ocr.shapes[-1][:2] == (960, 1200)
     extract("small.png", png(860, 290, "L"), ocr)
     assert ocr.shapes[-1][:2] == (290, 860)  # small scans are read as they are
 
