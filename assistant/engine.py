@@ -486,9 +486,12 @@ class Engine:
             if any(DECLINED in sentence for sentence in checked.dropped) or not self.sure_enough(assessment):
                 return Draft(NO_ANSWER, "refused", offer_human=True, gap="unsupported_answer", trace=trace, checked=stats)
             return self._quoted(question, evidence[0], QUOTE_CUT, trace, gap="answer_cut", checked=stats, usage=used)
-        # sentences the check cut are something the knowledge base could not back: the editors see them
-        gap = "answer_cut" if checked.dropped else None
-        if gap:
+        # sentences the check cut are something the knowledge base could not back, and an answer from a
+        # passage the answerability model is not sure answers (P below its ≤ 1 % level, see sure_enough)
+        # is a doubt: the editors see both (without a model there is no calibrated P to doubt)
+        doubtful = self.answerability is not None and not self.sure_enough(assessment)
+        gap = "answer_cut" if checked.dropped else "low_confidence" if doubtful else None
+        if checked.dropped:
             stats["dropped"] = checked.dropped
         cited = [evidence[n - 1] for n in checked.cited]
         return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats, usage=used)

@@ -193,6 +193,19 @@ def test_a_guide_question_is_answered_and_a_near_miss_on_the_same_item_is_not(de
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("sure_level", "gaps"), [(0.0, []), (1.0, ["low_confidence"])])
+def test_an_answer_from_a_passage_not_sure_to_answer_is_a_doubt_the_editors_see(demo_engine, monkeypatch, sure_level, gaps):
+    monkeypatch.setattr(demo_engine.answerability, "verbatim_threshold", sure_level)
+    demo_engine.llm.answers = ["法定时限是20个工作日[1]。"]
+    question = f"高龄老人综合津贴申领办好要多久（{sure_level}）"
+    reply = demo_engine.respond(demo_engine.create_session(), question)
+    assert reply.path == "generated", reply.text
+    with Session(demo_engine.db_engine) as session:
+        filed = session.scalars(select(KnowledgeGap).where(KnowledgeGap.question == question)).all()
+    assert [g.reason for g in filed] == gaps
+
+
+@pytest.mark.slow
 def test_when_every_sentence_is_cut_a_passage_sure_to_answer_is_quoted(demo_engine):
     demo_engine.llm.answers = ["高龄老人综合津贴办好需要800天[1]。"]  # an invented figure: cut
     reply = demo_engine.respond(demo_engine.create_session(), "高龄老人综合津贴申领办好要多久")
