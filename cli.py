@@ -215,6 +215,9 @@ def served(services: Services, host: str, port: int):
     """The HTTP app, while it serves: a note in the data directory tells `xiaobao ingest` to go through
     it (operations/running.py), and the cockpit's daily pre-aggregates and weekly / monthly reports run
     on a schedule."""
+    import signal
+    import sys
+
     from xiaobao.operations import periodic, running
     from xiaobao.server import create_app
 
@@ -222,10 +225,14 @@ def served(services: Services, host: str, port: int):
     data_dir = services.settings.data_dir
     note = running.announce(data_dir, f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}")
     app_.state.local_token = note.token
+    # uvicorn stops on SIGTERM and then raises it again, which would end the process before any
+    # `finally` ran: as an exit instead, the note is withdrawn and the services are closed
+    before = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with periodic.Schedule(services.cockpit, data_dir / "reports"):
             yield app_
     finally:
+        signal.signal(signal.SIGTERM, before)
         running.withdraw(data_dir, note)
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Date, Engine, Float, Integer, String, Text, case, cast, delete, distinct, func, insert, or_, select
+from sqlalchemy import Date, Engine, Float, Index, Integer, String, Text, case, cast, delete, distinct, func, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.assistant.store import Citation, Handoff, ToolCall, Turn
@@ -118,10 +118,21 @@ class DailyCitations(Base):
     daily counts cannot be summed into."""
 
     __tablename__ = "ops_daily_citations"
+    # "was this entry cited in the period": one seek per entry, not a scan of the period's rows
+    __table_args__ = (Index("ix_ops_daily_citations_group_day", "group", "day"),)
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     group: Mapped[str] = mapped_column(String(500), primary_key=True)
     cited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CitedEntry(Base):
+    """Every Q&A entry ever cited (a few ten thousand rows): the usage query asks, entry by entry,
+    whether the daily citations hold it in the period."""
+
+    __tablename__ = "ops_cited_entries"
+
+    group: Mapped[str] = mapped_column(String(500), primary_key=True)
 
 
 class AggregatedThrough(Base):
@@ -362,6 +373,9 @@ class Cockpit:
                     )
                 if cited:
                     session.execute(insert(DailyCitations), [{"day": d, "group": g, "cited": n} for (d, g), n in cited.items()])
+                    known = set(session.scalars(select(CitedEntry.group)))
+                    if new := {g for _, g in cited} - known:
+                        session.execute(insert(CitedEntry), [{"group": g} for g in sorted(new)])
                 day = last + dt.timedelta(days=1)
             if state is None:
                 session.add(AggregatedThrough(id=1, through=end))
@@ -401,11 +415,12 @@ class Cockpit:
                     query = query.where(DailyFigures.item == period.item)
                 for dep, item, *sums in session.execute(query):
                     totals[(dep, item)] = dict(zip(COUNTERS, (s or 0 for s in sums), strict=True))
-                cited = set(
-                    session.scalars(
-                        select(DailyCitations.group).distinct().where(DailyCitations.day >= period.start, DailyCitations.day <= stored_end)
-                    )
+                in_period = (
+                    select(DailyCitations.day)
+                    .where(DailyCitations.group == CitedEntry.group, DailyCitations.day >= period.start, DailyCitations.day <= stored_end)
+                    .exists()
                 )
+                cited = set(session.scalars(select(CitedEntry.group).where(in_period)))
             live_start = max(period.start, through + dt.timedelta(days=1)) if through else period.start
             if live_start <= period.end:
                 cells, live_cited = self.compute(session, live_start, period.end, cases=False)

@@ -1,6 +1,7 @@
 """The operations cockpit's daily pre-aggregates (operations/cockpit.py): ops_daily (counts per day,
-department and item), ops_daily_citations (Q&A entries cited per day) and ops_aggregated (the last
-day stored). New tables only: filled by the first refresh from the stored turns, hand-offs and cases.
+department and item), ops_daily_citations (Q&A entries cited per day), ops_cited_entries (every entry
+ever cited) and ops_aggregated (the last day stored). New tables only: filled by the first refresh
+from the stored turns, hand-offs and cases.
 
 Revision ID: 0003
 """
@@ -39,6 +40,12 @@ def upgrade() -> None:
         sa.Column("cited", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "group"),
     )
+    op.create_index("ix_ops_daily_citations_group_day", "ops_daily_citations", ["group", "day"])
+    op.create_table(
+        "ops_cited_entries",
+        sa.Column("group", sa.String(length=500), nullable=False),
+        sa.PrimaryKeyConstraint("group"),
+    )
     op.create_table(
         "ops_aggregated",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,5 +55,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("ops_aggregated", "ops_daily_citations", "ops_daily"):
+    for table in ("ops_aggregated", "ops_cited_entries", "ops_daily_citations", "ops_daily"):
         op.drop_table(table)
