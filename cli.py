@@ -1148,6 +1148,7 @@ def eval_materials(
         f"{result['cases']} 份材料，{result['fields']} 个字段；整份全对 {result['documents_fully_correct']}；"
         f"来源错误 {result['filled_from_wrong_source']}；向申请人提问 {result['asked']}（应问 {result['asked_correctly']}）；"
         f"冲突提示 {result['conflicts_reported']}/{result['conflicts_expected']}；"
-        f"完整材料预审通过 {result['passed_pre_review']}/{result['complete_documents_reviewed']}"
+        f"完整材料预审通过 DOCX {result['passed_pre_review']}/{result['complete_documents_reviewed']}，"
+        f"PDF {result['passed_pre_review_pdf']}/{result['complete_documents_reviewed']}"
     )
     keep(ctx.obj, "materials", result, json_out)

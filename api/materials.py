@@ -1,16 +1,20 @@
 """Application materials generated for the session's verified user (申请材料自动生成): the templates,
-and one material filled from the user's own records — as JSON (values, sources, questions) or as DOCX."""
+one material filled from the user's own records — as JSON (values, sources, questions), DOCX or PDF —
+and the download of what the chat generated; and the registered-address library (企业住所地址库)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from xiaobao.api.deps import Owned, ServicesDep
-from xiaobao.govdata.materials import document
+from xiaobao.govdata.addresses import AddressError, check_address
+from xiaobao.govdata.materials import Template, document, pdf
 
 router = APIRouter()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+FILES = {"docx": (DOCX, document), "pdf": ("application/pdf", pdf)}
+Format = Annotated[Literal["json", "docx", "pdf"], Query(description="json：字段、来源与提问；docx / pdf：生成的文件")]
 
 
 class MaterialIn(BaseModel):
@@ -22,19 +26,27 @@ class MaterialIn(BaseModel):
     )
 
 
+def _file(template: Template, generated: dict, format: str) -> Response:
+    media, render = FILES[format]
+    headers = {"Content-Disposition": f'attachment; filename="{template.id}.{format}"'}
+    return Response(render(template, generated), media_type=media, headers=headers)
+
+
 @router.get("/api/materials/templates", tags=["办事服务"])
 def templates(services: ServicesDep) -> list[dict]:
     """The material templates: for which item and material, each field and where it is filled from."""
     return [t.model_dump(mode="json") for t in services.templates.all().values()]
 
 
-@router.post("/api/sessions/{session_id}/materials", tags=["办事服务"], responses={200: {"content": {DOCX: {}}}})
-def generate_material(
-    services: ServicesDep, session_id: Owned, body: MaterialIn, format: Annotated[Literal["json", "docx"], Query()] = "json"
-):
+@router.post(
+    "/api/sessions/{session_id}/materials",
+    tags=["办事服务"],
+    responses={200: {"content": {DOCX: {}, "application/pdf": {}}}},
+)
+def generate_material(services: ServicesDep, session_id: Owned, body: MaterialIn, format: Format = "json"):
     """Fill a material from the session user's own records and answers. JSON: every value with its
-    source, the questions still open, conflicts with the government's data. DOCX: the document,
-    once nothing is missing (else 422 with the questions)."""
+    source, the questions still open, conflicts with the government's data, and once complete the
+    download links. DOCX / PDF: the document, once nothing is missing (else 422 with the questions)."""
     reply = services.engine.use_tool(session_id, "generate_material", body.model_dump(), f"生成材料 {body.material}")
     result = reply.data
     if result.get("reason") == "anonymous":
@@ -45,6 +57,44 @@ def generate_material(
         return reply.to_dict()
     if result["questions"]:
         raise HTTPException(422, "还缺少：" + "；".join(q["question"] for q in result["questions"]))
-    template = services.templates.all()[result["template"]]
-    filename = f"{result['template']}.docx"
-    return Response(document(template, result), media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return _file(services.templates.all()[result["template"]], result, format)
+
+
+@router.get(
+    "/api/sessions/{session_id}/materials/{template_id}",
+    tags=["办事服务"],
+    responses={200: {"content": {DOCX: {}, "application/pdf": {}}}},
+)
+def download_material(
+    services: ServicesDep,
+    session_id: Owned,
+    template_id: Annotated[str, Path(max_length=100)],
+    format: Annotated[Literal["docx", "pdf"], Query(description="docx 或 pdf")] = "docx",
+) -> Response:
+    """The material this session last generated completely from the template (the chat's download
+    links), as the applicant confirmed it. Only for the session's verified user."""
+    if services.engine.user_of(session_id) is None:
+        raise HTTPException(403, "下载生成的材料需要先实名登录。")
+    generated = services.tools.generated_material(session_id, template_id)
+    template = services.templates.all().get(template_id)
+    if generated is None or template is None:
+        raise HTTPException(404, "这个会话还没有生成完整的这份材料，请先在对话中回答小宝的提问。")
+    if generated["version"] != template.version:
+        raise HTTPException(409, f"《{template.name}》的模板已更新，请重新生成。")
+    return _file(template, generated, format)
+
+
+@router.get("/api/addresses/check", tags=["办事服务"])
+def check_registered_address(
+    services: ServicesDep,
+    address: Annotated[str, Query(min_length=1, max_length=200, description="地址，如“宝山区沪太路6655号2幢301室”")],
+) -> dict:
+    """The registered-address library (企业住所地址库 / 无忧快注): the address standardised, whether it is
+    in the library, which park (园区, 集中登记地) it belongs to and whether the proof of premises may
+    be waived. Public information: no session needed. No address in the text, or one in another
+    district: 422 saying so."""
+    try:
+        found = check_address(services.directory, address)
+    except AddressError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {**found.to_dict(), "summary": found.summary()}

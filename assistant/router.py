@@ -19,8 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Intent = Literal["greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "knowledge"]
-INTENTS: tuple[Intent, ...] = ("greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "knowledge")
+Intent = Literal[
+    "greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "material", "address", "knowledge"
+]
+INTENTS: tuple[Intent, ...] = (
+    "greeting", "handoff", "progress", "prefill", "policy", "prereview", "report", "bundle", "material", "address", "knowledge",
+)  # fmt: skip
 MODEL_FILE = Path(__file__).with_name("routing.json")
 
 # a 办不成事 report: BCS, the date, 12 random characters (4 in the first format), as a citizen may
@@ -48,6 +52,17 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
         re.compile(
             r"预审|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题|够不够|能用吗)|(检查|核对|审一下|审下|看看|看下)(一下|下)?.{0,6}(材料|文件)"
             r"|(材料|文件|复印件|营业执照|申请表).{0,10}帮我?(检查|核对|看|查)|(材料|复印件).{0,8}能不能用|上传.{0,6}(看|检查)"
+        ),
+    ),
+    (  # a document written for the applicant (申请书, 股东决定, 章程…); a form to fill in is prefill
+        "material",
+        re.compile(r"(生成|起草|拟写|拟定|写|做|出)(一份|一个|份|个|下|一下)?.{0,12}(申请书|股东决定|股东会决议|章程|承诺书|审查申请表)"),
+    ),
+    (  # the registered-address library (企业住所地址库)
+        "address",
+        re.compile(
+            r"(地址|住所|这里|这儿).{0,8}(能|可以|可否|能否|能不能|是否)(用来|拿来)?(注册|登记)|地址库|无忧快注|集中登记地"
+            r"|(路|街|巷)\d+[号弄].{0,16}((能|可以|可否|能否|能不能|是否)(用来|拿来)?(注册|登记)|(注册|登记).{0,4}(可以|行)(吗|不))"
         ),
     ),
     (
@@ -101,6 +116,10 @@ def arguments(intent: Intent, text: str) -> dict:
         return {"item": text, "again": "再来一单" in text}
     if intent in ("report", "bundle"):
         return {"text": text}
+    if intent == "material":  # the tool finds the material named in the words
+        return {"material": text}
+    if intent == "address":
+        return {"address": text}
     return {}
 
 

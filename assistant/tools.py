@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from xiaobao.assistant import handoffs
 from xiaobao.assistant.reports import ReportError, ReportNotFound, Reports
 from xiaobao.assistant.router import Route
-from xiaobao.assistant.store import Citation, KnowledgeGap, Turn
+from xiaobao.assistant.store import Citation, KnowledgeGap, ToolCall, Turn
+from xiaobao.govdata.addresses import AddressError, check_address
 from xiaobao.govdata.bundles import Bundle, BundleError, Bundles, asking, check_answers, choose, next_question, plan, preset_answers
 from xiaobao.govdata.library import Library
 from xiaobao.govdata.materials import Templates, generate
@@ -46,6 +47,8 @@ class Tool:
 
 _APPLICATION_ID = re.compile(r"^[A-Z]{2,4}\d{6,12}$")
 LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录后我可以用您本人的信息为您办理。"
+_MYSELF = {"我", "本人", "我本人", "我自己", "自己", "是我", "就我", "我来"}
+_STOP = re.compile(r"(算了|不写了|不用了|不要了|不生成了|先不(写|生成|弄)了?|取消|停止)[吧啊。！!]*")
 
 
 def _valid_until(review, material_id: str) -> dt.date | None:
@@ -107,9 +110,24 @@ class Tools:
                 ),
                 Tool(
                     "generate_material",
-                    "用政府已有数据生成申请材料（DOCX），数据里没有的逐项询问申请人（material：材料或事项名称；answers：已回答的字段）",
-                    {"type": "object", "properties": {"material": {"type": "string", "minLength": 1}, "answers": {"type": "object"}}},
+                    "用政府已有数据生成申请材料（DOCX、PDF），数据里没有的逐项询问申请人（material：材料或事项名称；answers：已回答的字段；"
+                    "stop：不再生成）",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "material": {"type": "string", "minLength": 1},
+                            "answers": {"type": "object"},
+                            "stop": {"type": "boolean"},
+                        },
+                    },
                     self.generate_material,
+                ),
+                Tool(
+                    "registered_address",
+                    "查询企业住所地址库（无忧快注）：地址标准化后是否在库、属于哪个园区或集中登记地、能否免于提交住所使用证明"
+                    "（address：地址，或含地址的一句话）",
+                    {"type": "object", "properties": {"address": {"type": "string", "minLength": 1}}, "required": ["address"]},
+                    self.registered_address,
                 ),
                 Tool(
                     "bundle_guide",
@@ -284,7 +302,13 @@ class Tools:
         return ToolResult("\n".join(lines), data={"item": service.model_dump(mode="json")})
 
     def generate_material(
-        self, *, session_id: str, user_ref: str | None, material: str | None = None, answers: dict | None = None
+        self,
+        *,
+        session_id: str,
+        user_ref: str | None,
+        material: str | None = None,
+        answers: dict | None = None,
+        stop: bool = False,
     ) -> ToolResult:
         if user_ref is None:
             return ToolResult(LOGIN_FIRST, ok=False, data={"reason": "anonymous"})
@@ -296,6 +320,9 @@ class Tools:
         if template is None:
             names = "、".join(t.name for t in templates.values())
             return ToolResult(f"这份材料暂不能自动生成，目前可以生成：{names}。", ok=False, data={"reason": "no_template"})
+        if stop:
+            text = f"好的，《{template.name}》先不生成了。需要时说“帮我生成{template.name}”即可重新开始。"
+            return ToolResult(text, data={"template": template.id, "stopped": True})
         service = self.directory.item(template.item_id)
         person, enterprise = applicant_records(self.directory, service, user_ref) if service else (None, None)
         if person is None and enterprise is None:
@@ -307,15 +334,64 @@ class Tools:
             fields = "、".join(f"{f.name}（{f.label}）" for f in template.fields)
             text = f"《{template.name}》没有这些字段：{'、'.join(unknown)}。可以回答的字段：{fields}。"
             return ToolResult(text, ok=False, data={"reason": "unknown_fields", "unknown": unknown})
+        if person is not None:  # 执行董事由谁担任？——“我本人”: the applicant's own name, as the 人口库 has it
+            answers = {k: person.name if str(v).strip() in _MYSELF else v for k, v in (answers or {}).items()}
         result = generate(template, person, enterprise, answers)
         lines = [f"《{template.name}》已填写 {len(result.fields) - len(result.questions)}/{len(result.fields)} 项："]
         lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
         lines += [f"！{c}" for c in result.conflicts] + [f"！{r}，请重新提供" for r in result.rejected]
-        if result.questions:  # one question at a time: the answer comes back in `answers`
+        data = result.to_dict()
+        if result.questions:  # one question at a time: the next message answers it (pending_material)
             lines.append(f"还需要 {len(result.questions)} 项信息。{result.questions[0]['question']}")
         else:
-            lines.append("材料已生成，可以下载 DOCX；提交前请核对。")
-        return ToolResult("\n".join(lines), data=result.to_dict())
+            url = f"/api/sessions/{session_id}/materials/{template.id}"
+            data["downloads"] = {kind: f"{url}?format={kind}" for kind in ("docx", "pdf")}
+            lines.append("材料已生成，可以下载 DOCX 或 PDF（链接见下方）；提交前请核对。")
+        return ToolResult("\n".join(lines), data=data)
+
+    def _last_material(self, session_id: str) -> tuple[dict, dict] | None:
+        """The arguments and result of generate_material when it gave the session's latest reply."""
+        with Session(self.db_engine) as session:
+            last = session.scalars(
+                select(Turn).where(Turn.session_id == session_id, Turn.role == "assistant").order_by(Turn.id.desc()).limit(1)
+            ).first()
+            call = next((c for c in last.tool_calls if c.name == "generate_material" and c.ok), None) if last else None
+            return (call.arguments, call.result) if call else None
+
+    def pending_material(self, session_id: str, text: str) -> Route | None:
+        """The message as the answer to the question the session's latest reply asked while generating a
+        material (it asks one at a time); “算了” stops it. Only the very next message answers: anything
+        said in between ends the dialogue, and asking for the material again starts it afresh."""
+        last = self._last_material(session_id)
+        if last is None or not last[1].get("questions"):
+            return None
+        result = last[1]
+        if _STOP.fullmatch(text.strip()):
+            return Route("material", {"material": result["template"], "stop": True})
+        kept = {f["name"]: f["value"] for f in result["fields"] if f["path"] == "answer"}  # a refused answer is asked again
+        return Route("material", {"material": result["template"], "answers": {**kept, result["questions"][0]["name"]: text.strip()}})
+
+    def generated_material(self, session_id: str, template_id: str) -> dict | None:
+        """The session's latest complete generation of a template (for its download links)."""
+        with Session(self.db_engine) as session:
+            calls = session.scalars(
+                select(ToolCall)
+                .join(Turn)
+                .where(Turn.session_id == session_id, ToolCall.name == "generate_material", ToolCall.ok.is_(True))
+                .order_by(ToolCall.id.desc())
+            )
+            return next((c.result for c in calls if c.result.get("template") == template_id and c.result.get("complete")), None)
+
+    def registered_address(self, *, session_id: str, user_ref: str | None, address: str) -> ToolResult:
+        """Public information: anyone may ask, no login needed."""
+        try:
+            found = check_address(self.directory, address)
+        except AddressError as exc:
+            parks = sorted({(a.park, a.kind, a.sample) for a in self.directory.addresses()})
+            listed = "、".join(f"{park}（{kind}{'，示例数据' if sample else ''}）" for park, kind, sample in parks)
+            text = f"{exc}" + (f"地址库现有：{listed}。" if listed and exc.no_address else "")
+            return ToolResult(text, ok=False, data={"reason": "no_address" if exc.no_address else "other_district"})
+        return ToolResult(found.summary(), data=found.to_dict())
 
     def continuing(self, session_id: str, text: str) -> Route | None:
         """The message as the answer to the question a 一件事 walk of the session waits on, if it is one

@@ -1,7 +1,7 @@
 """Accuracy of generated application materials on the labelled set eval/data/materials-cases.jsonl
 (written by eval/materials_cases.py): every field's value and source against the expected ones,
-documents fully correct, what was asked, conflicts reported, and whether each complete document
-passes its own review points in the pre-review (the round trip)."""
+documents fully correct, what was asked, conflicts reported, and whether each complete document, as
+DOCX and as PDF, passes its own review points in the pre-review (the round trip)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from xiaobao.govdata.materials import Template, document, generate
+from xiaobao.govdata.materials import Template, document, generate, pdf
 from xiaobao.govdata.records import Directory, Enterprise, Person
 from xiaobao.prereview.review import Reviewer
 
@@ -24,14 +24,18 @@ def load(path: Path = CASES) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def own_review(reviewer: Reviewer, directory: Directory, template: Template, data: bytes, person, enterprise) -> dict[str, str]:
+def own_review(
+    reviewer: Reviewer, directory: Directory, template: Template, data: bytes, person, enterprise, suffix: str = "docx"
+) -> dict[str, str]:
     """The generated document's own review points and their results."""
-    review = reviewer.review(directory.item(template.item_id), [(f"{template.name}.docx", data)], person, enterprise)
+    review = reviewer.review(directory.item(template.item_id), [(f"{template.name}.{suffix}", data)], person, enterprise)
     return {p.point: p.result for p in review.points if p.material_id == template.material_id}
 
 
 def passed(points: dict[str, str]) -> bool:
-    return all(result == "pass" for point, result in points.items() if point not in NEEDS_ANOTHER_MATERIAL)
+    """Every point passes (a material the item does not list has none: that is no pass)."""
+    decided = [result for point, result in points.items() if point not in NEEDS_ANOTHER_MATERIAL]
+    return bool(decided) and all(result == "pass" for result in decided)
 
 
 def evaluate(
@@ -42,7 +46,8 @@ def evaluate(
     on_case: Callable[[], None] | None = None,
 ) -> dict:
     fields = correct = filled = wrong_source = asked = asked_right = documents_right = 0
-    conflicts_expected = conflicts_found = reviewed = review_passed = 0
+    conflicts_expected = conflicts_found = reviewed = 0
+    review_passed: Counter = Counter()
     by_scenario: Counter = Counter()
     right_by_scenario: Counter = Counter()
     failures: list[dict] = []
@@ -77,9 +82,10 @@ def evaluate(
         else:
             failures.append({"id": case["id"], "wrong": wrong})
         if reviewer is not None and result.complete:
-            data = document(template, result.to_dict())
             reviewed += 1
-            review_passed += passed(own_review(reviewer, directory, template, data, person, enterprise))
+            for suffix, render in (("docx", document), ("pdf", pdf)):
+                points = own_review(reviewer, directory, template, render(template, result.to_dict()), person, enterprise, suffix)
+                review_passed[suffix] += passed(points)
         if on_case:
             on_case()
     return {
@@ -95,7 +101,8 @@ def evaluate(
         "conflicts_expected": conflicts_expected,
         "conflicts_reported": conflicts_found,
         "complete_documents_reviewed": reviewed,
-        "passed_pre_review": review_passed,
+        "passed_pre_review": review_passed["docx"],
+        "passed_pre_review_pdf": review_passed["pdf"],
         "by_scenario": {s: {"cases": n, "fully_correct": right_by_scenario[s]} for s, n in by_scenario.items()},
         "failures": failures[:20],
     }

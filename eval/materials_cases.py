@@ -13,7 +13,11 @@ enterprise's registered 经营场所, never its 住所), not read back from the 
 * conflict — an answer differs from the government's value: the government's value stays;
 * invalid — an answer that is not a valid value (phone, ID number): asked again;
 * loose — the phone not on record, the applicant types it with full-width digits and spaces;
-* fallback — the credit code blank in the 法人库 row but on the electronic 营业执照: taken from it.
+* fallback — the credit code blank in the 法人库 row but on the electronic 营业执照: taken from it;
+* partial — the first half of the applicant-only fields answered, the rest asked.
+
+The templates added later (公司章程, 集体合同审查申请表) come after the first five, so the cases written
+before them stay as they were.
 """
 
 from __future__ import annotations
@@ -84,7 +88,35 @@ EXPECTED = {
         "phone": ["person.phone"],
         "date": ["today"],
     },
+    "articles-of-association": {
+        "company_name": ["answer"],
+        "residence": ["answer"],  # the company's 住所, never the founder's own address
+        "shareholder": ["person.name"],
+        "id_number": ["person.id_number"],
+        "capital": ["answer"],
+        "contribution": ["answer"],
+        "paid_by": ["answer"],
+        "scope": ["answer"],
+        "director": ["answer"],
+        "supervisor": ["answer"],
+        "date": ["today"],
+    },
+    "collective-contract-review": {
+        "enterprise_name": ["enterprise.name"],
+        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number"],
+        "legal_rep": ["enterprise.legal_rep"],
+        "address": ["enterprise.address"],
+        "employees": ["enterprise.employees"],
+        "union_name": ["answer"],
+        "contract_type": ["answer"],
+        "contract_term": ["answer"],
+        "adopted_on": ["answer"],
+        "contact": ["answer"],  # who sends it in: not the legal representative unless they say so
+        "phone": ["enterprise.contact_phone"],
+        "date": ["today"],
+    },
 }
+ENTERPRISE = {"food-licence-application", "collective-contract-review"}
 # the record fields a scenario may leave out, and a field whose answer it may give in their place
 OPTIONAL = {
     "food-licence-application": {"legal_rep_id": "legal_rep_id", "premises": "premises", "contact_phone": "phone"},
@@ -92,6 +124,8 @@ OPTIONAL = {
     "premises-use-commitment": {"phone": "phone"},
     "shareholder-decision": {"phone": "phone"},
     "residence-use-commitment": {"phone": "phone"},
+    "articles-of-association": {},  # a person's name and ID number are always on record
+    "collective-contract-review": {"address": "address", "employees": "employees", "contact_phone": "phone"},
 }
 
 
@@ -142,6 +176,8 @@ def enterprise(rng: random.Random, n: int) -> dict:
 
 
 def answer_for(field: str, rng: random.Random) -> str:
+    if field in LATER_ANSWERS:
+        return LATER_ANSWERS[field](rng)
     return {
         "business_items": rng.choice(["预包装食品销售", "热食类食品制售", "糕点类食品制售（含裱花蛋糕）"]),
         "shop_name": f"{rng.choice(SURNAMES)}记{rng.choice(['小吃店', '便利店', '面馆'])}",
@@ -160,13 +196,29 @@ def answer_for(field: str, rng: random.Random) -> str:
     }[field]
 
 
+# the fields of the templates added later, drawn only when asked for (so the earlier cases stay as written)
+LATER_ANSWERS = {
+    "contribution": lambda rng: rng.choice(["货币", "货币、实物"]),
+    "paid_by": lambda rng: f"{rng.randint(2027, 2031)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
+    "supervisor": name,
+    "address": address,
+    "employees": lambda rng: str(rng.randint(12, 800)),
+    "union_name": lambda rng: f"{rng.choice(['上海', '宝山区'])}{name(rng)}{rng.choice(TRADES)}有限公司工会委员会",
+    "contract_type": lambda rng: rng.choice(["综合性集体合同", "工资专项集体合同", "女职工权益保护专项集体合同"]),
+    "contract_term": lambda rng: f"{rng.randint(2026, 2027)}年{rng.randint(1, 12)}月1日至{rng.randint(2028, 2030)}年12月31日",
+    "adopted_on": lambda rng: f"2026年{rng.randint(1, 2)}月{rng.randint(1, 28)}日",
+    "contact": name,
+}
+
+
 def value_at(path: str, records: dict) -> str | None:
     kind, _, rest = path.partition(".")
     record = records.get(kind) or {}
     if rest.startswith("licence."):
         licence, _, attribute = rest.removeprefix("licence.").rpartition(".")
         return next((lic.get(attribute) for lic in record.get("licences", []) if lic["name"] == licence), None)
-    return record.get(rest) or None
+    value = record.get(rest)
+    return str(value) if value not in (None, "") else None  # a number (职工人数) as the document prints it
 
 
 def expectation(template: str, records: dict, answers: dict) -> dict:
@@ -189,10 +241,14 @@ def expectation(template: str, records: dict, answers: dict) -> dict:
 
 
 def case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
-    kind = "enterprise" if template == "food-licence-application" else "person"
+    kind = "enterprise" if template in ENTERPRISE else "person"
     records = {kind: enterprise(rng, n) if kind == "enterprise" else person(rng, n)}
+    if "enterprise.employees" in str(EXPECTED[template]):
+        records[kind]["employees"] = rng.randint(12, 800)
     asked = [f for f, paths in EXPECTED[template].items() if paths == ["answer"]]
     answers = {f: answer_for(f, rng) for f in asked} if scenario != "unanswered" else {}
+    if scenario == "partial":
+        answers = {f: answers[f] for f in asked[: len(asked) // 2]}
     bad = {}  # answers as typed, after the expectation: refused (invalid) or read as the plain value (loose)
     conflicts = []  # fields whose answer differs from the government's value
     if scenario.startswith("missing"):
@@ -236,6 +292,18 @@ SCENARIOS = {
     "premises-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
     "shareholder-decision": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
     "residence-use-commitment": ["complete", "unanswered", "missing", "missing_answered", "conflict", "invalid", "loose"],
+    "articles-of-association": ["complete", "unanswered", "partial", "conflict"],
+    "collective-contract-review": [
+        "complete",
+        "unanswered",
+        "partial",
+        "missing",
+        "missing_answered",
+        "conflict",
+        "invalid",
+        "loose",
+        "fallback",
+    ],  # fmt: skip
 }
 
 

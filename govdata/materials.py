@@ -5,8 +5,8 @@ docs/SERVICES.md): its fields, each with the sources that may fill it in order o
 the paragraphs of the document. Generating a material fills every field from the applicant's own
 records, records where each value came from, takes what no source knows from the applicant's
 answers, and lists what is still unknown as questions. A value the government holds is never
-overridden by an answer: a differing answer is reported as a conflict. The result is a DOCX that
-the pre-review reads like any upload."""
+overridden by an answer: a differing answer is reported as a conflict. The result is a DOCX or a
+PDF that the pre-review reads like any upload."""
 
 from __future__ import annotations
 
@@ -17,18 +17,26 @@ import re
 import string
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Literal
 
 from docx import Document
 from docx.shared import Pt
 from pydantic import BaseModel, Field, ValidationError, model_validator
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from xiaobao.govdata.codes import valid_credit_code, valid_id_number
 from xiaobao.govdata.prefill import SOURCE_NAMES, lookup
 from xiaobao.govdata.records import Enterprise, Person
 
 ANSWER = "申请人填写"
+_PDF_FONT = "STSong-Light"
 _PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 _CHECKS = {
     "id_number": (valid_id_number, "身份证号校验位不正确"),
@@ -59,6 +67,7 @@ class Template(BaseModel):
     id: str
     version: int = 1
     name: str  # the material's name (食品经营许可申请书)
+    aliases: list[str] = Field(default_factory=list)  # what citizens call it (公司章程 for 有限责任公司章程)
     item_id: str  # the service item it is for
     material_id: str  # the item's material it is (its review points check the document)
     applicant: Literal["person", "enterprise"]
@@ -161,25 +170,47 @@ def generate(
     return result
 
 
-def document(template: Template, generated: dict) -> bytes:
-    """The DOCX of a complete generation (Generated.to_dict()): title, one "标签：值" line per field,
-    the body; where each value came from goes into the document's comments."""
+def _content(template: Template, generated: dict) -> tuple[list[str], str]:
+    """A complete generation's lines (one "标签：值" per field, then the body) and where each value came from."""
     if generated["template"] != template.id or generated["questions"]:
         missing = "、".join(q["label"] for q in generated["questions"])
         raise TemplateError(f"还缺少：{missing}，不能生成《{template.name}》" if missing else "生成结果与模板不符")
     values = {f["name"]: f["value"] for f in generated["fields"]}
+    lines = [f"{spec.label}：{values[spec.name]}" for spec in template.fields]
+    lines += [paragraph.format(**values) for paragraph in template.body]
+    return lines, "数据来源：" + "；".join(f"{f['label']}←{f['source']}" for f in generated["fields"])
+
+
+def document(template: Template, generated: dict) -> bytes:
+    """The DOCX of a complete generation (Generated.to_dict()): title, one "标签：值" line per field,
+    the body; where each value came from goes into the document's comments."""
+    lines, sources = _content(template, generated)
     doc = Document()
     doc.styles["Normal"].font.size = Pt(12)
     doc.add_heading(template.name, level=1)
-    for spec in template.fields:
-        doc.add_paragraph(f"{spec.label}：{values[spec.name]}")
-    for paragraph in template.body:
-        doc.add_paragraph(paragraph.format(**values))
+    for line in lines:
+        doc.add_paragraph(line)
     doc.core_properties.title = template.name
     doc.core_properties.subject = f"{template.id} v{template.version}"
-    doc.core_properties.comments = "数据来源：" + "；".join(f"{f['label']}←{f['source']}" for f in generated["fields"])
+    doc.core_properties.comments = sources
     out = io.BytesIO()
     doc.save(out)
+    return out.getvalue()
+
+
+def pdf(template: Template, generated: dict) -> bytes:
+    """The same document as a PDF (A4). Chinese is set in STSong-Light, one of the CID fonts every PDF
+    reader provides (the font is named, not embedded: nothing to download or ship); the sources go
+    into the document's keywords."""
+    lines, sources = _content(template, generated)
+    pdfmetrics.registerFont(UnicodeCIDFont(_PDF_FONT))  # idempotent
+    body = ParagraphStyle("body", fontName=_PDF_FONT, fontSize=12, leading=20, wordWrap="CJK", spaceAfter=4)
+    title = ParagraphStyle("title", parent=body, fontSize=18, leading=28, alignment=TA_CENTER, spaceAfter=14)
+    out = io.BytesIO()
+    page = SimpleDocTemplate(
+        out, pagesize=A4, title=template.name, subject=f"{template.id} v{template.version}", keywords=sources, creator="小宝"
+    )
+    page.build([Paragraph(escape(template.name), title), *(Paragraph(escape(line), body) for line in lines)])
     return out.getvalue()
 
 
@@ -206,11 +237,11 @@ class Templates:
         return self._all
 
     def find(self, text: str | None) -> Template | None:
-        """A template by id, or by its material's name (the longest that occurs in the text)."""
+        """A template by id, or by its material's name or an alias (the longest that occurs in the text)."""
         if not text:
             return None
         templates = self.all()
         if text.strip() in templates:
             return templates[text.strip()]
-        named = [t for t in templates.values() if t.name in text or text.strip() in t.name]
-        return max(named, key=lambda t: len(t.name)) if named else None
+        named = [(len(n), t) for t in templates.values() for n in (t.name, *t.aliases) if n in text or text.strip() in n]
+        return max(named, key=lambda pair: pair[0])[1] if named else None

@@ -163,7 +163,22 @@ class Policy(BaseModel):
     auto_grant: bool = True  # 免申即享: granted without an application once eligible
 
 
-KINDS = {"item": ServiceItem, "person": Person, "enterprise": Enterprise, "policy": Policy}
+class RegisteredAddress(BaseModel):
+    """An address in the registered-address library (企业住所地址库, 无忧快注): a company may be
+    registered there, the park vouching for the premises (docs/SERVICES.md)."""
+
+    id: str
+    address: str  # the standard form (govdata.addresses.standardise): 上海市宝山区沪太路6655号2幢301室
+    park: str  # the 园区 / 集中登记地 / 商务楼宇 it belongs to
+    kind: Literal["园区", "集中登记地", "商务楼宇"]
+    scope: Literal["unit", "building"] = "unit"  # building: every room under the address is in the library
+    waives_proof: bool = True  # the proof of premises (住所使用证明) may be left out of the application
+    status: Literal["可登记", "暂停登记"] = "可登记"
+    note: str | None = None  # conditions (industries, contact), or why a proof is still needed
+    sample: bool = False  # demo data, said so wherever it is shown
+
+
+KINDS = {"item": ServiceItem, "person": Person, "enterprise": Enterprise, "policy": Policy, "address": RegisteredAddress}
 
 
 class Directory(Protocol):
@@ -185,11 +200,17 @@ class Directory(Protocol):
 
     def applications(self, applicant_ref: str) -> list[dict]: ...
 
+    def address(self, standard: str) -> RegisteredAddress | None:
+        """The library's entry for exactly this standardised address (govdata.addresses looks up the
+        building an address lies in as well)."""
+
+    def addresses(self) -> list[RegisteredAddress]: ...
+
 
 class GovRecord(Base):
     __tablename__ = "gov_records"
 
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # item | person | enterprise | policy
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # item | person | enterprise | policy | address
     ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict] = mapped_column(JSON)
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -253,11 +274,20 @@ class DbDirectory:
             rows = session.scalars(select(Application).where(Application.applicant_ref == applicant_ref).order_by(Application.id))
             return [application_dict(a) for a in rows]
 
+    def address(self, standard: str) -> RegisteredAddress | None:
+        with Session(self.db_engine) as session:
+            query = select(GovRecord).where(GovRecord.kind == "address", GovRecord.data["address"].as_string() == standard)
+            row = session.scalars(query.order_by(GovRecord.ref)).first()
+            return RegisteredAddress.model_validate(row.data) if row else None
+
+    def addresses(self) -> list[RegisteredAddress]:
+        return self._all("address")
+
 
 class HttpDirectory:
     """A district's own systems behind one HTTP API (docs/SERVICES.md): GET /items, /items/{id},
-    /persons, /persons/{ref}, /enterprises, /enterprises/{ref}, /policies, /applications?applicant={ref};
-    404 = unknown."""
+    /persons, /persons/{ref}, /enterprises, /enterprises/{ref}, /policies, /applications?applicant={ref},
+    /addresses, /addresses?address={standard address}; 404 = unknown."""
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -294,6 +324,13 @@ class HttpDirectory:
     def applications(self, applicant_ref: str) -> list[dict]:
         return self._get("/applications", list[dict], applicant=applicant_ref) or []
 
+    def address(self, standard: str) -> RegisteredAddress | None:
+        found = self._get("/addresses", list[RegisteredAddress], address=standard) or []
+        return found[0] if found else None
+
+    def addresses(self) -> list[RegisteredAddress]:
+        return self._get("/addresses", list[RegisteredAddress]) or []
+
 
 def sample_identities(db_engine: Engine) -> list[tuple[str, str]]:
     """(label, ref) of the demo pack's sample persons and enterprises, for the chat page's 演示身份
@@ -306,7 +343,8 @@ def sample_identities(db_engine: Engine) -> list[tuple[str, str]]:
 def is_sample_identity(db_engine: Engine, ref: str) -> bool:
     """Whether `ref` is one of the demo pack's sample persons, enterprises or applicants."""
     with Session(db_engine) as session:
-        record = session.scalar(select(GovRecord.ref).where(GovRecord.ref == ref, GovRecord.sample.is_(True)).limit(1))
+        people = GovRecord.kind.in_(("person", "enterprise"))  # not an item's, a policy's or an address's id
+        record = session.scalar(select(GovRecord.ref).where(GovRecord.ref == ref, GovRecord.sample.is_(True), people).limit(1))
         applicant = session.scalar(select(Application.id).where(Application.applicant_ref == ref, Application.sample.is_(True)).limit(1))
         return bool(record or applicant)
 
@@ -326,7 +364,7 @@ def seed_records(db_engine: Engine, kind: str, path: Path) -> int:
                 continue
             try:
                 record = json.loads(line)
-                ref = record["id"] if kind in ("item", "policy") else record["ref"]
+                ref = record["id"] if kind in ("item", "policy", "address") else record["ref"]
                 shape.model_validate(record)
             except (ValueError, KeyError, ValidationError) as exc:
                 raise SeedError(f"{path}:{number}: {exc}") from None

@@ -253,7 +253,7 @@ class Reviewer:
                 expected = getattr(record, name, None)
                 actual = find_code(doc.text, "credit_code" if name == "credit_code" else "id_number") if name in (
                     "credit_code", "id_number", "legal_rep_id") else labelled(doc.text, LABELS[name])  # fmt: skip
-                if expected is None:
+                if expected in (None, ""):  # a blank column in the record: nothing to compare with
                     continue
                 if actual is None:
                     unread.append(FIELD_NAMES[name])

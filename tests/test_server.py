@@ -130,6 +130,8 @@ def test_tool_registry_is_published(client):
         "prefill_form",
         "service_guide",
         "generate_material",
+        "registered_address",
+        "bundle_guide",
         "match_policies",
         "prereview_materials",
         "report_unresolved",

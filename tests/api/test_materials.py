@@ -1,11 +1,14 @@
-"""Generated materials over HTTP and in the tool: only the session's verified user's own records."""
+"""Generated materials over HTTP and in the chat (one question at a time, then the download links):
+only the session's verified user's own records; and the registered-address library."""
 
 import io
 
 import pytest
 from docx import Document
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
+from xiaobao.api.materials import DOCX as DOCX_TYPE
 from xiaobao.server import create_app
 
 
@@ -54,3 +57,94 @@ def test_templates_are_listed(client):
     listed = {t["id"]: t for t in client.get("/api/materials/templates").json()}
     assert {"food-licence-application", "individual-business-application", "premises-use-commitment"} <= set(listed)
     assert listed["food-licence-application"]["fields"][0]["sources"] == ["enterprise.name"]
+
+
+def say(client, sid, text) -> dict:
+    response = client.post(f"/api/sessions/{sid}/messages", json={"text": text})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_chat_asks_one_question_at_a_time_and_ends_with_download_links(client):
+    sid = session(client, "demo-citizen-1")
+    first = say(client, sid, "我要写股东决定")
+    assert first["intent"] == "material" and "姓名：张示例（来源：人口库）" in first["text"]
+    assert "还需要 4 项信息。请问拟设立的公司名称是什么？" in first["text"]
+    for answer in ["上海示例软件有限公司", "100万元", "软件开发；信息技术咨询服务"]:
+        reply = say(client, sid, answer)
+        assert reply["intent"] == "material" and reply["data"]["questions"], reply["text"]
+    assert "执行董事" in reply["text"] and "可以是您本人" in reply["text"]
+    done = say(client, sid, "我本人")  # the applicant's own name, from the 人口库
+    assert done["data"]["complete"] and "执行董事：张示例（来源：申请人填写）" in done["text"] and "下载 DOCX 或 PDF" in done["text"]
+    links = done["data"]["downloads"]
+    assert links["pdf"] == f"/api/sessions/{sid}/materials/shareholder-decision?format=pdf"
+    docx = client.get(links["docx"])
+    assert docx.status_code == 200 and docx.headers["content-type"] == DOCX_TYPE
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    assert "拟设立公司名称：上海示例软件有限公司" in text and "经营范围：软件开发；信息技术咨询服务" in text
+    pdf = client.get(links["pdf"])
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert "执行董事：张示例" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    # the links are the session's: another session's key does not open them
+    other = session(client, "demo-citizen-1")
+    assert client.get(links["docx"]).status_code == 403
+    assert client.get(f"/api/sessions/{other}/materials/shareholder-decision").status_code == 404
+
+
+def test_a_refused_answer_is_asked_again_and_stopping_ends_the_dialogue(client):
+    sid = session(client, "demo-citizen-3")  # no phone on record
+    first = say(client, sid, "帮我生成个体工商户登记（备案）申请书")
+    assert [q["name"] for q in first["data"]["questions"]][:2] == ["phone", "shop_name"]
+    again = say(client, sid, "12345")
+    assert (
+        "联系电话“12345”：电话号码格式不正确（手机 11 位，或区号-号码），请重新提供" in again["text"]
+        and again["data"]["questions"][0]["name"] == "phone"
+    )
+    kept = say(client, sid, "１３７ 0000 0003")
+    assert next(f for f in kept["data"]["fields"] if f["name"] == "phone")["value"] == "13700000003"
+    stopped = say(client, sid, "算了")
+    assert stopped["intent"] == "material" and "先不生成了" in stopped["text"]
+    assert say(client, sid, "上海示例小吃店")["intent"] != "material"  # no question waits any more
+
+
+def test_the_chat_tells_an_anonymous_citizen_to_log_in_and_offers_no_download(client):
+    sid = session(client)
+    reply = say(client, sid, "帮我生成食品经营许可申请书")
+    assert reply["intent"] == "material" and "实名登录" in reply["text"]
+    assert client.get(f"/api/sessions/{sid}/materials/food-licence-application").status_code == 403
+
+
+def test_format_pdf_on_the_api(client):
+    sid = session(client, "demo-enterprise-1")
+    body = {"material": "集体合同审查申请表"}
+    asked = client.post(f"/api/sessions/{sid}/materials", json=body).json()
+    names = [q["name"] for q in asked["data"]["questions"]]
+    assert names == ["union_name", "contract_type", "contract_term", "adopted_on", "contact"]
+    assert "职工人数：45（来源：法人库）" in asked["text"]
+    answers = {
+        "union_name": "上海示例科技有限公司工会委员会",
+        "contract_type": "综合性集体合同",
+        "contract_term": "2026年4月1日至2029年3月31日",
+        "adopted_on": "2026年3月20日",
+        "contact": "王示例",
+    }
+    response = client.post(f"/api/sessions/{sid}/materials?format=pdf", json={**body, "answers": answers})
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "集体合同审查申请表" in text and "工会名称：上海示例科技有限公司工会委员会" in text
+    assert client.post(f"/api/sessions/{sid}/materials?format=pdf", json=body).status_code == 422  # questions still open
+
+
+def test_the_registered_address_library_over_http_and_in_the_chat(client):
+    found = client.get("/api/addresses/check", params={"address": "宝山区沪太路６６５５号２号楼３楼３０１"}).json()
+    assert found["standard"] == "上海市宝山区沪太路6655号2幢301室" and found["in_library"] and found["waives_proof"]
+    assert found["entry"]["park"] == "示例科创园" and found["entry"]["sample"] and "示例数据" in found["summary"]
+    missing = client.get("/api/addresses/check", params={"address": "上海市宝山区沪太路1号"}).json()
+    assert not missing["in_library"] and "需要按一般程序提交住所" in missing["summary"]
+    assert client.get("/api/addresses/check", params={"address": "浦东新区张江路1号"}).status_code == 422
+    assert "没有读出地址" in client.get("/api/addresses/check", params={"address": "随便"}).json()["detail"]
+    sid = session(client)  # public information: no login needed
+    reply = say(client, sid, "这个地址能注册公司吗：宝山区共和新路100弄2-301")
+    assert reply["intent"] == "address" and "示例众创空间" in reply["text"] and "免于提交住所使用证明" in reply["text"]
+    parks = say(client, sid, "地址库里有哪些园区")
+    assert parks["intent"] == "address" and "示例科创园（园区，示例数据）" in parks["text"]

@@ -20,7 +20,9 @@ def test_the_labelled_set_is_the_script_s_output_and_covers_every_scenario():
         "invalid",
         "loose",
         "fallback",
+        "partial",
     }
+    assert {c["template"] for c in cases} >= {"articles-of-association", "collective-contract-review"}
     assert CASES.name == "materials-cases.jsonl"
 
 
@@ -28,7 +30,7 @@ def test_scores_and_the_round_trip(services, services_data):
     cases = load()[::10]  # every scenario of every template, a few of each
     result = evaluate(cases, services.templates.all(), services_data, services.reviewer)
     assert result["field_accuracy"] == 1.0 and result["filled_from_wrong_source"] == 0
-    assert result["passed_pre_review"] == result["complete_documents_reviewed"] > 0
+    assert result["passed_pre_review"] == result["passed_pre_review_pdf"] == result["complete_documents_reviewed"] > 0
     # the labels say a field comes from elsewhere / must be asked: both are counted against the generator
     wrong = copy.deepcopy(cases[0])
     wrong["expected"]["premises"] = {"value": wrong["enterprise"]["address"], "source": "enterprise.address"}

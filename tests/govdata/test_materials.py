@@ -7,9 +7,10 @@ import json
 
 import pytest
 from docx import Document
+from pypdf import PdfReader
 
 from tests.conftest import DEMO_SERVICES
-from xiaobao.govdata.materials import Template, TemplateError, Templates, clean, document, generate
+from xiaobao.govdata.materials import Template, TemplateError, Templates, clean, document, generate, pdf
 from xiaobao.govdata.records import Enterprise, Person
 
 DAY = dt.date(2026, 3, 1)
@@ -107,24 +108,77 @@ ROUND_TRIP = [
         "demo-citizen-1",
         {"company_name": "上海示例软件有限公司", "residence": "宝山区示例园区2号楼", "use_until": "长期"},
     ),
+    (
+        "articles-of-association",
+        "person",
+        "demo-citizen-1",
+        {
+            "company_name": "上海示例软件有限公司",
+            "residence": "上海市宝山区沪太路6655号2幢301室",
+            "capital": "100万元",
+            "contribution": "货币",
+            "paid_by": "2031年3月1日",
+            "scope": "软件开发",
+            "director": "张示例",
+            "supervisor": "李演示",
+        },
+    ),
+    (
+        "collective-contract-review",
+        "enterprise",
+        "demo-enterprise-1",
+        {
+            "union_name": "上海示例科技有限公司工会委员会",
+            "contract_type": "工资专项集体合同",
+            "contract_term": "2026年4月1日至2029年3月31日",
+            "adopted_on": "2026年3月20日",
+            "contact": "王示例",
+        },
+    ),
 ]
 
 
+@pytest.mark.parametrize("suffix", ["docx", "pdf"])
 @pytest.mark.parametrize("template_id, kind, ref, answers", ROUND_TRIP)
-def test_a_generated_material_passes_its_pre_review(services, services_data, template_id, kind, ref, answers):
+def test_a_generated_material_passes_its_pre_review(services, services_data, template_id, kind, ref, answers, suffix):
     template: Template = services.templates.all()[template_id]
     person, enterprise = (record(kind, ref), None) if kind == "person" else (None, record(kind, ref))
     generated = generate(template, person, enterprise, answers)
-    data = document(template, generated.to_dict())
-    properties = Document(io.BytesIO(data)).core_properties
-    assert properties.title == template.name and "←申请人填写" in properties.comments
-    review = services.reviewer.review(services_data.item(template.item_id), [(f"{template.name}.docx", data)], person, enterprise)
+    assert generated.complete, generated.questions
+    if suffix == "docx":
+        data = document(template, generated.to_dict())
+        properties = Document(io.BytesIO(data)).core_properties
+        assert properties.title == template.name and "←申请人填写" in properties.comments
+    else:
+        data = pdf(template, generated.to_dict())
+        assert data.startswith(b"%PDF-") and PdfReader(io.BytesIO(data)).metadata.title == template.name
+    review = services.reviewer.review(services_data.item(template.item_id), [(f"{template.name}.{suffix}", data)], person, enterprise)
     mine = {p.point: p.result for p in review.points if p.material_id == template.material_id}
     # same_name compares with the 营业执照, another material not uploaded here: it cannot be decided
     assert {point: result for point, result in mine.items() if point != "same_name"} == dict.fromkeys(
         [p for p in mine if p != "same_name"], "pass"
     )
     assert mine.get("same_name") in (None, "uncertain") and len(mine) >= 2
+
+
+def test_the_pdf_holds_the_document_s_chinese_text_and_its_sources(templates):
+    food = templates["food-licence-application"]
+    done = generate(food, None, record("enterprise", "demo-enterprise-2"), {"business_items": "糕点类食品制售（含裱花蛋糕）"}, on=DAY)
+    reader = PdfReader(io.BytesIO(pdf(food, done.to_dict())))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert (
+        "食品经营许可申请书" in text and "企业名称：上海样板餐饮管理有限公司" in text and "经营项目：糕点类食品制售（含裱花蛋糕）" in text
+    )
+    assert "经营项目←申请人填写" in reader.metadata["/Keywords"]
+    with pytest.raises(TemplateError, match="还缺少：经营项目"):
+        pdf(food, generate(food, None, record("enterprise", "demo-enterprise-2"), on=DAY).to_dict())
+
+
+def test_a_template_is_found_by_its_name_or_an_alias(services):
+    found = services.templates.find
+    assert found("我要写公司章程").id == found("帮我生成一份有限责任公司章程").id == "articles-of-association"
+    assert found("帮我生成集体合同审查申请表").id == "collective-contract-review" and found("股东决定").id == "shareholder-decision"
+    assert found("营业执照") is None
 
 
 def test_a_deployment_s_own_template_folder(settings, tmp_path):

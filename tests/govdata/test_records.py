@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_SERVICES, write
-from xiaobao.govdata.records import DbDirectory, HttpDirectory, SeedError, seed_records
+from xiaobao.govdata.records import DbDirectory, HttpDirectory, SeedError, is_sample_identity, seed_records
 
 
 def fake_district(request: httpx.Request) -> httpx.Response:
@@ -17,6 +17,10 @@ def fake_district(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, json=rows)
         found = [r for r in rows if r.get("id", r.get("ref")) == parts[1]]
         return httpx.Response(200, json=found[0]) if found else httpx.Response(404)
+    if parts[0] == "addresses":
+        rows = [json.loads(line) for line in (DEMO_SERVICES / "addresses.jsonl").read_text().splitlines()]
+        wanted = request.url.params.get("address")
+        return httpx.Response(200, json=[r for r in rows if wanted in (None, r["address"])])
     if parts[0] == "applications":
         rows = [json.loads(line) for line in (DEMO_SERVICES / "applications.jsonl").read_text().splitlines()]
         return httpx.Response(200, json=[r for r in rows if r["applicant_ref"] == request.url.params["applicant"]])
@@ -33,7 +37,14 @@ def test_database_and_http_directories_answer_alike(services_data):
         assert directory.enterprise("demo-enterprise-2").licences[1].name == "食品经营许可证"
         assert {p.id for p in directory.policies()} == {"POL-001", "POL-002", "POL-003", "POL-004", "POL-005"}
         assert [a["id"] for a in directory.applications("demo-enterprise-1")] == ["BS20240004"]
-        assert len(directory.items()) == 6 and len(directory.persons()) == 3 and len(directory.enterprises()) == 4
+        assert len(directory.items()) == 7 and len(directory.persons()) == 3 and len(directory.enterprises()) == 4
+        assert directory.address("上海市宝山区沪太路6655号2幢").park == "示例科创园" and directory.address("上海市宝山区沪太路1号") is None
+        assert len(directory.addresses()) == 12 and all(a.sample for a in directory.addresses())
+
+
+def test_only_sample_persons_and_enterprises_are_identities(services_data, services):
+    assert is_sample_identity(services.db_engine, "demo-citizen-1") and is_sample_identity(services.db_engine, "demo-enterprise-2")
+    assert not any(is_sample_identity(services.db_engine, ref) for ref in ("BS-ITEM-007", "POL-001", "ADDR-001"))
 
 
 def test_bad_seed_lines_name_the_file_and_line(engine, tmp_path):
