@@ -38,13 +38,13 @@ class AddressError(ValueError):
 
 
 def _number(text: str) -> str:
-    """一 … 九十九 as digits (三层 → 3); digits and letters stay as they are."""
-    if not text or text[0] not in _DIGITS + "十":
+    """一 … 九十九 as digits (三层 → 3, 十二 → 12); anything else (digits, letters, 三四) stays as it is."""
+    if len(text) == 1 and text in _DIGITS[1:]:
+        return str(_DIGITS.index(text))
+    tens = re.fullmatch(f"([{_DIGITS[1:]}]?)十([{_DIGITS[1:]}]?)", text)
+    if tens is None:
         return text
-    tens, _, ones = text.rpartition("十")
-    if "十" not in text:
-        return str(_DIGITS.index(text)) if len(text) == 1 else text
-    return str((_DIGITS.index(tens) if tens else 1) * 10 + (_DIGITS.index(ones) if ones else 0))
+    return str((_DIGITS.index(tens.group(1)) if tens.group(1) else 1) * 10 + (_DIGITS.index(tens.group(2)) if tens.group(2) else 0))
 
 
 def _parts(tail: str, after: str) -> list[str]:

@@ -22,6 +22,8 @@ from xiaobao.govdata.addresses import AddressError, check_address, standardise
         ("请问殷高西路200号1幢三层", "上海市宝山区殷高西路200号1幢3层"),
         ("沪太公路1号", "上海市宝山区沪太公路1号"),
         ("样板街8号", "上海市宝山区样板街8号"),
+        ("沪太路1号十二幢二十三层", "上海市宝山区沪太路1号12幢23层"),
+        ("沪太路1号十十幢", "上海市宝山区沪太路1号十十幢"),  # not a numeral: kept as written, never an error
     ],
 )
 def test_an_address_is_standardised_however_it_is_written(written, standard):
