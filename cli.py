@@ -799,9 +799,10 @@ def eval_cockpit(
     with progress_bars() as progress:
         task = progress.add_task("写入一个月的对话记录", total=turns_per_month)
         result = run_cockpit(ctx.obj, turns_per_month, on_progress=lambda n: progress.advance(task, n))
-    table = Table("统计区间", "回答数", "最快（秒）", "最慢（秒）", title=f"数据驾驶舱：每月 {turns_per_month:,} 条对话记录，一年")
+    title = f"数据驾驶舱：每月 {turns_per_month:,} 条对话记录，一年"
+    table = Table("统计区间", "回答数", "最快（秒）", "最慢（秒）", "CPU（秒）", title=title)
     for name, row in result["report"].items():
-        table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]))
+        table.add_row(name, f"{row['answers']:,}", str(row["best_s"]), str(row["worst_s"]), str(row["cpu_s"]))
     console.print(table)
     first, hourly = result["refresh_seconds"].values()
     console.print(f"日汇总用时：首次（一个月）{first} 秒，每小时（近 7 天）{hourly} 秒")

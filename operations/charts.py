@@ -119,12 +119,11 @@ def cockpit_targets(report: dict):
     colors = [GREY if figures[k]["met"] is None else GREEN if figures[k]["met"] else RED for k in keys]
     bars = ax.bar(labels, values, color=colors)
     ax.bar_label(bars, [("无数据" if figures[k]["value"] is None else f"{v:.1f}%") for k, v in zip(keys, values, strict=True)], fontsize=8)
-    ax.scatter(labels, [TARGETS[k].target * 100 for k in keys], marker="_", s=900, color="#111827", label="承诺", zorder=3)
+    ax.scatter(labels, [TARGETS[k].target * 100 for k in keys], marker="_", s=900, color="#111827", zorder=3)
     ax.set_ylim(0, 110)
     ax.set_ylabel("%")
     ax.tick_params(axis="x", labelsize=7, labelrotation=20)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("全区指标与承诺（绿：达标，红：未达标，灰：无数据）")
+    ax.set_title("全区指标与承诺（横线：承诺；绿：达标，红：未达标，灰：无数据）")
     return fig
 
 

@@ -144,7 +144,11 @@ def pdf(report: dict, kind: str | None = None) -> bytes:
     through = report["aggregated_through"] or "—"
     story = [
         Paragraph(title(report, kind), heading),
-        Paragraph(f"数据截至：日汇总 {through}，其后按明细实时计算。“无数据”表示本期没有可计算该指标的记录，不作估计。", body),
+        Paragraph(
+            f"日汇总截至 {through}；其后的对话与转人工按明细实时计算，办件只计已汇总的日子（T+1）。"
+            "“无数据”表示本期没有可计算该指标的记录，不作估计。",
+            body,
+        ),
         Paragraph("一、全区指标与承诺", sub),
         table(DISTRICT_HEAD, district_rows(report), [38 * mm, 24 * mm, 24 * mm, 18 * mm, 20 * mm, 120 * mm]),
         PageBreak(),
