@@ -7,14 +7,16 @@
 - speech synthesis: real-time factor; the first audio of an official reply made ahead (the official
   cache that `xiaobao voice prepare` and `xiaobao serve` fill) and synthesised on the spot;
 - the round trip of official replies: spoken, recognised, compared;
-- end to end (`--e2e N`, needs the knowledge base of `xiaobao init` and the chat model answering at
-  XIAOBAO_LLM_URL or the local model server): a spoken question → transcript → answer → the first
-  sentence's audio, timed from the end of the recording.
+- end to end (`--e2e N`, on the knowledge base of `xiaobao init`): a spoken question → transcript →
+  answer → the first sentence's audio, timed from the end of the recording, by the path the answer
+  took. Generated answers need the chat model answering (XIAOBAO_LLM_URL or a running local model
+  server); without it they fall back to quoting the passage, and the result says so.
 
 Synthetic speech is a proxy for real recordings: real callers' accents, rooms and microphones are
 harder, and both voices speak clearly.
 
-    python -m xiaobao.eval.voice [--sets tuning evaluation] [--replies N] [--beam N] [--no-terms] [--e2e N] [--json FILE]
+    python -m xiaobao.eval.voice [--sets tuning evaluation] [--voices …] [--limit N] [--clean] [--replies N]
+                                 [--beam N] [--no-terms] [--e2e N] [--json FILE]
 
 Spoken questions are kept in the data directory's cache (cache/voice-eval), so that a second run with
 other recogniser settings only listens; the models are joined into the models folder if missing."""
@@ -96,15 +98,17 @@ def speakers(settings: Settings) -> dict[str, Speaker]:
     return {voice: Speaker(model, voice, settings.voice_speed, settings.voice_threads, cache) for voice in VOICES}
 
 
-def recognition(settings: Settings, listener: Listener, voices: dict[str, Speaker], name: str) -> dict:
-    """CER per voice and noise level on one question set, the worst clean misses, time per clip."""
+def recognition(listener: Listener, voices: dict[str, Speaker], name: str, noise: tuple = NOISE_DB, limit: int | None = None) -> dict:
+    """CER per voice and noise level on one question set (its first `limit` questions), the clean
+    misses, time per clip."""
     rng = np.random.default_rng(0)
     errors: dict[str, list[float]] = {}
     seconds, lengths, misses = [], [], []
+    asked = questions(name)[:limit]
     for voice, speaker in voices.items():
-        for question in questions(name):
+        for question in asked:
             clip = listener.decode(speaker.sentence_wav(question))
-            for snr in NOISE_DB:
+            for snr in noise:
                 started = time.perf_counter()
                 heard = heard_text(listener, wav_bytes(with_noise(clip, snr, rng), RATE))
                 seconds.append(time.perf_counter() - started)
@@ -114,7 +118,7 @@ def recognition(settings: Settings, listener: Listener, voices: dict[str, Speake
                 if snr is None and error > 0:
                     misses.append({"voice": voice, "said": question, "heard": heard, "cer": round(error, 3)})
     return {
-        "questions": len(questions(name)),
+        "questions": len(asked),
         "cer": {level: round(float(np.mean(values)), 4) for level, values in errors.items()},
         "cer_clean_both_voices": round(float(np.mean([v for k, vs in errors.items() if k.endswith("clean") for v in vs])), 4),
         "seconds_per_clip": {**stats(seconds), "mean_clip_s": round(float(np.mean(lengths)), 2)},
@@ -154,14 +158,22 @@ def synthesis(settings: Settings, listener: Listener, replies: list[str]) -> dic
     }
 
 
+def demo_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def end_to_end(services: Services, voices: dict[str, Speaker], asked: list[str]) -> dict:
     """A spoken question (小宝's voice) → transcript → answer → the first sentence's audio, timed from
-    the end of the recording; by the path the answer took (an official reply, a generated answer…)."""
+    the end of the recording; by the path the answer took (an official reply, a generated answer…).
+    A first pass answers each question once (loading the models) and the official replies it gave
+    are spoken ahead, as `xiaobao serve` does; then the timed pass."""
     speaker, listener, engine = services.speaker, services.listener, services.engine
+    recordings = {q: voices[services.settings.voice_name].sentence_wav(q) for q in asked}  # made before any clock starts
+    given = [engine.respond(engine.create_session(), heard_text(listener, wav) or q) for q, wav in recordings.items()]
+    prepare(speaker, [reply.text for reply in given if reply.path == "verbatim"])
     by_path: dict[str, list[float]] = {}
     parts: dict[str, list[float]] = {"transcribe": [], "to_first_sentence": [], "first_audio": []}
-    for question in asked:
-        wav = voices[services.settings.voice_name].sentence_wav(question)  # the recording, made before the clock starts
+    for question, wav in recordings.items():
         session_id = engine.create_session()
         started = time.perf_counter()
         heard = heard_text(listener, wav) or question
@@ -169,15 +181,13 @@ def end_to_end(services: Services, voices: dict[str, Speaker], asked: list[str])
         first, path = None, "?"
         for kind, value in engine.stream(session_id, heard):
             if kind == "sentence" and first is None:
-                first = value
-                answered = time.perf_counter()
+                first, answered = value, time.perf_counter()
             if kind == "final":
                 path = value.path
                 if first is None:
-                    first, answered = (sentences(value.text) or [""])[0], time.perf_counter()
-                break
-        if first:
-            speaker.sentence_wav(sentences(first)[0])
+                    first, answered = value.text, time.perf_counter()
+        if sentences(first or ""):
+            speaker.sentence_wav(sentences(first)[0])  # what the audio route sends first
         done = time.perf_counter()
         by_path.setdefault(path, []).append(done - started)
         parts["transcribe"].append(transcribed - started)
@@ -192,10 +202,11 @@ def end_to_end(services: Services, voices: dict[str, Speaker], asked: list[str])
     }
 
 
-def run(settings: Settings, sets: list[str], replies: int, beam: int, terms: bool, e2e: int) -> dict:
+def run(settings: Settings, sets: list[str], replies: int, beam: int, terms: bool, e2e: int, noise: tuple = NOISE_DB, **chosen) -> dict:
+    """`chosen`: voices (names), limit (questions of each set)."""
     prepare_model(WHISPER_BASE, settings.models_dir)
-    result: dict = {"voices": list(VOICES), "beam_size": beam, "service_terms": terms}
-    voices = speakers(settings)
+    voices = {v: s for v, s in speakers(settings).items() if v in chosen.get("voices", VOICES)}
+    result: dict = {"voices": list(voices), "beam_size": beam, "service_terms": terms, "noise_db": list(noise)}
     with Services(settings) as services:
         listener = services.listener
         listener.beam_size = beam
@@ -203,14 +214,14 @@ def run(settings: Settings, sets: list[str], replies: int, beam: int, terms: boo
             listener.prompt = PROMPT
         result["prompt"] = listener.prompt
         for name in sets:
-            result[name] = recognition(settings, listener, voices, name)
+            result[name] = recognition(listener, voices, name, noise, chosen.get("limit"))
         if replies:
             result["synthesis"] = synthesis(settings, listener, demo_answers()[:replies])
-        if e2e:
-            if not services.llm.healthy():
-                result["end_to_end"] = "skipped: the chat model does not answer (start it, or set XIAOBAO_LLM_URL)"
-            else:
-                result["end_to_end"] = end_to_end(services, voices, questions("evaluation")[:e2e])
+        if e2e:  # half the demo's own questions (official replies), half from the evaluation set
+            asked = demo_questions()[: e2e // 2] + questions("evaluation")[: e2e - e2e // 2]
+            model = services.llm.healthy()
+            result["end_to_end"] = {"chat_model": "running" if model else "not running: generated answers fall back to quoting"}
+            result["end_to_end"] |= end_to_end(services, voices, asked)
     return result
 
 
@@ -222,10 +233,15 @@ if __name__ == "__main__":
     parser.add_argument("--replies", type=int, default=12, help="official replies spoken ahead, timed and heard back (of 37)")
     parser.add_argument("--beam", type=int, default=1, help="the recogniser's beam size")
     parser.add_argument("--no-terms", action="store_true", help="without the service's words in the recogniser's prompt")
-    parser.add_argument("--e2e", type=int, default=0, help="spoken questions answered end to end (needs the chat model)")
+    parser.add_argument("--e2e", type=int, default=0, help="spoken questions answered end to end (half official replies)")
+    parser.add_argument("--clean", action="store_true", help="clean speech only (no noise added)")
+    parser.add_argument("--voices", nargs="*", choices=VOICES, default=list(VOICES), help="voices that speak the questions")
+    parser.add_argument("--limit", type=int, help="only the first N questions of each set")
     parser.add_argument("--json", type=Path, help="write the result here too")
     options = parser.parse_args()
-    result = run(Settings(), options.sets, options.replies, options.beam, not options.no_terms, options.e2e)
+    noise = (None,) if options.clean else NOISE_DB
+    chosen = {"voices": options.voices, "limit": options.limit}
+    result = run(Settings(), options.sets, options.replies, options.beam, not options.no_terms, options.e2e, noise, **chosen)
     report = json.dumps(result, ensure_ascii=False, indent=2)
     print(report)
     if options.json:
