@@ -20,6 +20,14 @@ from xiaobao.assistant.router import INTENTS, Classifier, arguments, ngrams, nor
         ("我要举报有人冒用我的身份", "handoff"),
         ("好的谢谢", "greeting"),
         ("谢谢你小宝", "greeting"),
+        ("帮我生成食品经营许可申请书", "material"),
+        ("我要写股东决定", "material"),
+        ("帮我起草一份公司章程", "material"),
+        ("帮我生成集体合同审查申请表", "material"),
+        ("帮我生成一份居住证申请表", "prefill"),  # a form to fill in, not a document to write
+        ("这个地址能注册公司吗：宝山区沪太路6655号", "address"),
+        ("宝山区沪太路6655号2幢301室能注册公司吗", "address"),
+        ("地址库里有哪些园区", "address"),
     ],
 )
 def test_requests_go_to_their_tool(said, intent):
@@ -39,6 +47,10 @@ def test_requests_go_to_their_tool(said, intent):
         "真人认证怎么做",  # 真人 here is face verification, not a person to talk to
         "开办企业需要哪些材料",
         "宝山区养犬登记在哪里办理",
+        "公司章程是什么",
+        "股东决定需要哪些内容",
+        "营业执照地址变更",
+        "注册资本认缴是什么意思",
     ],
 )
 def test_questions_about_a_service_stay_knowledge_questions(said):
@@ -54,6 +66,8 @@ def test_numbers_are_taken_from_the_words_only():
     assert arguments("progress", "上周交的 SH202405120001 审核了吗") == {"application_id": "SH202405120001"}
     assert arguments("prefill", "个体户再来一单") == {"item": "个体户再来一单", "again": True}
     assert arguments("report", "窗口不给办") == {"text": "窗口不给办"}
+    assert arguments("material", "我要写股东决定") == {"material": "我要写股东决定"}  # the tool finds the material
+    assert arguments("address", "沪太路1号能注册吗") == {"address": "沪太路1号能注册吗"}  # the tool reads the address
 
 
 def _leaning(intent: str, weight: float) -> Classifier:
