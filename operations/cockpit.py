@@ -354,35 +354,44 @@ class Cockpit:
 
     def refresh(self, today: dt.date | None = None, chunk_days: int = 31) -> dict:
         """Store the daily figures of the complete days not stored yet (through yesterday), and
-        recompute the last REOPEN_DAYS stored ones. Returns the days written and how long it took."""
+        recompute the last REOPEN_DAYS stored ones. Returns the days written and how long it took.
+        Each chunk of days is read first and written after in a short transaction of its own, so the
+        service's writes never wait on the reading (SQLite has one writer)."""
         started = now()
         today = today or dt.datetime.now(CHINA).date()
         end = today - dt.timedelta(days=1)
         with Session(self.db_engine) as session:
-            state = session.get(AggregatedThrough, 1)
-            start = state.through - dt.timedelta(days=REOPEN_DAYS - 1) if state else self._first_day(session, end)
+            stored = session.scalar(select(AggregatedThrough.through).where(AggregatedThrough.id == 1))
+            start = stored - dt.timedelta(days=REOPEN_DAYS - 1) if stored else self._first_day(session, end)
+            session.commit()
             day = start
             while day <= end:
                 last = min(end, day + dt.timedelta(days=chunk_days - 1))
                 cells, cited = self.compute(session, day, last)
-                session.execute(delete(DailyFigures).where(DailyFigures.day >= day, DailyFigures.day <= last))
-                session.execute(delete(DailyCitations).where(DailyCitations.day >= day, DailyCitations.day <= last))
-                if cells:
-                    session.execute(
-                        insert(DailyFigures), [{"day": d, "department": dep, "item": it, **c} for (d, dep, it), c in cells.items()]
-                    )
-                if cited:
-                    session.execute(insert(DailyCitations), [{"day": d, "group": g, "cited": n} for (d, g), n in cited.items()])
-                    known = set(session.scalars(select(CitedEntry.group)))
-                    if new := {g for _, g in cited} - known:
-                        session.execute(insert(CitedEntry), [{"group": g} for g in sorted(new)])
+                session.commit()  # the reading ends here; the writing below is short
+                self._store(session, day, last, cells, cited)
                 day = last + dt.timedelta(days=1)
-            if state is None:
-                session.add(AggregatedThrough(id=1, through=end))
-            else:
-                state.through = max(state.through, end)
-            session.commit()
+            self._store(session, end, end, None, None)  # a refresh of no new day still records how far it looked
         return {"from": start.isoformat(), "through": end.isoformat(), "seconds": round((now() - started).total_seconds(), 2)}
+
+    def _store(self, session: Session, first: dt.date, last: dt.date, cells: dict | None, cited: dict | None) -> None:
+        """Replace the stored figures of the days (none: only move the mark) and commit."""
+        if cells is not None:
+            known = set(session.scalars(select(CitedEntry.group))) if cited else set()
+            session.execute(delete(DailyFigures).where(DailyFigures.day >= first, DailyFigures.day <= last))
+            session.execute(delete(DailyCitations).where(DailyCitations.day >= first, DailyCitations.day <= last))
+            if cells:
+                session.execute(insert(DailyFigures), [{"day": d, "department": dep, "item": it, **c} for (d, dep, it), c in cells.items()])
+            if cited:
+                session.execute(insert(DailyCitations), [{"day": d, "group": g, "cited": n} for (d, g), n in cited.items()])
+                if new := {g for _, g in cited} - known:
+                    session.execute(insert(CitedEntry), [{"group": g} for g in sorted(new)])
+        state = session.get(AggregatedThrough, 1)
+        if state is None:
+            session.add(AggregatedThrough(id=1, through=last))
+        else:
+            state.through = max(state.through, last)
+        session.commit()
 
     def _first_day(self, session: Session, end: dt.date) -> dt.date:
         """The first day anything happened: the first answer, or the first case submitted."""
