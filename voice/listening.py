@@ -3,7 +3,8 @@ built-in voice activity detection trimming silence. Whisper writes traditional c
 otherwise, so it is prompted in simplified Chinese and its output is converted (OpenCC t2s) as well.
 The prompt also names the service's own words — its service items, their other names and their
 departments, from the directory — so that a rare word (居住证, 稳岗补贴) is heard as itself rather
-than as a more common homophone."""
+than as a more common homophone, and a homophone of one of them that is still written is put right
+after (`corrected`)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,27 @@ def vocabulary(phrases: Iterable[str]) -> list[str]:
     return terms[:PROMPT_TERMS]
 
 
+def _sounds(text: str) -> list[str]:
+    """Each character's syllable, tones aside (a character that is not Chinese stands for itself)."""
+    from pypinyin import lazy_pinyin  # installed with misaki[zh]
+
+    return [lazy_pinyin(c)[0] if "\u4e00" <= c <= "\u9fff" else c for c in text]
+
+
+def corrected(text: str, terms: list[str]) -> str:
+    """The service's words put right where Whisper wrote a homophone: a run of Chinese characters
+    that sounds like a term, syllable for syllable with the tones aside, becomes the term (攻击金 →
+    公积金, 以往通办 → 一网通办, 营业直照 → 营业执照); the longest term first."""
+    sounds = _sounds(text)
+    heard = sorted(((_sounds(t), t) for t in terms if all("\u4e00" <= c <= "\u9fff" for c in t)), key=lambda st: -len(st[1]))
+    out, i = [], 0
+    while i < len(text):
+        term = next((t for sound, t in heard if sounds[i : i + len(t)] == sound), None)
+        out.append(term or text[i])
+        i += len(term) if term else 1
+    return "".join(out)
+
+
 def prompt(terms: Iterable[str]) -> str:
     terms = list(terms)
     return f"{PROMPT}常见词：{'、'.join(terms)}。" if terms else PROMPT
@@ -62,7 +84,8 @@ class Listener:
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True)
         self._simplified = opencc.OpenCC("t2s")
         self.max_seconds = max_seconds
-        self.prompt, self.beam_size = prompt(terms), beam_size
+        self.terms = list(terms)
+        self.prompt, self.beam_size = prompt(self.terms), beam_size
         self._lock = threading.Lock()  # one recognition at a time: the cores are shared with the chat model
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -91,4 +114,4 @@ class Listener:
             text = "".join(segment.text for segment in segments).strip()
         if not text:
             raise BadAudio("没有听清您说的话：请靠近麦克风再说一遍。")
-        return Transcript(self._simplified.convert(text), round(seconds, 2))
+        return Transcript(corrected(self._simplified.convert(text), self.terms), round(seconds, 2))

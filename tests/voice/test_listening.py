@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from xiaobao.eval.voice import cer
-from xiaobao.voice.listening import PROMPT, AudioTooLong, BadAudio, prompt, vocabulary
+from xiaobao.voice.listening import PROMPT, AudioTooLong, BadAudio, corrected, prompt, vocabulary
 
 
 def pcm_wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
@@ -25,6 +25,15 @@ def test_the_prompt_names_the_services_words_once_without_the_districts_name():
     assert prompt(terms).startswith(PROMPT) and "、居住证办理、" in prompt(terms)
     assert len(vocabulary(f"事项{i}" for i in range(500))) == 60  # Whisper reads a prompt of at most 223 tokens
     assert prompt([]) == PROMPT
+
+
+def test_homophones_of_the_services_words_are_put_right():
+    terms = vocabulary(["居住证办理", "居住证"])
+    assert corrected("住房攻击金怎么提取", terms) == "住房公积金怎么提取"  # same syllables, tones aside
+    assert corrected("以往通办上能查营业直照吗?", terms) == "一网通办上能查营业执照吗?"
+    assert corrected("居住证办理要多久", terms) == "居住证办理要多久"  # the longest term, and as written
+    assert corrected("居入正怎么办", terms) == "居入正怎么办"  # another syllable (ru ≠ zhu): left as heard
+    assert corrected("可以报销吗", terms) == "可医保销吗"  # the price: a two-character term can be a false friend
 
 
 def test_cer_compares_what_was_said_not_how_it_was_written():
