@@ -118,17 +118,26 @@ class Ocr:
         self._engine = None
         self._lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Load the models now (a worker does before its first file, so that the file's time limit
+        measures reading, not start-up)."""
+        with self._lock:
+            self._loaded()
+
+    def _loaded(self):
+        if self._engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            # a small scan is enlarged for detection until its short side is DETECT_SIDE (RapidOCR's
+            # default 736 reads the original set's 290-pixel cards no better than 576, at more cost)
+            self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1, det_limit_side_len=DETECT_SIDE)
+        return self._engine
+
     def read(self, image: np.ndarray, turn_lines: bool = True) -> list[Line]:
         """The text lines; `turn_lines=False`: without the classifier that turns upside-down lines,
         so only an upright page reads well."""
         with self._lock:
-            if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                # a small scan is enlarged for detection until its short side is DETECT_SIDE (RapidOCR's
-                # default 736 reads the original set's 290-pixel cards no better than 576, at more cost)
-                self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1, det_limit_side_len=DETECT_SIDE)
-            result, _ = self._engine(image, use_cls=turn_lines)
+            result, _ = self._loaded()(image, use_cls=turn_lines)
         return [Line(text, float(score), _upright(box), [tuple(map(float, p)) for p in box]) for box, text, score in result or []]
 
 

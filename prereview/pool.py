@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from xiaobao.prereview.extract import Extracted, Limits, Ocr, Unreadable, extract
 
 log = logging.getLogger("xiaobao.prereview")
+WARM_TIMEOUT = 300.0  # seconds a new worker may take to start and load its models
 
 
 class ReviewBusy(RuntimeError):
@@ -40,6 +42,10 @@ def _start_worker(max_pixels: int, threads: int) -> None:
 
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, should a path skip ours
     _worker_ocr = Ocr(threads)
+
+
+def _warm_worker() -> None:
+    _worker_ocr.warm()
 
 
 def _extract_in_worker(name: str, data: bytes, limits: Limits) -> Extracted:
@@ -69,6 +75,7 @@ class Extractor:
         self._active = 0
         self._seconds = 5.0  # a moving average of how long a review takes, for Retry-After
         self._pool: ProcessPoolExecutor | None = None
+        self._warming: list[futures.Future] = []
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
@@ -128,7 +135,12 @@ class Extractor:
                     initializer=_start_worker,
                     initargs=(self.limits.max_pixels, max(1, (os.cpu_count() or 1) // self.workers)),
                 )
-            return self._pool
+                self._warming = [self._pool.submit(_warm_worker) for _ in range(self.workers)]
+            pool, warming = self._pool, self._warming
+        # the workers start and load their models before any file's time limit runs: a file read by a
+        # worker still starting timed out on a busy machine (a clean case got 不通过)
+        futures.wait(warming, timeout=WARM_TIMEOUT)
+        return pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         """Stop a pool whose worker hangs or died; the next file starts a new one."""

@@ -145,6 +145,8 @@ def test_files_are_read_in_a_worker_process_that_is_replaced_when_it_hangs():
         assert reviewer.review(ITEM, [("申请书.txt", "申请书".encode())]).result("m1", "p") == "pass"
         worker = next(iter(reviewer.extractor._pool._processes.values()))
         assert worker.pid != os.getpid() and worker.is_alive()
+        # the worker started and loaded its OCR models before the file's time limit began to run
+        assert reviewer.extractor._warming and all(f.done() and f.exception() is None for f in reviewer.extractor._warming)
         reviewer.extractor.file_timeout = 0.001  # no file is read that fast: the worker counts as hung
         review = reviewer.review(ITEM, [("申请书.png", png(400, 200, "L"))])
         assert "处理超时" in review.unreadable[0]
