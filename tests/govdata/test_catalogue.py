@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import DEMO_SERVICES, write
 from xiaobao.govdata.catalogue import CatalogueError, import_catalogue, working_days
 
 GUANGDONG = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "corpus" / "service-guides" / "guangdong-2021.jsonl"
@@ -88,7 +88,8 @@ def test_the_real_guangdong_guides_import_completely(services, services_data):
     assert (summary.read, summary.added, summary.errors) == (2262, 2262, [])
     assert (summary.with_materials, summary.with_conditions) == (809, 1303)
     items = services_data.items()
-    assert len(items) == 2262 + 6 and items[0].id == "BS-ITEM-001"
+    demo_items = sum(1 for line in (DEMO_SERVICES / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+    assert len(items) == 2262 + demo_items and items[0].id == "BS-ITEM-001"
     priced = services_data.item("11440000006939756B2440101007000")
     assert priced.name == "临时价格干预范围事项提价申报" and priced.promised_days == 7 and priced.guide.materials == ["提价申报申请报告"]
 
