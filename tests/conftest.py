@@ -134,6 +134,14 @@ def ingestor(services):
     return services.ingestor
 
 
+def session(client, demo_ref=None) -> str:
+    """A new chat session through the API (as a demo identity when `demo_ref` is given); the client
+    sends its key from now on."""
+    created = client.post("/api/sessions", json={"user_ref": demo_ref} if demo_ref else {}).json()
+    client.headers["X-Session-Key"] = created["session_key"]
+    return created["session_id"]
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

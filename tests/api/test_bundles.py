@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import session
 from xiaobao.assistant.router import rules
 from xiaobao.server import create_app
 
@@ -22,12 +23,6 @@ def seeded(services, services_data):
 def client(seeded):
     seeded.accounts.add("zhang", "password-1", "editor", "张编辑")
     return TestClient(create_app(seeded, with_ui=False))
-
-
-def session(client, demo_ref=None) -> str:
-    created = client.post("/api/sessions", json={"user_ref": demo_ref} if demo_ref else {}).json()
-    client.headers["X-Session-Key"] = created["session_key"]
-    return created["session_id"]
 
 
 def test_the_chat_walks_a_citizen_through_a_bundle(engine, seeded):

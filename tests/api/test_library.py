@@ -3,23 +3,9 @@ accepted are kept for their owner and reused; nobody else can list, see, fetch o
 
 from pathlib import Path
 
-import pytest
-from fastapi.testclient import TestClient
-
-from xiaobao.server import create_app
+from tests.conftest import session
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
-
-
-@pytest.fixture
-def client(services, services_data):
-    return TestClient(create_app(services, with_ui=False))
-
-
-def session(client, demo_ref=None) -> str:
-    created = client.post("/api/sessions", json={"user_ref": demo_ref} if demo_ref else {}).json()
-    client.headers["X-Session-Key"] = created["session_key"]
-    return created["session_id"]
 
 
 def uploads(case: str) -> list:

@@ -3,24 +3,11 @@ only the session's verified user's own records; and the registered-address libra
 
 import io
 
-import pytest
 from docx import Document
-from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from tests.conftest import session
 from xiaobao.api.materials import DOCX as DOCX_TYPE
-from xiaobao.server import create_app
-
-
-@pytest.fixture
-def client(services, services_data):
-    return TestClient(create_app(services, with_ui=False))
-
-
-def session(client, demo_ref=None) -> str:
-    created = client.post("/api/sessions", json={"user_ref": demo_ref} if demo_ref else {}).json()
-    client.headers["X-Session-Key"] = created["session_key"]
-    return created["session_id"]
 
 
 def test_questions_then_the_docx_for_the_user_s_own_enterprise(client):
