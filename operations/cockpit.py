@@ -439,12 +439,7 @@ class Cockpit:
                             totals[(dep, item)][name] += n
                 cited |= {group for _, group in live_cited}
         return {
-            "period": {
-                "start": period.start.isoformat(),
-                "end": period.end.isoformat(),
-                "department": period.department,
-                "item": period.item,
-            },
+            "period": period.as_dict(),
             "aggregated_through": through.isoformat() if through else None,
             "targets": {
                 key: {

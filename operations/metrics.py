@@ -56,6 +56,10 @@ class Period:
     def days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
+    def as_dict(self) -> dict:
+        """The period as reports show it."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "department": self.department, "item": self.item}
+
 
 def handoff_stats(session: Session, query: Select | None = None, moment: dt.datetime | None = None) -> dict:
     """First responses (queued → first human reply) and outcomes of the hand-offs a query of
@@ -124,12 +128,7 @@ class Metrics:
                 volume = self._volume(session, period, cells_, resolution_["sessions"])
                 by_department = self._by_department(session, period, cells_)
             return {
-                "period": {
-                    "start": period.start.isoformat(),
-                    "end": period.end.isoformat(),
-                    "department": period.department,
-                    "item": period.item,
-                },
+                "period": period.as_dict(),
                 **volume,
                 "daily": self._daily(period, cells_, sessions_by_day.result()),
                 "resolution": resolution_,
