@@ -258,7 +258,7 @@ def serve(
                 console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
             mask_logs()
             if services.settings.voice:  # official replies' audio made ahead, at the lowest priority, progress in the log
-                rehearse_in_background(lambda: services.speaker, services.kb, stop_rehearsal)
+                rehearse_in_background(lambda replies: speak_ahead(services.settings, replies, stop_rehearsal), services.kb, stop_rehearsal)
             # X-Forwarded-For is believed only from XIAOBAO_TRUSTED_PROXIES, by the app itself (api/middleware.py)
             try:
                 uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning", proxy_headers=False)
@@ -266,6 +266,41 @@ def serve(
                 stop_rehearsal.set()  # before the services close under it
     except RuntimeError as exc:
         raise fail(str(exc)) from None
+
+
+def speak_ahead(settings: Settings, replies: list[str], stop) -> None:
+    """One pass of `serve`'s official-reply audio, in a child process (its own interpreter lock, the
+    lowest priority); stopped when `stop` is set."""
+    import multiprocessing
+    import os
+
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(target=_speak_ahead, args=(settings, replies, os.getpid()), name="xiaobao-rehearsal", daemon=True)
+    child.start()
+    os.setpriority(os.PRIO_PROCESS, child.pid, 19)  # at once: its imports and model load run at the lowest priority too
+    while child.is_alive():
+        if stop.wait(1):
+            child.terminate()
+    child.join()
+
+
+def _speak_ahead(settings: Settings, replies: list[str], server: int) -> None:
+    import logging
+    import os
+    import sys
+
+    from xiaobao.voice.rehearsal import prepare
+
+    def server_alive(*_) -> None:  # a server killed with SIGKILL cannot stop its child: the child stops itself
+        if os.getppid() != server:
+            sys.exit(0)
+
+    with Services(settings) as services:
+        done = prepare(services.speaker, replies, quietly=True, on_sentence=server_alive)
+    logging.getLogger("xiaobao.voice.rehearsal").warning(
+        "official replies' audio: %d sentences, %d made, %d ready, %d removed in %.0f s",
+        done.sentences, done.made, done.ready, done.removed, done.seconds,
+    )  # fmt: skip
 
 
 @voice_app.command("prepare")

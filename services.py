@@ -47,6 +47,12 @@ from xiaobao.voice.recital import Recitals
 from xiaobao.voice.speech import Speaker, SpeechCache
 
 
+def make_speaker(settings: Settings, voice: str, cache: SpeechCache | None = None, official: SpeechCache | None = None) -> Speaker:
+    """Speech synthesis in `voice` with these caches (the service's own is `Services.speaker`; the
+    voice evaluation builds one per voice, and one without caches, the same way)."""
+    return Speaker(prepare_model(KOKORO_82M, settings.models_dir), voice, settings.voice_speed, settings.voice_threads, cache, official)
+
+
 class Services:
     def __init__(
         self, settings: Settings, *, collection: str | None = None, embedder: Embedder | None = None, llm: LLM | None = None
@@ -149,7 +155,7 @@ class Services:
         s = self.settings
         cache = SpeechCache(s.cache_dir / "speech", s.voice_cache_entries)
         official = SpeechCache(s.cache_dir / "speech" / "official", None)  # official replies' audio, made ahead (voice/rehearsal.py)
-        return Speaker(prepare_model(KOKORO_82M, s.models_dir), s.voice_name, s.voice_speed, s.voice_threads, cache, official)
+        return make_speaker(s, s.voice_name, cache, official)
 
     @cached_property
     def recitals(self) -> Recitals:

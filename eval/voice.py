@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xiaobao.assistant.model_files import KOKORO_82M, WHISPER_BASE, prepare_model
+from xiaobao.assistant.model_files import WHISPER_BASE, prepare_model
 from xiaobao.operations.metrics import percentile
-from xiaobao.services import Services
+from xiaobao.services import Services, make_speaker
 from xiaobao.settings import Settings
 from xiaobao.voice.listening import PROMPT, RATE, BadAudio, Listener
 from xiaobao.voice.rehearsal import prepare
@@ -93,9 +93,8 @@ def stats(values: list[float], digits: int = 3) -> dict:
 
 def speakers(settings: Settings) -> dict[str, Speaker]:
     """A speaker per voice, its sentences kept in cache/voice-eval (unbounded: the sets are fixed)."""
-    model = prepare_model(KOKORO_82M, settings.models_dir)
     cache = SpeechCache(settings.cache_dir / "voice-eval", None)
-    return {voice: Speaker(model, voice, settings.voice_speed, settings.voice_threads, cache) for voice in VOICES}
+    return {voice: make_speaker(settings, voice, cache) for voice in VOICES}
 
 
 def recognition(listener: Listener, voices: dict[str, Speaker], name: str, noise: tuple = NOISE_DB, limit: int | None = None) -> dict:
@@ -129,14 +128,13 @@ def recognition(listener: Listener, voices: dict[str, Speaker], name: str, noise
 def synthesis(settings: Settings, listener: Listener, replies: list[str]) -> dict:
     """Official replies: made ahead (timed), their first audio from the official cache and
     synthesised on the spot, the real-time factor, and the round trip through recognition."""
-    model = prepare_model(KOKORO_82M, settings.models_dir)
     with tempfile.TemporaryDirectory(prefix="xiaobao-voice-") as tmp:
         official = SpeechCache(Path(tmp) / "official", None)
-        speaker = Speaker(model, settings.voice_name, settings.voice_speed, settings.voice_threads, None, official)
+        speaker = make_speaker(settings, settings.voice_name, None, official)
         speaker.synthesise("您好。")  # loading (jieba's dictionary) is not counted
         made = prepare(speaker, replies)
         cached, fresh, synth_s, spoken_s, round_trip = [], [], 0.0, 0.0, []
-        bare = Speaker(model, settings.voice_name, settings.voice_speed, settings.voice_threads)  # no cache at all
+        bare = make_speaker(settings, settings.voice_name)  # no cache at all
         for reply in replies:
             first = sentences(reply)[0]
             started = time.perf_counter()

@@ -20,6 +20,8 @@ from xiaobao.voice.text import sentences
 
 log = logging.getLogger(__name__)
 AGAIN_EVERY = 300.0  # seconds between the background job's looks for new or edited replies
+FIRST_AFTER = 60.0  # seconds after start: a server just started is answering its first requests (and, when
+# restarted after a crash, the queue of retries), which even a lowest-priority child slowed measurably
 
 
 def official_replies(kb: KnowledgeBase) -> list[str]:
@@ -70,27 +72,22 @@ def prepare(speaker: Speaker, replies: list[str], quietly: bool = False, on_sent
     return result
 
 
-def rehearse_in_background(speaker: Callable[[], Speaker], kb: KnowledgeBase, stop: threading.Event) -> threading.Thread:
-    """The background job of `xiaobao serve`: a pass now, then one every AGAIN_EVERY seconds until
-    `stop` is set. The speaker is loaded by this thread (so the first request finds it loaded)."""
+def rehearse_in_background(speak: Callable[[list[str]], None], kb: KnowledgeBase, stop: threading.Event) -> threading.Thread:
+    """The background job of `xiaobao serve`: a pass FIRST_AFTER seconds after start, then one every AGAIN_EVERY seconds until
+    `stop` is set. This thread reads the replies in force; `speak(replies)` makes their audio — `xiaobao
+    serve` does it in a child process at the lowest priority, because synthesis in the serving process
+    (G2P is Python, under the serving threads' interpreter lock) halved a fresh server's throughput."""
 
     def run() -> None:
+        stop.wait(FIRST_AFTER)
         while not stop.is_set():
             try:
                 replies = official_replies(kb)
                 log.info("official replies to speak ahead: %d", len(replies))
-                done = prepare(speaker(), replies, quietly=True, on_sentence=lambda n, total: progress(n, total))
-                log.info(
-                    "official replies' audio: %d sentences, %d made, %d ready, %d removed in %.0f s",
-                    done.sentences, done.made, done.ready, done.removed, done.seconds,
-                )  # fmt: skip
+                speak(replies)
             except Exception:  # the job must not take the server down; requests synthesise on their own
                 log.exception("speaking the official replies ahead failed; trying again in %.0f s", AGAIN_EVERY)
             stop.wait(AGAIN_EVERY)
-
-    def progress(done: int, total: int) -> None:
-        if done % 50 == 0 or done == total:
-            log.info("official replies' audio: %d/%d sentences", done, total)
 
     thread = threading.Thread(target=run, name="xiaobao-rehearsal", daemon=True)
     thread.start()
