@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from xiaobao.assistant.answerability import covered, topic_terms
+from xiaobao.assistant.answerability import loosely_covered, topic_terms
 from xiaobao.ingest.splitter import sentences
 from xiaobao.knowledge.lexical import Tokenizer
 
@@ -57,7 +57,7 @@ def scrub_ids(text: str) -> str:
 
 def topic_supported(tokenizer: Tokenizer, sentence: str, passage: str) -> bool:
     """Every topic term of the sentence is in the passage (see above)."""
-    return all(covered(tokenizer, t, passage) or all(ch in passage for ch in t) for t in topic_terms(tokenizer, sentence))
+    return all(loosely_covered(tokenizer, t, passage) for t in topic_terms(tokenizer, sentence))
 
 
 def support(tokenizer: Tokenizer, sentence: str, passage: str) -> float:

@@ -383,19 +383,17 @@ class Engine:
         # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
         # not 新生儿医保怎么缴费); otherwise the model composes. With a model it must also be likely to answer.
         asked, acted = answerability.aspects(question), answerability.actions(question)
-        qas = sorted(
-            (
-                h
-                for h in fused[:3]
-                if h.payload.get("doc_type") == "qa"
-                and asked <= answerability.aspects(_phrasings(h))
+
+        def about_the_same(h: Hit) -> bool:
+            phrasings = _phrasings(h)
+            return (
+                asked <= answerability.aspects(phrasings)
                 and answerability.aspects(str(h.payload.get("text") or "")) <= asked
-                and acted == answerability.actions(_phrasings(h))
-                and answerability.things_held(self.kb.tokenizer, question, f"{_phrasings(h)} {h.payload.get('answer') or ''}".lower())
-            ),
-            key=_dense,
-            reverse=True,
-        )
+                and acted == answerability.actions(phrasings)
+                and answerability.things_held(self.kb.tokenizer, question, f"{phrasings} {h.payload.get('answer') or ''}".lower())
+            )
+
+        qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa" and about_the_same(h)), key=_dense, reverse=True)
         close = [h for h in qas if _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
         if len(close) > 1:
             holding = [h for h in close if citations.topic_supported(self.kb.tokenizer, question, h.payload.get("text", "").lower())]
