@@ -135,6 +135,8 @@ def test_bulk_import_and_document_upload(app, tmp_path):
         ("post", "/api/editor/entries", {"question": "q", "answer": "a", "effective_from": "tomorrow"}, 422),
         ("post", "/api/editor/entries", {"question": "q", "answer": "a", "gap_ids": [12345]}, 422),
         ("post", "/api/editor/gaps/dismiss", {"ids": []}, 422),
+        ("post", "/api/editor/gaps/dismiss", {"ids": [7071020000773691392]}, 422),  # no column holds it (was a 500)
+        ("post", "/api/editor/entries", {"question": "q", "answer": "a", "gap_ids": [-3]}, 422),
         ("post", "/api/helpdesk/1/close", {"outcome": "whatever"}, 422),
     ],
 )
