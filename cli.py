@@ -95,8 +95,8 @@ def served_note(settings: Settings) -> str | None:
         return None
     return (
         f"小宝服务正在运行（进程 {running.pid}，{running.url}），占用数据目录 {settings.data_dir}。"
-        "导入知识：直接运行 xiaobao ingest（会交给运行中的服务在后台导入）；"
-        "评测等其他命令：请先停止服务，或用另一个数据目录（--data-dir）运行。"
+        "导入知识（xiaobao ingest）和原文答复评测（xiaobao eval verbatim）会交给运行中的服务；"
+        "其他命令：请先停止服务，或用另一个数据目录（--data-dir）运行。"
     )
 
 
@@ -374,19 +374,32 @@ def ingest(
     print_summary(summary)
 
 
+@contextmanager
+def through_service(running):
+    """An HTTP client to the service that holds the data directory, authenticated as the local
+    operator by the token it left there; a service that does not answer is a clear error."""
+    import httpx
+
+    from xiaobao.api.deps import LOCAL_TOKEN
+
+    http = httpx.Client(base_url=running.url, headers={LOCAL_TOKEN: running.token}, timeout=30)
+    try:
+        yield http
+    except httpx.HTTPError as exc:
+        raise fail(f"数据目录记录的小宝服务（进程 {running.pid}，{running.url}）没有响应：{exc}。服务可能正在启动，请稍后重试。") from None
+    finally:
+        http.close()
+
+
 def ingest_through(running, paths: list[Path]):
     """Ingest through the running service (a background job there), showing its progress."""
     import time
 
-    import httpx
-
-    from xiaobao.api.editor import LOCAL_TOKEN
     from xiaobao.ingest.loaders import Problem
     from xiaobao.ingest.pipeline import IngestSummary
 
     console.print(f"小宝服务正在运行（进程 {running.pid}），交给服务在后台导入……")
-    http = httpx.Client(base_url=running.url, headers={LOCAL_TOKEN: running.token}, timeout=30)
-    try:
+    with through_service(running) as http:
         started = http.post("/api/editor/ingest", json={"paths": [str(p.resolve()) for p in paths]})
         if started.status_code != 202:
             raise fail(started.json().get("detail", started.text))
@@ -1109,10 +1122,16 @@ def eval_verbatim(
 
     需要 xiaobao init 导入的示例知识。"""
     from xiaobao.eval.results import write
-    from xiaobao.eval.verbatim import plot, run_verbatim_eval
+    from xiaobao.eval.verbatim import by_engine, by_service, plot, run_verbatim_eval
+    from xiaobao.operations.running import found
 
-    with opened(ctx.obj) as services:
-        result = run_verbatim_eval(services.engine.triage)
+    if running := found(ctx.obj.data_dir):  # the service holds the index: ask it (its own decision)
+        console.print(f"小宝服务正在运行（进程 {running.pid}），通过服务评测……")
+        with through_service(running) as http:
+            result = run_verbatim_eval(by_service(http))
+    else:
+        with opened(ctx.obj) as services:
+            result = run_verbatim_eval(by_engine(services.engine))
     table = Table("数据集", "相似问法", "原文答复正确", "答错条目", "近似问题", "误给原文", title="答复口径原文答复")
     for name, s in result["sets"].items():
         rates = (f"{s['verbatim_right']:.1%}", f"{s['verbatim_wrong_entry']:.1%}", str(s["near_misses"]), f"{s['false_verbatim']:.1%}")

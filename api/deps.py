@@ -1,6 +1,7 @@
 """What routes depend on, declared once: the services, the citizen's own session, the logged-in staff
 member and their role, and reading an upload within its limit."""
 
+import hmac
 from collections.abc import Callable
 from typing import Annotated
 
@@ -65,6 +66,30 @@ def with_role(*roles: str) -> Callable[[Staff], Staff]:
     return check
 
 
+LOCAL_TOKEN = "X-Xiaobao-Local-Token"
+LOCAL_OPERATOR = "本机命令行"
+
+
+def local_operator(request: Request, token: Annotated[str | None, Header(alias=LOCAL_TOKEN)] = None) -> str:
+    """The local operator: the caller holds the token `xiaobao serve` wrote into its data directory
+    (operations/running.py), i.e. a command on the same machine and data directory (`xiaobao ingest`,
+    `xiaobao eval verbatim`). Only it may name paths on the server's disk; others upload files."""
+    expected = getattr(request.app.state, "local_token", None)
+    if not expected or not token or not hmac.compare_digest(token, expected):
+        raise HTTPException(403, "按服务器上的路径导入只限本机与服务同一数据目录的 xiaobao 命令；请在知识编辑台上传文件。")
+    return LOCAL_OPERATOR
+
+
+def tester(request: Request, staff: MaybeStaff, token: Annotated[str | None, Header(alias=LOCAL_TOKEN)] = None) -> str:
+    """Who may run hit tests: a helper or editor, or the local command line (evaluations of a data
+    directory that the running service holds)."""
+    if token is not None:
+        return local_operator(request, token)
+    return with_role("helper", "editor")(logged_in(staff)).username
+
+
+Local = Annotated[str, Depends(local_operator)]
+Tester = Annotated[str, Depends(tester)]
 Helper = Annotated[Staff, Depends(with_role("helper"))]
 Editor = Annotated[Staff, Depends(with_role("editor"))]
 Admin = Annotated[Staff, Depends(with_role("admin"))]

@@ -2,14 +2,13 @@
 or retired, warnings, bulk import, and documents added to the knowledge base — also by the local
 `xiaobao ingest` while the service holds the data directory (a background job with progress)."""
 
-import hmac
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import Editor, ServicesDep, read_upload
+from xiaobao.api.deps import Editor, Local, ServicesDep, read_upload
 from xiaobao.staff.editorial import FIELDS, parse_import
 from xiaobao.staff.jobs import JobBusy
 
@@ -121,22 +120,6 @@ async def upload_document(
 ) -> dict:
     """Add a document to the knowledge base: stored under the data directory and ingested now."""
     return services.editorial.add_document(file.filename or "", await read_file(file), editor.username)
-
-
-LOCAL_TOKEN = "X-Xiaobao-Local-Token"
-LOCAL_OPERATOR = "本机命令行"
-
-
-def local_operator(request: Request, token: Annotated[str | None, Header(alias=LOCAL_TOKEN)] = None) -> str:
-    """The local operator: the caller holds the token `xiaobao serve` wrote into its data directory
-    (operations/running.py). Only it may name paths on the server's disk; others upload files."""
-    expected = getattr(request.app.state, "local_token", None)
-    if not expected or not token or not hmac.compare_digest(token, expected):
-        raise HTTPException(403, "按服务器上的路径导入只限本机与服务同一数据目录的 xiaobao ingest 命令；请在知识编辑台上传文件。")
-    return LOCAL_OPERATOR
-
-
-Local = Annotated[str, Depends(local_operator)]
 
 
 class IngestIn(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import COOKIE, Anyone, HelperOrEditor, ServicesDep, token_of
+from xiaobao.api.deps import COOKIE, Anyone, ServicesDep, Tester, token_of
 from xiaobao.identity.accounts import AccountError, AccountLocked
 
 router = APIRouter(tags=["工作人员"])
@@ -47,7 +47,7 @@ def me(staff: Anyone) -> dict:
 @router.get("/api/staff/search")
 def search(
     services: ServicesDep,
-    staff: HelperOrEditor,
+    _tester: Tester,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     k: Annotated[int, Query(ge=1, le=30)] = 10,
 ) -> dict:
@@ -58,6 +58,7 @@ def search(
         "hits": [
             {
                 "citation": h.citation,
+                "doc_id": h.payload.get("doc_id"),
                 "doc_type": h.payload.get("doc_type"),
                 "score": round(h.score, 4),
                 "signals": {name: round(score, 4) for name, (_rank, score) in h.signals.items()},

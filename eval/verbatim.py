@@ -7,7 +7,8 @@ a close entry's reply anyway (高龄老人护理补贴怎么申请 → 高龄老
 (eval/data/README.md): verbatim-tuning.jsonl, on which the rule was chosen, and
 verbatim-evaluation.jsonl, written apart in citizens' own words and never used to tune. A row's
 `expect` is the entry that should be read out, or null when no official reply answers it.
-The decision is the engine's own (Engine.triage), without the model.
+The decision is the engine's own (Engine.triage), without the model — or, when `xiaobao serve` holds
+the data directory, the running service's (its hit test, GET /api/staff/search, as the local operator).
 """
 
 from __future__ import annotations
@@ -16,9 +17,29 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"tuning": DATA / "verbatim-tuning.jsonl", "evaluation": DATA / "verbatim-evaluation.jsonl"}
 COMMAND = "xiaobao eval verbatim --json docs/eval/verbatim.json"
+
+Decide = Callable[[str], tuple[str, str | None]]  # a question → (decision, the entry read out if verbatim)
+
+
+def by_engine(engine) -> Decide:
+    def decide(question: str) -> tuple[str, str | None]:
+        hits, decision = engine.triage(question)
+        return decision, str(hits[0].payload.get("doc_id")) if decision == "verbatim" and hits else None
+
+    return decide
+
+
+def by_service(http: httpx.Client) -> Decide:
+    def decide(question: str) -> tuple[str, str | None]:
+        found = http.get("/api/staff/search", params={"q": question, "k": 1}).raise_for_status().json()
+        return found["decision"], str(found["hits"][0]["doc_id"]) if found["decision"] == "verbatim" and found["hits"] else None
+
+    return decide
 
 
 def load(path: Path) -> list[dict]:
@@ -29,12 +50,11 @@ def load(path: Path) -> list[dict]:
     return rows
 
 
-def score(triage: Callable[[str], tuple[list, str]], rows: list[dict]) -> dict:
+def score(decide: Decide, rows: list[dict]) -> dict:
     """Per row the decision and the entry read out; paraphrase recall and the false-verbatim rate."""
     out = []
     for row in rows:
-        hits, decision = triage(row["question"])
-        given = str(hits[0].payload.get("doc_id")) if decision == "verbatim" and hits else None
+        decision, given = decide(row["question"])
         out.append({**row, "decision": decision, "given": given, "ok": given == row["expect"]})
     paraphrases = [r for r in out if r["expect"]]
     others = [r for r in out if not r["expect"]]
@@ -52,8 +72,8 @@ def score(triage: Callable[[str], tuple[list, str]], rows: list[dict]) -> dict:
     }
 
 
-def run_verbatim_eval(triage: Callable[[str], tuple[list, str]], sets: dict[str, Path] = SETS) -> dict:
-    return {"command": COMMAND, "sets": {name: score(triage, load(path)) for name, path in sets.items()}}
+def run_verbatim_eval(decide: Decide, sets: dict[str, Path] = SETS) -> dict:
+    return {"command": COMMAND, "sets": {name: score(decide, load(path)) for name, path in sets.items()}}
 
 
 def plot(result: dict, path: Path) -> None:

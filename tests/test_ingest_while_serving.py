@@ -1,6 +1,7 @@
-"""Ingest while the service runs: the embedded index admits one process, so `xiaobao ingest` on the data
-directory of a running `xiaobao serve` goes through the service (a background job with progress,
-authorised by the token the service left in its data directory); other commands say what to do."""
+"""Ingest and evaluate while the service runs: the embedded index admits one process, so `xiaobao
+ingest` and `xiaobao eval verbatim` on the data directory of a running `xiaobao serve` go through the
+service (ingest as a background job with progress; both authorised by the token the service left in
+its data directory); other commands say what to do."""
 
 import json
 import signal
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.assistant.test_llm_server import free_port
 from tests.test_crash import XIAOBAO, start
-from xiaobao.api.editor import LOCAL_TOKEN
+from xiaobao.api.deps import LOCAL_TOKEN
 from xiaobao.operations import running
 from xiaobao.server import create_app
 
@@ -85,6 +86,16 @@ def test_xiaobao_ingest_while_xiaobao_serve_runs(tmp_path):
         other = subprocess.run([XIAOBAO, "--data-dir", str(data), "search", "落户"], capture_output=True, text=True, timeout=300)
         said = other.stdout.replace("\n", "")  # the terminal's line breaks
         assert other.returncode != 0 and "小宝服务正在运行" in said and "另一个数据目录" in said
+        evaluated = subprocess.run(
+            [XIAOBAO, "--data-dir", str(data), "eval", "verbatim", "--json", str(tmp_path / "v.json")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+        assert (
+            "通过服务评测" in evaluated.stdout and json.loads((tmp_path / "v.json").read_text())["sets"]["evaluation"]["paraphrases"] >= 20
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(180)  # a graceful stop: the schedule, the index and the database closed

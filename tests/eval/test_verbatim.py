@@ -2,12 +2,11 @@ import json
 
 import pytest
 
-from xiaobao.eval.verbatim import SETS, load, run_verbatim_eval
-from xiaobao.knowledge.retriever import Hit
+from fastapi.testclient import TestClient
 
-
-def hit(doc_id: str) -> Hit:
-    return Hit(group=f"qa:{doc_id}", score=1.0, payload={"doc_id": doc_id, "doc_type": "qa"}, signals={})
+from xiaobao.api.deps import LOCAL_TOKEN
+from xiaobao.eval.verbatim import SETS, by_engine, by_service, load, run_verbatim_eval
+from xiaobao.server import create_app
 
 
 def test_paraphrases_and_near_misses_are_scored_apart(tmp_path):
@@ -20,10 +19,10 @@ def test_paraphrases_and_near_misses_are_scored_apart(tmp_path):
     path = tmp_path / "set.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     answers = {
-        "开办企业需要哪些材料": ([hit("qa-0024")], "verbatim"),
-        "注册公司多久拿执照": ([hit("qa-0024")], "verbatim"),  # the wrong entry
-        "个体户注销要什么材料": ([hit("qa-0021")], "verbatim"),  # a false verbatim
-        "公积金怎么提取": ([], "refuse"),
+        "开办企业需要哪些材料": ("verbatim", "qa-0024"),
+        "注册公司多久拿执照": ("verbatim", "qa-0024"),  # the wrong entry
+        "个体户注销要什么材料": ("verbatim", "qa-0021"),  # a false verbatim
+        "公积金怎么提取": ("refuse", None),
     }
     s = run_verbatim_eval(answers.__getitem__, {"x": path})["sets"]["x"]
     assert (s["paraphrases"], s["verbatim_right"], s["verbatim_wrong_entry"]) == (2, 0.5, 0.5)
@@ -43,3 +42,15 @@ def test_a_row_without_expect_is_refused(tmp_path):
     path.write_text('{"question": "x"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="第 1 行"):
         load(path)
+
+
+def test_the_running_service_decides_as_the_engine_does(services):
+    """While `xiaobao serve` holds the index the evaluation asks the service (as the local operator)."""
+    app = create_app(services, with_ui=False)
+    app.state.local_token = "local-secret"
+    client = TestClient(app)
+    assert client.get("/api/staff/search", params={"q": "公积金"}).status_code == 401
+    assert client.get("/api/staff/search", params={"q": "公积金"}, headers={LOCAL_TOKEN: "guess"}).status_code == 403
+    client.headers[LOCAL_TOKEN] = "local-secret"
+    questions = [r["question"] for r in load(SETS["tuning"])][:12]
+    assert [by_service(client)(q) for q in questions] == [by_engine(services.engine)(q) for q in questions]
