@@ -412,10 +412,6 @@ def ingest_through(running, paths: list[Path]):
                 job = http.get(f"/api/editor/ingest/{job['id']}").raise_for_status().json()
                 progress.update(files, completed=job["files_done"])
                 progress.update(embedded, completed=job["embedded"])
-    except httpx.HTTPError as exc:
-        raise fail(f"数据目录记录的小宝服务（进程 {running.pid}，{running.url}）没有响应：{exc}。服务可能正在启动，请稍后重试。") from None
-    finally:
-        http.close()
     if job["status"] == "failed":
         raise fail(job["error"])
     data = job["summary"]
