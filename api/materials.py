@@ -4,10 +4,11 @@ and the download of what the chat generated; and the registered-address library 
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import Owned, ServicesDep
+from xiaobao.api.deps import NOT_YOURS, Owned, ServicesDep, SessionId
+from xiaobao.assistant.tools import valid_download
 from xiaobao.govdata.addresses import AddressError, check_address
 from xiaobao.govdata.materials import Template, document, pdf
 
@@ -67,12 +68,21 @@ def generate_material(services: ServicesDep, session_id: Owned, body: MaterialIn
 )
 def download_material(
     services: ServicesDep,
-    session_id: Owned,
+    session_id: SessionId,
     template_id: Annotated[str, Path(max_length=100)],
     format: Annotated[Literal["docx", "pdf"], Query(description="docx 或 pdf")] = "docx",
+    expires: Annotated[int | None, Query(description="签名链接的到期时间（聊天页面给出）")] = None,
+    signature: Annotated[str | None, Query(max_length=128, description="签名链接的签名（聊天页面给出）")] = None,
+    x_session_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The material this session last generated completely from the template (the chat's download
-    links), as the applicant confirmed it. Only for the session's verified user."""
+    links), as the applicant confirmed it. Only for the session's verified user; opened with the
+    session key (header), or by the short-lived signed link the chat page shows (`expires`,
+    `signature`: the session key never goes into a URL)."""
+    keys = services.session_keys
+    signed = expires is not None and signature is not None
+    if not (valid_download(keys, session_id, template_id, format, expires, signature) if signed else keys.valid(session_id, x_session_key)):
+        raise HTTPException(403, "下载链接已过期或无效，请回到对话页面重新点击下载。" if signed else NOT_YOURS)
     if services.engine.user_of(session_id) is None:
         raise HTTPException(403, "下载生成的材料需要先实名登录。")
     generated = services.tools.generated_material(session_id, template_id)

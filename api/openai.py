@@ -13,8 +13,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from xiaobao.api.deps import NOT_YOURS, ServicesDep
-from xiaobao.assistant.citations import scrub_ids
 from xiaobao.assistant.engine import Reply
+from xiaobao.assistant.store import cited_as
 
 router = APIRouter(tags=["OpenAI 兼容"])
 
@@ -31,18 +31,11 @@ class ChatRequest(BaseModel):
     metadata: dict[str, str] | None = Field(None, description="可带 session_id 和 session_key 以延续同一会话。")
 
 
-def source(citation: dict) -> str:
-    """A citation as a citizen reads it: an official reply by its question and department, not its id."""
-    if entry := citation.get("entry"):
-        return f"答复口径：{entry['question']}" + (f"（{entry['department']}）" if entry.get("department") else "")
-    return scrub_ids(citation["citation"]) or citation["citation"]
-
-
 def with_sources(reply: Reply) -> str:
     """Plain text for clients that show only text: the answer, its label and its sources."""
     lines = [reply.text]
     if reply.citations:
-        lines.append("出处：" + "；".join(f"[{c['number']}] {source(c)}" for c in reply.citations))
+        lines.append("出处：" + "；".join(f"[{c['number']}] {cited_as(c['citation'], c.get('entry'))}" for c in reply.citations))
     if reply.label:
         lines.append(f"（{reply.label}）")
     return "\n".join(lines)

@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 from xiaobao.assistant import answerability, citations, guard, quotes
 from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, SharedSlots, Slots
 from xiaobao.assistant.router import rewrite, route, rules
-from xiaobao.assistant.store import ChatSession, Citation, KnowledgeGap, Rating, ToolCall, Turn, add_notice, official_entry, turn_dict
+from xiaobao.assistant.store import (
+    ChatSession,
+    Citation,
+    KnowledgeGap,
+    Rating,
+    ToolCall,
+    Turn,
+    add_notice,
+    cited_as,
+    official_entry,
+    turn_dict,
+)
 from xiaobao.assistant.telemetry import ERRORS, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS, RETRIEVAL_SECONDS
 from xiaobao.assistant.tools import Tools
 from xiaobao.govdata.records import is_sample_identity
@@ -446,7 +457,9 @@ class Engine:
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
         evidence = assessment.evidence(s.answer_passages)
-        yield "sources", [{"number": i, "citation": citations.scrub_ids(h.citation)} for i, h in enumerate(evidence, start=1)]
+        # an official reply is named by its entry's question (cited_as), not the bare 答复口径
+        named = [(h.citation, official_entry(h.payload) if h.payload.get("doc_type") == "qa" else None) for h in evidence]
+        yield "sources", [{"number": i, "citation": cited_as(*pair)} for i, pair in enumerate(named, start=1)]
         passages = [passage_text(h, s.answer_passage_chars) for h in evidence]
         numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         messages = [

@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from xiaobao.assistant.citations import scrub_ids
 from xiaobao.db import Base, now
 from xiaobao.govdata.workdays import add_working_days, china_date
 
@@ -170,6 +171,15 @@ def official_entry(payload: dict) -> dict:
         "version": payload.get("version"),
         "url": payload.get("url"),
     }
+
+
+def cited_as(citation: str, entry: dict | None) -> str:
+    """A source as a citizen reads it (the sources line while the model writes, the API's 出处, the chat's
+    citations): an official reply (答复口径) by its entry's question and department, never the bare label
+    or its id; any other source by its citation without internal ids."""
+    if entry:
+        return f"答复口径：{entry.get('question') or '（未登记问题）'}" + (f"（{entry['department']}）" if entry.get("department") else "")
+    return scrub_ids(citation) or citation
 
 
 def add_notice(session: Session, session_id: str, text: str) -> Turn:

@@ -4,7 +4,9 @@ against the schema and the database before a tool runs; a tool never sees anothe
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,11 +20,12 @@ from xiaobao.assistant.store import Citation, KnowledgeGap, ToolCall, Turn
 from xiaobao.govdata.addresses import AddressError, check_address
 from xiaobao.govdata.bundles import Bundle, BundleError, Bundles, asking, check_answers, choose, next_question, plan, preset_answers
 from xiaobao.govdata.library import Library
-from xiaobao.govdata.materials import Templates, generate
+from xiaobao.govdata.materials import Template, Templates, document, generate, pdf
 from xiaobao.govdata.policies import matches_for
 from xiaobao.govdata.prefill import applicant_records, prefill
 from xiaobao.govdata.records import Directory, ServiceItem
-from xiaobao.prereview.review import Reviewer
+from xiaobao.identity.access import SessionKeys
+from xiaobao.prereview.review import ReviewBusy, Reviewer
 
 
 @dataclass
@@ -49,6 +52,42 @@ _APPLICATION_ID = re.compile(r"^[A-Z]{2,4}\d{6,12}$")
 LOGIN_FIRST = "这项服务需要先实名登录（个人或企业），登录后我可以用您本人的信息为您办理。"
 _MYSELF = {"我", "本人", "我本人", "我自己", "自己", "是我", "就我", "我来"}
 _STOP = re.compile(r"(算了|不写了|不用了|不要了|不生成了|先不(写|生成|弄)了?|取消|停止)[吧啊。！!]*")
+# yes to the material Xiaobao offered next (好的 / 可以 / 开始吧 / 继续生成)
+_GO = re.compile(
+    r"(好|好的|好啊|好吧|可以|可以的|行|嗯|是|是的|要|需要|开始|继续|下一份|生成)[吧啊呀，,]*(开始|继续|生成)?(吧|生成)?[。！!]*"
+)
+RENDER = {"docx": document, "pdf": pdf}
+LINK_SECONDS = 600  # a signed download link stays valid 10 to 20 minutes (the same link for 10 minutes)
+
+
+def _signature(keys: SessionKeys, session_id: str, template_id: str, kind: str, expires: int) -> str:
+    # the service's HMAC over what the link opens; "download" keeps it from being any session's key
+    return keys.issue(f"download\n{session_id}\n{template_id}\n{kind}\n{expires}")
+
+
+def signed_download(keys: SessionKeys, session_id: str, template_id: str, kind: str, now: float | None = None) -> str:
+    """A short-lived link to a generated material, for a page that must not put the session key in a
+    URL (the chat page): it names the file and its expiry, signed with the service's secret."""
+    expires = (int(now or time.time()) // LINK_SECONDS + 2) * LINK_SECONDS
+    signature = _signature(keys, session_id, template_id, kind, expires)
+    return f"/api/sessions/{session_id}/materials/{template_id}?format={kind}&expires={expires}&signature={signature}"
+
+
+def valid_download(keys: SessionKeys, session_id: str, template_id: str, kind: str, expires: int, signature: str) -> bool:
+    now = time.time()
+    if not now < expires <= now + 2 * LINK_SECONDS:
+        return False
+    return hmac.compare_digest(_signature(keys, session_id, template_id, kind, expires).encode(), signature.encode(errors="replace"))
+
+
+def verdict(review: dict | None) -> str:
+    """A generated document's pre-review, as shown next to its download."""
+    if review is None:
+        return "预审：暂时繁忙，未能检查，提交前可在“材料预审”中上传检查"
+    if review["result"] == "pass":
+        return f"预审：通过（{review['points']} 项要点）"
+    word = "不通过" if review["result"] == "fail" else "需人工确认"
+    return f"预审：{word}（{'；'.join(review['problems'])}）"
 
 
 def _valid_until(review, material_id: str) -> dt.date | None:
@@ -334,45 +373,109 @@ class Tools:
             fields = "、".join(f"{f.name}（{f.label}）" for f in template.fields)
             text = f"《{template.name}》没有这些字段：{'、'.join(unknown)}。可以回答的字段：{fields}。"
             return ToolResult(text, ok=False, data={"reason": "unknown_fields", "unknown": unknown})
+        reused = {}
+        if answers is None:  # a start in the chat: what the applicant already told this session is not asked again
+            reused = {k: v for k, v in self._answered(session_id).items() if k in {f.name for f in template.fields if not f.sources}}
+            answers = reused
         if person is not None:  # 执行董事由谁担任？——“我本人”: the applicant's own name, as the 人口库 has it
-            answers = {k: person.name if str(v).strip() in _MYSELF else v for k, v in (answers or {}).items()}
+            answers = {k: person.name if str(v).strip() in _MYSELF else v for k, v in answers.items()}
         result = generate(template, person, enterprise, answers)
         lines = [f"《{template.name}》已填写 {len(result.fields) - len(result.questions)}/{len(result.fields)} 项："]
         lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
+        if reused:
+            lines.append("已沿用您在本次对话中的回答：" + "、".join(f.label for f in template.fields if f.name in reused) + "。")
         lines += [f"！{c}" for c in result.conflicts] + [f"！{r}，请重新提供" for r in result.rejected]
         data = result.to_dict()
         if result.questions:  # one question at a time: the next message answers it (pending_material)
             lines.append(f"还需要 {len(result.questions)} 项信息。{result.questions[0]['question']}")
-        else:
-            url = f"/api/sessions/{session_id}/materials/{template.id}"
-            data["downloads"] = {kind: f"{url}?format={kind}" for kind in ("docx", "pdf")}
-            lines.append("材料已生成，可以下载 DOCX 或 PDF（链接见下方）；提交前请核对。")
+            return ToolResult("\n".join(lines), data=data)
+        url = f"/api/sessions/{session_id}/materials/{template.id}"
+        data["downloads"] = {kind: f"{url}?format={kind}" for kind in RENDER}
+        # the round trip: the generated document goes through the same pre-review as an upload
+        data["prereview"] = {kind: self._review_generated(template, data, kind, person, enterprise) for kind in RENDER}
+        lines.append("材料已生成，可以下载 DOCX 或 PDF（链接见下方）；提交前请核对。")
+        lines.append("；".join(f"{kind.upper()} {verdict(review)}" for kind, review in data["prereview"].items()))
+        following = self._offered_next(session_id, template.id)
+        if following:
+            data["next"] = following.id
+            lines.append(f"接下来可以生成《{following.name}》，回复“好的”继续。")
         return ToolResult("\n".join(lines), data=data)
 
-    def _last_material(self, session_id: str) -> tuple[dict, dict] | None:
-        """The arguments and result of generate_material when it gave the session's latest reply."""
+    def _review_generated(self, template: Template, generated: dict, kind: str, person, enterprise) -> dict | None:
+        """The pre-review's points for this material on the generated file; None when the reviewer is busy."""
+        service = self.directory.item(template.item_id)
+        try:
+            review = self.reviewer.review(service, [(f"{template.name}.{kind}", RENDER[kind](template, generated))], person, enterprise)
+        except ReviewBusy:
+            return None
+        points = [p for p in review.points if p.material_id == template.material_id]
+        results = {p.result for p in points}
+        result = "fail" if "fail" in results or not points else "uncertain" if results - {"pass"} else "pass"
+        return {"result": result, "points": len(points), "problems": [f"{p.label}：{p.evidence}" for p in points if p.result != "pass"]}
+
+    def _material_calls(self, session_id: str) -> list[ToolCall]:
+        """The session's successful generate_material and bundle_guide calls, newest first."""
+        with Session(self.db_engine) as session:
+            query = (
+                select(ToolCall)
+                .join(Turn)
+                .where(Turn.session_id == session_id, ToolCall.name.in_(["generate_material", "bundle_guide"]), ToolCall.ok.is_(True))
+                .order_by(ToolCall.id.desc())
+            )
+            return list(session.scalars(query))
+
+    def _answered(self, session_id: str) -> dict[str, str]:
+        """What the applicant answered for materials earlier in the session, by field name (the latest answer wins)."""
+        answered: dict[str, str] = {}
+        for call in self._material_calls(session_id):
+            if call.name == "generate_material":
+                for f in call.result.get("fields", []):
+                    if f["path"] == "answer":
+                        answered.setdefault(f["name"], f["value"])
+        return answered
+
+    def _offered_next(self, session_id: str, done: str) -> Template | None:
+        """The next material the session's latest 一件事 plan offered that is not yet generated since."""
+        generated = {done}
+        for call in self._material_calls(session_id):
+            if call.name == "bundle_guide":
+                if "offer" not in call.result:
+                    continue
+                offered = [t for t in call.result["offer"] if t not in generated]
+                return self.templates.all().get(offered[0]) if offered and self.templates else None
+            if call.result.get("complete"):
+                generated.add(call.result["template"])
+        return None
+
+    def _last_call(self, session_id: str) -> ToolCall | None:
+        """The generate_material or bundle_guide call that gave the session's latest reply."""
         with Session(self.db_engine) as session:
             last = session.scalars(
                 select(Turn).where(Turn.session_id == session_id, Turn.role == "assistant").order_by(Turn.id.desc()).limit(1)
             ).first()
-            call = next((c for c in last.tool_calls if c.name == "generate_material" and c.ok), None) if last else None
-            return (call.arguments, call.result) if call else None
+            names = ("generate_material", "bundle_guide")
+            return next((c for c in last.tool_calls if c.name in names and c.ok), None) if last else None
 
     def pending_material(self, session_id: str, text: str) -> Route | None:
         """The message as the answer to the question the session's latest reply asked while generating a
-        material (it asks one at a time); “算了” stops it. Only the very next message answers: anything
-        said in between ends the dialogue, and asking for the material again starts it afresh."""
-        last = self._last_material(session_id)
-        if last is None or not last[1].get("questions"):
+        material (it asks one at a time); “算了” stops it. After a 一件事 plan or a finished material that
+        offered the next one, “好的” starts that one. Only the very next message answers: anything said
+        in between ends the dialogue, and asking for the material again starts it afresh."""
+        last = self._last_call(session_id)
+        result = last.result if last else {}
+        offered = (result.get("offer") or [None])[0] if last and last.name == "bundle_guide" else result.get("next")
+        if offered and _GO.fullmatch(text.strip()):
+            return Route("material", {"material": offered})
+        if last is None or last.name != "generate_material" or not result.get("questions"):
             return None
-        result = last[1]
         if _STOP.fullmatch(text.strip()):
             return Route("material", {"material": result["template"], "stop": True})
         kept = {f["name"]: f["value"] for f in result["fields"] if f["path"] == "answer"}  # a refused answer is asked again
         return Route("material", {"material": result["template"], "answers": {**kept, result["questions"][0]["name"]: text.strip()}})
 
-    def generated_material(self, session_id: str, template_id: str) -> dict | None:
-        """The session's latest complete generation of a template (for its download links)."""
+    def finished_materials(self, session_id: str) -> dict[int, dict]:
+        """The session's latest complete generation of each template, by the turn that showed it (its
+        download links are on that turn)."""
         with Session(self.db_engine) as session:
             calls = session.scalars(
                 select(ToolCall)
@@ -380,7 +483,15 @@ class Tools:
                 .where(Turn.session_id == session_id, ToolCall.name == "generate_material", ToolCall.ok.is_(True))
                 .order_by(ToolCall.id.desc())
             )
-            return next((c.result for c in calls if c.result.get("template") == template_id and c.result.get("complete")), None)
+            latest: dict[str, tuple[int, dict]] = {}
+            for call in calls:
+                if call.result.get("complete"):
+                    latest.setdefault(call.result["template"], (call.turn_id, call.result))
+            return dict(latest.values())
+
+    def generated_material(self, session_id: str, template_id: str) -> dict | None:
+        """The session's latest complete generation of a template (for its download links)."""
+        return next((r for r in self.finished_materials(session_id).values() if r["template"] == template_id), None)
 
     def registered_address(self, *, session_id: str, user_ref: str | None, address: str) -> ToolResult:
         """Public information: anyone may ask, no login needed."""
@@ -452,9 +563,12 @@ class Tools:
             return ToolResult(text, data={**data, "question": question.model_dump()})
         records = (self.directory.person(user_ref), self.directory.enterprise(user_ref)) if user_ref else None
         result = plan(bundle, version, answers, records, self.library.reusable(user_ref) if self.library and user_ref else {})
-        templates = self.templates.all() if self.templates else {}
+        offer = []  # the materials Xiaobao can generate for this user now, in the bundle's order
         for need in result.to_submit:
-            need.template = next((t.id for t in templates.values() if t.name == need.name), None)
+            template = self._template_for(bundle, need)
+            need.template = template.id if template else None
+            if template and template.id not in offer and self._can_generate(template, user_ref):
+                offer.append(template.id)
         lines = [f"{title}根据您的情形，需要办理 {len(result.items)} 件事："]
         lines += [f"{n}. {i['name']}" + (f"（{i['department']}）" if i["department"] else "") for n, i in enumerate(result.items, start=1)]
         lines.append("")
@@ -470,14 +584,40 @@ class Tools:
         if result.to_submit:  # a blank line before a section: on the chat page it is not part of the list above
             lines.append("\n需要提交的材料：")
             for need in result.to_submit:
-                note = "，小宝可以帮您生成" if need.template else f"，{need.reason}" if need.reason else ""
+                if need.template in offer:
+                    note = "，小宝可以帮您生成"
+                elif need.template:
+                    kind = "企业" if self.templates.all()[need.template].applicant == "enterprise" else "个人"
+                    note = f"，以{kind}身份实名登录后小宝可以帮您生成"
+                else:
+                    note = f"，{need.reason}" if need.reason else ""
                 lines.append(f"· {need.name}（{need.item}）{note}")
         if result.waived:
             lines.append("\n免于提交的材料（少填少交）：")
             lines += [f"· {need.name}（{need.item}）：{need.reason}" for need in result.waived]
         if user_ref is None:
             lines.append("\n实名登录后，小宝可以为您预填表单，并核验哪些材料政府已有、可以免交。")
-        return ToolResult("\n".join(lines), data={**result.to_dict(), "done": True, "forms": forms})
+        if offer:  # “好的” starts the first (pending_material); each finished one offers the next
+            names = self.templates.all()
+            first = names[offer[0]].name
+            lines.append(f"\n小宝现在就可以为您生成：{'、'.join(f'《{names[t].name}》' for t in offer)}。")
+            lines.append(f"回复“好的”从《{first}》开始，我会逐项询问数据里没有的信息；也可以说“生成{names[offer[-1]].name}”。")
+        return ToolResult("\n".join(lines), data={**result.to_dict(), "done": True, "forms": forms, "offer": offer})
+
+    def _template_for(self, bundle: Bundle, need) -> Template | None:
+        """The template that generates a bundle's material: one of that name, or the template of the
+        catalogue item's material of that name (经营场所使用证明 is made as a 经营场所使用承诺书)."""
+        templates = self.templates.all() if self.templates else {}
+        item_id = next((i.item_id for i in bundle.items if i.name == need.item), None)
+        service = self.directory.item(item_id) if item_id else None
+        material = next((m.id for m in service.materials if m.name == need.name), None) if service else None
+        named = (t for t in templates.values() if t.name == need.name or (t.item_id == item_id and t.material_id == material))
+        return next(named, None)
+
+    def _can_generate(self, template: Template, user_ref: str | None) -> bool:
+        """Whether the user's own records are of the template's kind (a person cannot yet make a company's material)."""
+        service = self.directory.item(template.item_id) if user_ref else None
+        return service is not None and any(applicant_records(self.directory, service, user_ref))
 
     def match_policies(self, *, session_id: str, user_ref: str | None) -> ToolResult:
         enterprise = self.directory.enterprise(user_ref) if user_ref else None
@@ -544,7 +684,8 @@ class Tools:
             results = [p.result for p in review.points if p.material_id == material]
             if material and results and all(r == "pass" for r in results):
                 until = _valid_until(review, material)
-                entry, new = self.library.keep(user_ref, names[material], name, data, "prereview", until, service.id)
+                read = review.read.get(name)
+                entry, new = self.library.keep(user_ref, names[material], name, data, "prereview", until, service.id, read=read)
                 kept += [entry] if new else []
         return kept
 

@@ -5,7 +5,9 @@ the order of clicks and streaming. The session's id and key stay in the browser 
 reload brings back the conversation and the hand-off. Helpers' replies, notices and the place in the
 queue arrive pushed (a waiter woken by staff/live.py after each commit), with a slow poll as fallback.
 Citations open to show the cited text, or for an official reply (答复口径) the entry's question,
-department, effective date and version."""
+department, effective date and version. A generated material's turn carries its download links (DOCX,
+PDF), short-lived links signed by the server (the session key never goes into a URL), each with the
+pre-review result of that very document."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from fastapi.concurrency import run_in_threadpool  # noqa: E402
 
 from xiaobao.assistant.engine import SessionNotFound  # noqa: E402
 from xiaobao.assistant.guard import BadMessage  # noqa: E402
+from xiaobao.assistant.store import cited_as  # noqa: E402
+from xiaobao.assistant.tools import RENDER, signed_download, verdict  # noqa: E402
 from xiaobao.govdata.records import sample_identities  # noqa: E402
 from xiaobao.prereview.review import ReviewBusy, UploadRejected  # noqa: E402
 from xiaobao.services import Services  # noqa: E402
@@ -97,14 +101,25 @@ def entry_detail(entry: dict) -> str:
 
 def render_citation(c: dict) -> str:
     if entry := c.get("entry"):
-        summary = f"[{c['number']}] 答复口径：{html.escape(entry['question'] or '')}"
+        summary = f"[{c['number']}] {html.escape(cited_as(c['citation'], entry))}"
         return f"<details><summary>{summary}</summary>{entry_detail(entry)}</details>"
     version = f"（{html.escape(c['version_date'])} 版）" if c.get("version_date") else ""
     return f"<details><summary>[{c['number']}] {html.escape(c['citation'])}{version}</summary>{html.escape(c['text'])}</details>"
 
 
-def render_turn(turn: dict) -> str:
-    """One stored turn as its chat bubble: the label first, then the text and the citations."""
+def render_downloads(links: dict[str, str], generated: dict) -> str:
+    """A finished material's download links (by format), each with its pre-review result."""
+    rows = [
+        f'<a href="{html.escape(url)}" class="download" data-format="{kind}">下载 {kind.upper()}</a> · '
+        f"{html.escape(verdict(generated.get('prereview', {}).get(kind)))}"
+        for kind, url in links.items()
+    ]
+    return f"<b>《{html.escape(generated['name'])}》下载</b><br>" + "<br>".join(rows)
+
+
+def render_turn(turn: dict, extra: str = "") -> str:
+    """One stored turn as its chat bubble: the label first, then the text, the citations and `extra`
+    (a generated material's download links)."""
     text = html.escape(turn["text"])
     if turn["role"] == "system":
         return f'<sub class="not-rated">{text}</sub>'
@@ -113,14 +128,18 @@ def render_turn(turn: dict) -> str:
     parts = [f'<span class="label">【{html.escape(turn["label"])}】</span>'] if turn["label"] else []
     parts.append(text)
     parts += [render_citation(c) for c in turn["citations"]]
-    return "\n\n".join(parts)
+    return "\n\n".join([*parts, extra] if extra else parts)
 
 
-def bubbles(turns: list[dict], writing: str | None = None, progress: str = "") -> tuple[list[dict], list[int | None]]:
-    """The chat's messages and, for each, the stored turn it shows (for ratings)."""
+def bubbles(
+    turns: list[dict], writing: str | None = None, progress: str = "", extras: dict[int, str] | None = None
+) -> tuple[list[dict], list[int | None]]:
+    """The chat's messages and, for each, the stored turn it shows (for ratings). `extras`: HTML
+    added to a turn's bubble, by turn id."""
     messages, ids = [{"role": "assistant", "content": f'<span class="not-rated">{INTRO}</span>'}], [None]
     for turn in turns:
-        messages.append({"role": "user" if turn["role"] == "user" else "assistant", "content": render_turn(turn)})
+        content = render_turn(turn, (extras or {}).get(turn["turn_id"], ""))
+        messages.append({"role": "user" if turn["role"] == "user" else "assistant", "content": content})
         ids.append(turn["turn_id"] if turn["role"] == "assistant" else None)
     if writing is not None:
         # the checked sentences so far, or until the first one what Xiaobao is doing (marked, so it is not read aloud)
@@ -137,9 +156,20 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
     progress: dict[str, str] = {}  # session → what Xiaobao is doing before the first sentence (the sources it found)
     pages: dict[str, str] = {}  # open page (Gradio's session hash) → its chat session: its push loop follows it
 
+    def downloads(session_id: str) -> dict[int, str]:
+        """The download links of the session's finished materials, by the turn that showed them: for
+        its verified user only, as the download route requires."""
+        if engine.user_of(session_id) is None:
+            return {}
+        links = {}
+        for turn_id, made in services.tools.finished_materials(session_id).items():
+            signed = {kind: signed_download(services.session_keys, session_id, made["template"], kind) for kind in RENDER}
+            links[turn_id] = render_downloads(signed, made)
+        return links
+
     def view(session_id: str) -> tuple:
         """(chat messages, waiting notice, cancel button) as stored now."""
-        messages, _ = bubbles(engine.history(session_id), writing.get(session_id), progress.get(session_id, ""))
+        messages, _ = bubbles(engine.history(session_id), writing.get(session_id), progress.get(session_id, ""), downloads(session_id))
         waiting = desk.waiting(session_id)
         queued = bool(waiting and waiting["status"] == "queued")
         return messages, gr.update(value=waiting["text"] if waiting else "", visible=bool(waiting)), gr.update(visible=queued)

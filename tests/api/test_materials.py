@@ -2,12 +2,15 @@
 only the session's verified user's own records; and the registered-address library."""
 
 import io
+import time
+from pathlib import Path
 
 from docx import Document
 from pypdf import PdfReader
 
 from tests.conftest import session
 from xiaobao.api.materials import DOCX as DOCX_TYPE
+from xiaobao.assistant.tools import LINK_SECONDS, signed_download
 
 
 def test_questions_then_the_docx_for_the_user_s_own_enterprise(client):
@@ -135,3 +138,107 @@ def test_the_registered_address_library_over_http_and_in_the_chat(client):
     assert reply["intent"] == "address" and "示例众创空间" in reply["text"] and "免于提交住所使用证明" in reply["text"]
     parks = say(client, sid, "地址库里有哪些园区")
     assert parks["intent"] == "address" and "示例科创园（园区，示例数据）" in parks["text"]
+
+
+BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
+
+
+def walk_to_the_plan(client, sid) -> dict:
+    """开办企业一件事 as a one-person company, nothing else: the plan."""
+    assert "您打算以什么形式经营？" in say(client, sid, "开办企业一件事")["text"]
+    for answer in ["有限责任公司", "否", "否", "否"]:
+        say(client, sid, answer)
+    return say(client, sid, "否")
+
+
+ARTICLES = {
+    "请问公司名称是什么": "上海示例软件有限公司",
+    "公司住所的详细地址": "上海市宝山区沪太路6655号2幢301室",
+    "注册资本是多少": "100万元",
+    "以什么方式出资": "货币",
+    "在哪一天前缴足": "2031年3月1日",
+    "经营范围是什么": "软件开发；信息技术咨询服务",
+    "执行董事": "我本人",
+    "监事由谁担任": "李示例",
+}
+
+
+def test_the_bundle_plan_offers_its_materials_and_the_chat_makes_them_one_after_another(client, services):
+    services.bundles.seed(BUNDLES)
+    sid = session(client, "demo-citizen-1")
+    plan = walk_to_the_plan(client, sid)
+    assert "公司章程" in plan["data"]["to_submit"]
+    assert plan["data"]["offer"] == ["articles-of-association", "shareholder-decision", "residence-use-commitment"]
+    assert "小宝现在就可以为您生成：《公司章程》、《股东决定》、《住所（经营场所）使用承诺书》。" in plan["text"]
+    assert "回复“好的”从《公司章程》开始" in plan["text"]
+    reply = say(client, sid, "好的")
+    assert reply["intent"] == "material" and reply["data"]["template"] == "articles-of-association"
+    while reply["data"]["questions"]:  # one question at a time, each answered from the table above
+        asked = reply["data"]["questions"][0]["question"]
+        reply = say(client, sid, next(answer for words, answer in ARTICLES.items() if words in asked))
+    articles = reply["data"]
+    assert articles["complete"] and articles["prereview"]["docx"]["result"] == "pass" and articles["prereview"]["pdf"]["result"] == "pass"
+    assert "DOCX 预审：通过（4 项要点）；PDF 预审：通过（4 项要点）" in reply["text"]
+    assert articles["next"] == "shareholder-decision" and "接下来可以生成《股东决定》，回复“好的”继续。" in reply["text"]
+    # the 股东决定 asks nothing: every field is in the records or was answered for the 章程 in this session
+    decision = say(client, sid, "好的")
+    assert decision["data"]["template"] == "shareholder-decision" and decision["data"]["complete"]
+    assert "已沿用您在本次对话中的回答：拟设立公司名称、注册资本、经营范围、执行董事。" in decision["text"]
+    assert "执行董事：张示例（来源：申请人填写）" in decision["text"] and decision["data"]["prereview"]["pdf"]["result"] == "pass"
+    residence = say(client, sid, "好的")
+    assert residence["data"]["questions"][0]["name"] == "use_until"
+    done = say(client, sid, "2029年12月31日")
+    assert done["data"]["complete"] and done["data"]["prereview"]["docx"]["result"] == "pass" and "next" not in done["data"]
+    assert say(client, sid, "好的")["intent"] != "material"  # nothing more was offered
+    finished = services.tools.finished_materials(sid)
+    assert sorted(r["template"] for r in finished.values()) == [
+        "articles-of-association",
+        "residence-use-commitment",
+        "shareholder-decision",
+    ]
+
+
+def test_what_a_plan_offers_depends_on_who_is_logged_in(client, services):
+    services.bundles.seed(BUNDLES)
+    anonymous = session(client)
+    plan = walk_to_the_plan(client, anonymous)
+    assert (
+        plan["data"]["offer"] == []
+        and "· 公司章程（有限责任公司设立登记（一人有限责任公司）），以个人身份实名登录后小宝可以帮您生成" in plan["text"]
+    )
+    assert say(client, anonymous, "好的")["intent"] != "material"
+    # a person starting a restaurant company: the food licence application is the company's, made once it exists
+    sid = session(client, "demo-citizen-1")
+    say(client, sid, "我要开饭店需要办哪些事")
+    for answer in ["有限公司", "否", "否", "否"]:
+        plan = say(client, sid, answer)
+    assert "食品经营许可申请书" in plan["data"]["to_submit"] and "food-licence-application" not in plan["data"]["offer"]
+    assert "· 食品经营许可申请书（食品经营许可证新办），以企业身份实名登录后小宝可以帮您生成" in plan["text"]
+    # 个体工商户: the 经营场所使用证明 is made as the item's template for it, the 经营场所使用承诺书
+    other = session(client, "demo-citizen-3")
+    say(client, other, "我要开个体户需要办哪些事")
+    for answer in ["否", "否"]:
+        plan = say(client, other, answer)
+    plan = say(client, other, "否")
+    assert plan["data"]["offer"] == ["individual-business-application", "premises-use-commitment"], plan["text"]
+
+
+def test_signed_download_links_open_only_that_file_and_only_for_a_while(client, services):
+    sid = session(client, "demo-citizen-1")
+    answers = {"company_name": "上海示例软件有限公司", "capital": "100万元", "scope": "软件开发", "director": "张示例"}
+    assert client.post(f"/api/sessions/{sid}/materials", json={"material": "股东决定", "answers": answers}).json()["data"]["complete"]
+    keys = services.session_keys
+    del client.headers["X-Session-Key"]  # a browser following the chat page's link sends no key
+    link = signed_download(keys, sid, "shareholder-decision", "pdf")
+    response = client.get(link)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    assert client.get(link.replace("format=pdf", "format=docx")).status_code == 403  # signed for the PDF only
+    assert client.get(link[:-4] + "0000").status_code == 403
+    stale = signed_download(keys, sid, "shareholder-decision", "pdf", now=time.time() - 3 * LINK_SECONDS)
+    expired = client.get(stale)
+    assert expired.status_code == 403 and "已过期" in expired.json()["detail"]
+    far = signed_download(keys, sid, "shareholder-decision", "pdf", now=time.time() + 10 * LINK_SECONDS)
+    assert client.get(far).status_code == 403  # no link lives longer than the service issues them
+    assert client.get(f"/api/sessions/{sid}/materials/shareholder-decision?format=pdf").status_code == 403  # neither key nor signature
+    other = session(client, "demo-citizen-1")
+    assert client.get(signed_download(keys, other, "shareholder-decision", "pdf")).status_code == 404  # that session made none

@@ -5,9 +5,22 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from xiaobao.assistant.tools import verdict
 from xiaobao.server import create_app
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
+BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
+ONE_PERSON_COMPANY = {"form": "有限责任公司", "food": "否", "seal": "否", "invoice": "否", "staff": "否"}
+ARTICLE_ANSWERS = {
+    "company_name": "上海示例软件有限公司",
+    "residence": "上海市宝山区沪太路6655号2幢301室",
+    "capital": "100万元",
+    "contribution": "货币",
+    "paid_by": "2031年3月1日",
+    "scope": "软件开发",
+    "director": "张示例",
+    "supervisor": "李示例",
+}
 
 
 def ask(engine, user, text):
@@ -104,3 +117,24 @@ def test_huge_uploads_are_refused(client):
     huge = b"0" * (20 * 1024 * 1024 + 1)
     response = client.post(f"/api/sessions/{session}/prereview", data={"item_id": "BS-ITEM-001"}, files=[("files", ("申请书.txt", huge))])
     assert response.status_code == 413 and "太大" in response.json()["detail"]
+
+
+def test_a_generated_document_s_pre_review_is_said_plainly():
+    assert verdict({"result": "pass", "points": 4, "problems": []}) == "预审：通过（4 项要点）"
+    failed = {"result": "fail", "points": 4, "problems": ["身份证号码校验位正确：校验位不符"]}
+    assert verdict(failed) == "预审：不通过（身份证号码校验位正确：校验位不符）"
+    unsure = {"result": "uncertain", "points": 5, "problems": ["与营业执照名称一致：未提交营业执照"]}
+    assert verdict(unsure) == "预审：需人工确认（与营业执照名称一致：未提交营业执照）"
+    assert "暂时繁忙" in verdict(None)  # the reviewer was busy: said so, not 通过
+
+
+def test_only_a_plain_yes_takes_up_an_offered_material(engine, services, services_data):
+    services.bundles.seed(BUNDLES)
+    sid = engine.create_session(demo_ref="demo-citizen-1")
+    done = engine.use_tool(sid, "generate_material", {"material": "公司章程", "answers": ARTICLE_ANSWERS}, "生成公司章程")
+    assert done.data["complete"] and "next" not in done.data  # no 一件事 plan offered anything in this session
+    assert engine.tools.pending_material(sid, "好的") is None
+    engine.use_tool(sid, "bundle_guide", {"bundle": "business-startup", "answers": ONE_PERSON_COMPANY}, "开办企业一件事")
+    offered = engine.tools.pending_material(sid, "好的，开始吧")
+    assert offered.intent == "material" and offered.arguments == {"material": "articles-of-association"}
+    assert engine.tools.pending_material(sid, "好的高龄津贴怎么申请") is None  # a question, not a yes
