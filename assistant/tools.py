@@ -411,7 +411,8 @@ class Tools:
         points = [p for p in review.points if p.material_id == template.material_id]
         results = {p.result for p in points}
         result = "fail" if "fail" in results or not points else "uncertain" if results - {"pass"} else "pass"
-        return {"result": result, "points": len(points), "problems": [f"{p.label}：{p.evidence}" for p in points if p.result != "pass"]}
+        problems = [f"{p.label}：{p.evidence}" for p in points if p.result != "pass"] or ([] if points else ["事项没有这份材料的预审要点"])
+        return {"result": result, "points": len(points), "problems": problems}
 
     def _material_calls(self, session_id: str) -> list[ToolCall]:
         """The session's successful generate_material and bundle_guide calls, newest first."""

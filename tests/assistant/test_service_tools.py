@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from xiaobao.assistant.tools import verdict
+from xiaobao.prereview.review import ReviewBusy
 from xiaobao.server import create_app
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
@@ -138,3 +139,14 @@ def test_only_a_plain_yes_takes_up_an_offered_material(engine, services, service
     offered = engine.tools.pending_material(sid, "好的，开始吧")
     assert offered.intent == "material" and offered.arguments == {"material": "articles-of-association"}
     assert engine.tools.pending_material(sid, "好的高龄津贴怎么申请") is None  # a question, not a yes
+
+
+def test_a_busy_reviewer_is_said_and_the_material_is_still_made(engine, services, services_data, monkeypatch):
+    def busy(*args, **kwargs):
+        raise ReviewBusy("预审繁忙")
+
+    monkeypatch.setattr(services.tools.reviewer, "review", busy)
+    sid = engine.create_session(demo_ref="demo-citizen-1")
+    done = engine.use_tool(sid, "generate_material", {"material": "公司章程", "answers": ARTICLE_ANSWERS}, "生成公司章程")
+    assert done.data["complete"] and done.data["prereview"] == {"docx": None, "pdf": None} and done.data["downloads"]
+    assert "DOCX 预审：暂时繁忙，未能检查" in done.text
