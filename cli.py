@@ -435,7 +435,7 @@ def init(
             print_summary(run_ingest(services, [DEMO_KNOWLEDGE]))
         else:
             console.print(f"知识库已有 {kb.index.count()} 个片段，跳过示例知识包。")
-        added = seed_demo_services(services.db_engine)
+        added = seed_demo_services(services.db_engine, settings.material_templates)
         console.print(f"示例政务数据：新增 {added} 条（示例数据）。")
     if llm and not settings.llm_url:
         console.print(f"本地大模型：{prepare_local_model(settings)}")
@@ -444,17 +444,20 @@ def init(
             console.print(f"{name}：{path}")
 
 
-def seed_demo_services(db_engine) -> int:
-    """The demo pack's service items, persons, enterprises, policies, applications and 一件事 bundles
-    (sample data, loaded once; rows already there are kept)."""
+def seed_demo_services(db_engine, templates: Path | None = None) -> int:
+    """The demo pack's service items, persons, enterprises, policies, applications, 一件事 bundles and
+    material templates (sample data, loaded once; rows already there are kept; a template file whose
+    content changed becomes the template's next version), then the templates of `templates`, if given."""
     from xiaobao.govdata.bundles import BundleError, Bundles
+    from xiaobao.govdata.materials import TemplateError, Templates
     from xiaobao.govdata.records import SeedError, seed_applications, seed_records
 
     try:
         files = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies", "address": "addresses"}
         added = sum(seed_records(db_engine, kind, DEMO_SERVICES / f"{name}.jsonl") for kind, name in files.items())
         added += Bundles(db_engine).seed(DEMO_PACK / "bundles")
-    except (SeedError, BundleError) as exc:
+        added += sum(Templates(db_engine).seed(folder) for folder in (DEMO_PACK / "templates", templates) if folder)
+    except (SeedError, BundleError, TemplateError) as exc:
         raise fail(f"示例数据有误：{exc}") from None
     return added + seed_applications(db_engine, DEMO_SERVICES / "applications.jsonl")
 
@@ -1187,17 +1190,28 @@ def eval_materials(
         labelled = load(cases or CASES)
     except (OSError, ValueError) as exc:
         raise fail(f"无法读取标注集：{exc}") from None
-    with Services(ctx.obj) as services, progress_bars() as progress:
+    import tempfile
+
+    with (
+        tempfile.TemporaryDirectory(prefix="xiaobao-materials-") as tmp,
+        Services(ctx.obj) as services,
+        # the cases' library materials (another applicant's too) go into a scratch library, never the live one
+        Services(ctx.obj.model_copy(update={"data_dir": Path(tmp), "database_url": None})) as scratch,
+        progress_bars() as progress,
+    ):
         seed_demo_services(services.db_engine)
         task = progress.add_task("材料", total=len(labelled))
-        result = evaluate(labelled, services.templates.all(), services.directory, services.reviewer, on_case=lambda: progress.advance(task))
+        result = evaluate(
+            labelled, services.templates.all(), services.directory, services.reviewer, lambda: progress.advance(task), scratch.library
+        )
     table = Table("情形", "案例", "整份全对", title=f"申请材料生成：字段准确率 {result['field_accuracy']:.1%}")
     for scenario, row in result["by_scenario"].items():
         table.add_row(scenario, str(row["cases"]), str(row["fully_correct"]))
     console.print(table)
     console.print(
         f"{result['cases']} 份材料，{result['fields']} 个字段；整份全对 {result['documents_fully_correct']}；"
-        f"来源错误 {result['filled_from_wrong_source']}；向申请人提问 {result['asked']}（应问 {result['asked_correctly']}）；"
+        f"来源错误 {result['filled_from_wrong_source']}；取自上传识别 {result['filled_from_uploads']}；"
+        f"向申请人提问 {result['asked']}（应问 {result['asked_correctly']}）；"
         f"冲突提示 {result['conflicts_reported']}/{result['conflicts_expected']}；"
         f"完整材料预审通过 DOCX {result['passed_pre_review']}/{result['complete_documents_reviewed']}，"
         f"PDF {result['passed_pre_review_pdf']}/{result['complete_documents_reviewed']}"

@@ -22,6 +22,7 @@ from xiaobao.api import (
     reports,
     sessions,
     staff,
+    templates,
     tools,
 )
 from xiaobao.api import voice as voice_api
@@ -39,6 +40,7 @@ ROUTERS = (
     staff.router,
     helpdesk.router,
     editor.router,
+    templates.router,
     admin.router,
     operations.router,
     reports.router,

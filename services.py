@@ -10,7 +10,6 @@ embedder or model client (`embedder=`, `llm=`), and `collection=` names another 
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 
 from sqlalchemy import Engine as DbEngine
 
@@ -121,8 +120,9 @@ class Services:
 
     @cached_property
     def templates(self) -> Templates:
-        """The application-material templates: data, one JSON file per material (docs/SERVICES.md)."""
-        return Templates(self.settings.material_templates or Path(__file__).resolve().parent / "demo" / "templates")
+        """The application-material templates with their versions, in the database (seeded from demo/templates
+        and XIAOBAO_MATERIAL_TEMPLATES by `xiaobao init`, edited in the editor console; docs/SERVICES.md)."""
+        return Templates(self.db_engine)
 
     @cached_property
     def bundles(self) -> Bundles:

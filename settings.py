@@ -143,7 +143,7 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Seconds a worker may take over one file before it is stopped and the file reported unreadable."
     )
     material_templates: Path | None = Field(
-        None, description="Folder of application-material templates (one JSON file each, docs/SERVICES.md); unset: demo/templates."
+        None, description="A district's own material templates (a folder of JSON files, docs/SERVICES.md) that `xiaobao init` loads too."
     )
     sensitive_words_file: Path | None = Field(
         None, description="A word per line the assistant does not engage with (input and output); unset: a small built-in sample."

@@ -379,7 +379,8 @@ class Tools:
             answers = reused
         if person is not None:  # 执行董事由谁担任？——“我本人”: the applicant's own name, as the 人口库 has it
             answers = {k: person.name if str(v).strip() in _MYSELF else v for k, v in answers.items()}
-        result = generate(template, person, enterprise, answers)
+        uploads = self.library.readings(user_ref) if self.library else None  # what the pre-review read in the user's uploads
+        result = generate(template, person, enterprise, answers, uploads=uploads)
         lines = [f"《{template.name}》已填写 {len(result.fields) - len(result.questions)}/{len(result.fields)} 项："]
         lines += [f"· {f.label}：{f.value}（来源：{f.source}）" for f in result.fields if f.value is not None]
         if reused:

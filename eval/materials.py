@@ -1,7 +1,10 @@
 """Accuracy of generated application materials on the labelled set eval/data/materials-cases.jsonl
 (written by eval/materials_cases.py): every field's value and source against the expected ones,
 documents fully correct, what was asked, conflicts reported, and whether each complete document, as
-DOCX and as PDF, passes its own review points in the pre-review (the round trip)."""
+DOCX and as PDF, passes its own review points in the pre-review (the round trip). A case's library
+materials (verified uploads with what the pre-review read in them) are kept in the electronic material
+library given (a scratch one: `xiaobao eval materials` builds it in a temporary data directory), and
+generation takes what the library offers the case's applicant (Library.readings)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from xiaobao.govdata.library import Library
 from xiaobao.govdata.materials import Template, document, generate, pdf
 from xiaobao.govdata.records import Directory, Enterprise, Person
 from xiaobao.prereview.review import Reviewer
@@ -44,8 +48,11 @@ def evaluate(
     directory: Directory,
     reviewer: Reviewer | None = None,
     on_case: Callable[[], None] | None = None,
+    library: Library | None = None,
 ) -> dict:
-    fields = correct = filled = wrong_source = asked = asked_right = documents_right = 0
+    if library is None and any(case.get("library") for case in cases):
+        raise ValueError("标注集中有电子材料库的案例，需要一个（临时的）电子材料库")
+    fields = correct = filled = wrong_source = asked = asked_right = documents_right = from_uploads = 0
     conflicts_expected = conflicts_found = reviewed = 0
     review_passed: Counter = Counter()
     by_scenario: Counter = Counter()
@@ -55,7 +62,13 @@ def evaluate(
         template = templates[case["template"]]
         person = Person.model_validate(case["person"]) if case["person"] else None
         enterprise = Enterprise.model_validate(case["enterprise"]) if case["enterprise"] else None
-        result = generate(template, person, enterprise, case["answers"], on=dt.date.fromisoformat(case["on"]))
+        on = dt.date.fromisoformat(case["on"])
+        for n, kept in enumerate(case.get("library", [])):  # a scan's bytes stand in: only what was read matters here
+            until = dt.date.fromisoformat(kept["valid_until"]) if kept["valid_until"] else None
+            scan = f"{case['id']}-{n}".encode()
+            library.keep(kept["owner"], kept["type"], f"{kept['type']}.png", scan, "prereview", until, read=kept["read"])
+        uploads = library.readings((person or enterprise).ref, on) if library else None
+        result = generate(template, person, enterprise, case["answers"], on=on, uploads=uploads)
         wrong = []
         for got in result.fields:
             expected = case["expected"][got.name]
@@ -68,6 +81,7 @@ def evaluate(
             else:
                 ok = expected is not None and got.value == expected["value"] and got.path == expected["source"]
                 wrong_source += expected is None or got.path != expected["source"]
+                from_uploads += ok and got.path.startswith("upload.")
             correct += ok
             if not ok:
                 wrong.append({"field": got.name, "got": [got.value, got.path], "expected": expected})
@@ -94,6 +108,7 @@ def evaluate(
         "field_accuracy": round(correct / fields, 4) if fields else 0.0,
         "filled": filled,
         "filled_from_wrong_source": wrong_source,
+        "filled_from_uploads": from_uploads,
         "asked": asked,
         "asked_correctly": asked_right,
         "documents_fully_correct": documents_right,

@@ -14,10 +14,22 @@ enterprise's registered 经营场所, never its 住所), not read back from the 
 * invalid — an answer that is not a valid value (phone, ID number): asked again;
 * loose — the phone not on record, the applicant types it with full-width digits and spaces;
 * fallback — the credit code blank in the 法人库 row but on the electronic 营业执照: taken from it;
-* partial — the first half of the applicant-only fields answered, the rest asked.
+* partial — the first half of the applicant-only fields answered, the rest asked;
+* ocr — the 法人库 row lacks the 住所 (the food licence: also the legal representative's ID number;
+  the collective contract: the credit code, and there is no electronic 营业执照), and the applicant's
+  electronic material library holds uploads that passed pre-review, with what the pre-review read in
+  them (`library`): taken from those (source upload.<material>.<label>);
+* ocr_expired — as ocr, but the 营业执照 in the library has expired: what only it says is asked;
+* ocr_conflict — the 法人库 has the 住所 and the 营业执照 read says another: the 法人库's stays, the
+  difference is reported;
+* ocr_other_owner — as ocr, but the library materials are another applicant's: not used, asked.
 
-The templates added later (公司章程, 集体合同审查申请表) come after the first five, so the cases written
-before them stay as they were.
+The templates added later (公司章程, 集体合同审查申请表) come after the first five, and the ocr scenarios
+after those, so the cases written before them stay as they were.
+
+A case's `library` lists the materials in the electronic material library at the time: each with its
+`owner` (the applicant's ref, or another's), `type` (the material as items name it), `valid_until`
+and `read` (label → value as the pre-review read it).
 """
 
 from __future__ import annotations
@@ -41,10 +53,10 @@ TRADES = ["餐饮管理", "食品销售", "商贸", "烘焙", "供应链"]
 EXPECTED = {
     "food-licence-application": {
         "enterprise_name": ["enterprise.name"],
-        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number"],
+        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number", "upload.营业执照.统一社会信用代码"],
         "legal_rep": ["enterprise.legal_rep"],
-        "legal_rep_id": ["enterprise.legal_rep_id"],
-        "address": ["enterprise.address"],
+        "legal_rep_id": ["enterprise.legal_rep_id", "upload.法定代表人身份证件.身份证号"],
+        "address": ["enterprise.address", "upload.营业执照.住所"],  # the registered 住所, as the licence states it
         "premises": ["enterprise.premises"],
         "phone": ["enterprise.contact_phone"],
         "business_items": ["answer"],
@@ -103,9 +115,9 @@ EXPECTED = {
     },
     "collective-contract-review": {
         "enterprise_name": ["enterprise.name"],
-        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number"],
+        "credit_code": ["enterprise.credit_code", "enterprise.licence.营业执照.number", "upload.营业执照.统一社会信用代码"],
         "legal_rep": ["enterprise.legal_rep"],
-        "address": ["enterprise.address"],
+        "address": ["enterprise.address", "upload.营业执照.住所"],
         "employees": ["enterprise.employees"],
         "union_name": ["answer"],
         "contract_type": ["answer"],
@@ -221,14 +233,26 @@ def value_at(path: str, records: dict) -> str | None:
     return str(value) if value not in (None, "") else None  # a number (职工人数) as the document prints it
 
 
-def expectation(template: str, records: dict, answers: dict) -> dict:
+def usable(library: list[dict], owner: str) -> dict[str, dict]:
+    """What may fill a field: the applicant's own library materials that have not expired, by type."""
+    return {m["type"]: m["read"] for m in library if m["owner"] == owner and (m["valid_until"] is None or m["valid_until"] >= ON)}
+
+
+def expectation(template: str, records: dict, answers: dict, library: list[dict] | None = None) -> dict:
     """Each field's expected {value, source} (None: to be asked), from EXPECTED and the case's data."""
     expected = {}
+    kind = "enterprise" if template in ENTERPRISE else "person"
+    read = usable(library or [], records[kind]["ref"])
     for field, paths in EXPECTED[template].items():
         found = None
         for path in paths:
             if path == "today":
                 found = {"value": ON, "source": "today"}
+            elif path.startswith("upload."):
+                _, material, label = path.split(".")
+                if label not in read.get(material, {}):
+                    continue
+                found = {"value": read[material][label], "source": path}
             elif path == "answer" or value_at(path, records) is None:
                 continue
             else:
@@ -307,6 +331,48 @@ SCENARIOS = {
 }
 
 
+def ocr_case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
+    """The applicant's verified uploads in the library, with what the pre-review read in them."""
+    firm = enterprise(rng, n)
+    where = address(rng)  # the 住所 the 营业执照 states
+    licence_read = {"名称": firm["name"], "统一社会信用代码": firm["credit_code"], "住所": where, "法定代表人": firm["legal_rep"]}
+    card_read = {"姓名": firm["legal_rep"], "身份证号": firm["legal_rep_id"]}
+    owner = firm["ref"] if scenario != "ocr_other_owner" else f"eval-enterprise-{n + 1000}"
+    licence_until = "2025-12-31" if scenario == "ocr_expired" else rng.choice([None, "2039-06-30"])
+    library = [{"owner": owner, "type": "营业执照", "valid_until": licence_until, "read": licence_read}]
+    conflicts = []
+    if scenario == "ocr_conflict":  # the 法人库 has a 住所; the licence read says another
+        firm["address"] = address(rng)
+        conflicts.append("address")
+    else:
+        firm.pop("address")
+        if template == "food-licence-application":
+            firm.pop("legal_rep_id")
+            library.append({"owner": owner, "type": "法定代表人身份证件", "valid_until": "2040-01-01", "read": card_read})
+        else:  # a blank credit code and no electronic licence: only the upload has it
+            firm["credit_code"] = ""
+            firm["licences"] = []
+    records = {"enterprise": firm}
+    if "enterprise.employees" in str(EXPECTED[template]):
+        firm["employees"] = rng.randint(12, 800)
+    answers = {f: answer_for(f, rng) for f, paths in EXPECTED[template].items() if paths == ["answer"]}
+    return {
+        "id": f"mat-{n:03d}",
+        "template": template,
+        "scenario": scenario,
+        "on": ON,
+        "person": None,
+        "enterprise": firm,
+        "library": library,
+        "answers": answers,
+        "expected": expectation(template, records, answers, library),
+        "conflicts": conflicts,
+    }
+
+
+OCR_SCENARIOS = ["ocr", "ocr_expired", "ocr_conflict", "ocr_other_owner"]
+
+
 def build(per_scenario: int = 11) -> list[dict]:
     rng = random.Random(SEED)
     cases = []
@@ -314,6 +380,10 @@ def build(per_scenario: int = 11) -> list[dict]:
         for scenario in scenarios:
             for _ in range(per_scenario):
                 cases.append(case(len(cases) + 1, template, scenario, rng))
+    for template in sorted(ENTERPRISE):
+        for scenario in OCR_SCENARIOS:
+            for _ in range(per_scenario):
+                cases.append(ocr_case(len(cases) + 1, template, scenario, rng))
     return cases
 
 

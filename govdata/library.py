@@ -1,6 +1,8 @@
 """The electronic material library (电子材料库): a citizen's or enterprise's verified materials — an
 upload that passed pre-review, or a generated material the applicant accepted — kept once per owner
 (by SHA-256) with their type and validity, and offered for reuse instead of asking for them again.
+An upload also keeps what the pre-review read in it (营业执照: 名称, 统一社会信用代码, 住所, 法定代表人…),
+which fills a generated material's fields where the government's records have nothing (readings).
 
 Every method takes the owner, the server-verified identity: another owner's material is as unknown
 as one that does not exist. An expired material is listed but never reused. Deleting really deletes
@@ -13,7 +15,7 @@ import datetime as dt
 import hashlib
 import uuid
 
-from sqlalchemy import Date, DateTime, Engine, Integer, LargeBinary, String, UniqueConstraint, select
+from sqlalchemy import JSON, Date, DateTime, Engine, Integer, LargeBinary, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.db import Base, now
@@ -36,6 +38,9 @@ class LibraryMaterial(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date)  # None: no expiry known
     origin: Mapped[str] = mapped_column(String(20))  # prereview | generated
     item_id: Mapped[str | None] = mapped_column(String(40))  # the item it was verified for
+    # what the pre-review read in an upload, canonical label -> value (住所 -> 上海市宝山区…); None: nothing
+    # read (a generated material, or an upload kept before the values were)
+    read_values: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     def to_dict(self, on: dt.date) -> dict:
@@ -50,6 +55,7 @@ class LibraryMaterial(Base):
             "origin": self.origin,
             "origin_name": ORIGINS[self.origin],
             "item_id": self.item_id,
+            "read": self.read_values or {},
             "created_at": self.created_at.isoformat(),
         }
 
@@ -68,9 +74,11 @@ class Library:
         valid_until: dt.date | None = None,
         item_id: str | None = None,
         on: dt.date | None = None,
+        read: dict[str, str] | None = None,
     ) -> tuple[dict, bool]:
         """Store a verified material for its owner: (its entry, whether it is new). The same bytes are
-        kept once; kept again, the entry takes the newer type and validity."""
+        kept once; kept again, the entry takes the newer type, validity and values read (`read`: what
+        the pre-review read in an upload, by label)."""
         if origin not in ORIGINS:
             raise ValueError(f"unknown origin {origin}")
         digest = hashlib.sha256(data).hexdigest()
@@ -81,6 +89,7 @@ class Library:
                 row = LibraryMaterial(id=uuid.uuid4().hex, owner_ref=owner, sha256=digest, size=len(data), content=data)
                 session.add(row)
             row.type, row.filename, row.origin, row.valid_until, row.item_id = type, filename[:200], origin, valid_until, item_id
+            row.read_values = dict(read) if read else None
             session.commit()
             return row.to_dict(on or dt.date.today()), new
 
@@ -103,6 +112,11 @@ class Library:
     def reusable(self, owner: str, on: dt.date | None = None) -> dict[str, dict]:
         """The owner's unexpired materials by type (the newest of a type)."""
         return {m["type"]: m for m in self.list(owner, on) if not m["expired"]}
+
+    def readings(self, owner: str, on: dt.date | None = None) -> dict[str, dict[str, str]]:
+        """What the pre-review read in the owner's unexpired uploads, by material type (the newest
+        upload of a type): the values a generated material may take (source upload.<type>.<label>)."""
+        return {m["type"]: m["read"] for m in self.list(owner, on) if not m["expired"] and m["origin"] == "prereview" and m["read"]}
 
     def delete(self, owner: str, material_id: str) -> bool:
         """Delete the owner's material (bytes and entry); False when the owner has no such material."""

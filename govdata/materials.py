@@ -1,12 +1,14 @@
 """Application materials generated from the data sources (申请材料自动生成).
 
-A template is data — one JSON file per material in a templates folder (demo/templates/, format in
-docs/SERVICES.md): its fields, each with the sources that may fill it in order of preference, and
-the paragraphs of the document. Generating a material fills every field from the applicant's own
-records, records where each value came from, takes what no source knows from the applicant's
-answers, and lists what is still unknown as questions. A value the government holds is never
-overridden by an answer: a differing answer is reported as a conflict. The result is a DOCX or a
-PDF that the pre-review reads like any upload."""
+A template is data (format in docs/SERVICES.md): its fields, each with the sources that may fill it
+in order of preference, and the paragraphs of the document. Templates live in the database with
+their versions, like 一件事 bundles: seeded from JSON files (demo/templates/), edited in the editor
+console, every older version readable. Generating a material fills every field from the applicant's
+own records, then from what the pre-review read in the applicant's own verified uploads (电子材料库),
+records where each value came from, takes what no source knows from the applicant's answers, and
+lists what is still unknown as questions. A value the government holds is never overridden: an
+answer or an upload that differs is reported as a conflict. The result is a DOCX or a PDF that the
+pre-review reads like any upload."""
 
 from __future__ import annotations
 
@@ -30,12 +32,18 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate
+from sqlalchemy import JSON, DateTime, Engine, Integer, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from xiaobao.db import Base, now
 from xiaobao.govdata.codes import valid_credit_code, valid_id_number
 from xiaobao.govdata.prefill import SOURCE_NAMES, lookup
-from xiaobao.govdata.records import Enterprise, Person
+from xiaobao.govdata.records import Enterprise, Person, ServiceItem
+from xiaobao.identity import audit
 
 ANSWER = "申请人填写"
+KINDS = {"person": "个人", "enterprise": "企业"}
+UPLOAD = "upload"  # a source upload.<material type>.<label>: what the pre-review read in the applicant's verified upload
 _PDF_FONT = "STSong-Light"
 _PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 _CHECKS = {
@@ -54,8 +62,9 @@ class TemplateField(BaseModel):
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     label: str  # as printed on the document (the pre-review reads it)
     type: Literal["text", "id_number", "credit_code", "phone"] = "text"
-    # where the government holds the value, most authoritative first: person.name, enterprise.premises,
-    # enterprise.licence.营业执照.number, or "today" (the date the document is made); none = ask
+    # where the value is held, most authoritative first: the government's records (person.name,
+    # enterprise.premises, enterprise.licence.营业执照.number), then the applicant's verified uploads as
+    # the pre-review read them (upload.营业执照.住所), or "today" (the date the document is made); none = ask
     sources: list[str] = Field(default_factory=list)
     question: str | None = None  # how to ask the applicant when no source has it
 
@@ -64,9 +73,9 @@ class TemplateField(BaseModel):
 
 
 class Template(BaseModel):
-    id: str
-    version: int = 1
-    name: str  # the material's name (食品经营许可申请书)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
+    version: int = 1  # the stored version's number (a file's or an editor's own number is not used)
+    name: str = Field(min_length=1, max_length=100)  # the material's name (食品经营许可申请书)
     aliases: list[str] = Field(default_factory=list)  # what citizens call it (公司章程 for 有限责任公司章程)
     item_id: str  # the service item it is for
     material_id: str  # the item's material it is (its review points check the document)
@@ -83,10 +92,22 @@ class Template(BaseModel):
         if used - set(names):
             raise ValueError(f"正文引用了未定义的字段：{'、'.join(sorted(used - set(names)))}")
         for spec in self.fields:
+            uploaded = False
             for source in spec.sources:
-                if source != "today" and source.partition(".")[0] != self.applicant:
-                    raise ValueError(f"字段 {spec.name} 的数据来源 {source} 不是{self.applicant}的记录")
+                kind = source.partition(".")[0]
+                if kind == UPLOAD:
+                    if len(source.split(".")) != 3 or "" in source.split("."):
+                        raise ValueError(f"字段 {spec.name} 的数据来源 {source} 应写作 upload.材料名称.标签（如 upload.营业执照.住所）")
+                    uploaded = True
+                elif source != "today" and kind != self.applicant:
+                    raise ValueError(f"字段 {spec.name} 的数据来源 {source} 不是{KINDS[self.applicant]}的记录")
+                elif uploaded and source != "today":  # the government's records are asked first
+                    raise ValueError(f"字段 {spec.name} 的政府数据来源 {source} 应排在上传材料识别的来源之前")
         return self
+
+    def stored(self) -> dict:
+        """The template as stored: its data without the version number (the database numbers versions)."""
+        return self.model_dump(mode="json", exclude={"version"})
 
 
 @dataclass
@@ -94,8 +115,8 @@ class Value:
     name: str
     label: str
     value: str | None
-    source: str | None  # in words: 法人库, 电子证照（营业执照）, 申请人填写; None = not known yet
-    path: str | None = None  # the source path (enterprise.premises) or "answer"
+    source: str | None  # in words: 法人库, 电子证照（营业执照）, 电子材料库（营业执照，上传识别）, 申请人填写; None = not known yet
+    path: str | None = None  # the source path (enterprise.premises, upload.营业执照.住所) or "answer"
 
 
 @dataclass
@@ -134,28 +155,64 @@ def clean(value: str, kind: str) -> str:
 def source_name(path: str) -> str:
     if path == "today":
         return "生成日期"
+    if path.startswith(UPLOAD + "."):
+        return f"电子材料库（{path.split('.')[1]}，上传识别）"
     if ".licence." in path:
         return f"电子证照（{path.split('.licence.')[1].rpartition('.')[0]}）"
     return SOURCE_NAMES[path.partition(".")[0]]
 
 
+def _same(a: str, b: str) -> bool:
+    return a.replace(" ", "") == b.replace(" ", "")
+
+
+def _read(source: str, spec: TemplateField, uploads: dict[str, dict[str, str]]) -> str | None:
+    """What the pre-review read under a label of the applicant's verified upload, when it is a valid
+    value for the field (a misread number is no value)."""
+    _, kind, label = source.split(".")
+    value = uploads.get(kind, {}).get(label)
+    if not value:
+        return None
+    value = clean(value, spec.type)
+    return value if value and _CHECKS[spec.type][0](value) else None
+
+
 def generate(
-    template: Template, person: Person | None, enterprise: Enterprise | None, answers: dict | None = None, on: dt.date | None = None
+    template: Template,
+    person: Person | None,
+    enterprise: Enterprise | None,
+    answers: dict | None = None,
+    on: dt.date | None = None,
+    uploads: dict[str, dict[str, str]] | None = None,
 ) -> Generated:
-    """Fill the template: sources first (in their order), then the applicant's answers; the rest is asked."""
+    """Fill the template: sources first (in their order: the government's records, then `uploads`,
+    what the pre-review read in the applicant's own unexpired library materials by type and label),
+    then the applicant's answers; the rest is asked. An upload or answer that differs from the value
+    used is reported as a conflict."""
     answers = {k: str(v).strip() for k, v in (answers or {}).items() if v is not None and str(v).strip()}
+    uploads = uploads or {}
     on = on or dt.date.today()
     result = Generated(template.id, template.version, template.name, template.item_id, template.material_id)
     for spec in template.fields:
         value = path = None
         for source in spec.sources:
-            value = on.isoformat() if source == "today" else lookup(source, person, enterprise)
-            if value is not None:
-                path = source
-                break
+            if source == "today":
+                found = on.isoformat()
+            elif source.startswith(UPLOAD + "."):
+                found = _read(source, spec, uploads)
+            else:
+                found = lookup(source, person, enterprise)
+            if found is None:
+                continue
+            if value is None:
+                value, path = found, source
+            elif source.startswith(UPLOAD + ".") and not _same(found, value):  # the government's data wins
+                result.conflicts.append(
+                    f"{spec.label}：{source_name(source)}为“{found}”，{source_name(path)}为“{value}”，已按{source_name(path)}填写"
+                )
         answer = clean(answers[spec.name], spec.type) if spec.name in answers else None
         if value is not None:
-            if answer is not None and answer.replace(" ", "") != value.replace(" ", ""):
+            if answer is not None and not _same(answer, value):
                 result.conflicts.append(f"{spec.label}：您提供“{answer}”，{source_name(path)}为“{value}”，已按{source_name(path)}填写")
             result.fields.append(Value(spec.name, spec.label, value, source_name(path), path))
             continue
@@ -214,27 +271,100 @@ def pdf(template: Template, generated: dict) -> bytes:
     return out.getvalue()
 
 
-class Templates:
-    """The templates of a folder, read once; a bad template is an error naming its file."""
+def validated(data: object, where: str = "材料模板") -> Template:
+    """A template from JSON data, or TemplateError listing every problem in Chinese."""
+    try:
+        return Template.model_validate(data)
+    except ValidationError as exc:
+        problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '模板'}：{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise TemplateError(f"{where}有误：{problems}") from None
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._all: dict[str, Template] | None = None
+
+def fits(template: Template, item: ServiceItem | None) -> str | None:
+    """Why the template cannot be used for its item (None: it can): its material must be one of the
+    item's materials, whose review points then check every generated document."""
+    if item is None:
+        return f"事项 {template.item_id} 不在事项目录中"
+    if template.material_id not in {m.id for m in item.materials}:
+        listed = "、".join(f"{m.id}（{m.name}）" for m in item.materials) or "无"
+        return f"事项“{item.name}”没有材料 {template.material_id}；它的材料有：{listed}"
+    if template.applicant != item.applicant:
+        return f"事项“{item.name}”的申请人是{KINDS[item.applicant]}，模板的申请人是{KINDS[template.applicant]}"
+    return None
+
+
+class TemplateVersion(Base):
+    """One saved version of a material template; the highest version is the one in use."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+    def template(self) -> Template:
+        return Template.model_validate({**self.data, "version": self.version})
+
+
+def _version_dict(row: TemplateVersion) -> dict:
+    return {
+        "template_id": row.template_id,
+        "version": row.version,
+        "author": row.author,
+        "note": row.note,
+        "created_at": row.created_at.isoformat(),
+        "template": row.template().model_dump(mode="json"),
+    }
+
+
+class Templates:
+    """The material templates in the database, each with its versions; the newest is in use."""
+
+    def __init__(self, db_engine: Engine) -> None:
+        self.db_engine = db_engine
+
+    def seed(self, folder: Path) -> int:
+        """The templates of a folder (one JSON file each): a file whose content no stored version of
+        its template has becomes that template's next version (a new template: version 1), so a file
+        changed since the last `xiaobao init` is taken up and an unchanged one adds nothing. A bad
+        file is a TemplateError naming it; nothing of the folder is stored then."""
+        added = 0
+        with Session(self.db_engine) as session:
+            for path in sorted(folder.glob("*.json")):
+                try:
+                    template = validated(json.loads(path.read_text(encoding="utf-8")), f"材料模板 {path.name} ")
+                except json.JSONDecodeError as exc:
+                    raise TemplateError(f"材料模板 {path.name} 有误：不是有效的 JSON（{exc}）") from None
+                data = template.stored()
+                held = session.scalars(select(TemplateVersion.data).where(TemplateVersion.template_id == template.id)).all()
+                if data not in held:
+                    session.add(TemplateVersion(template_id=template.id, version=len(held) + 1, data=data, author="seed", note=path.name))
+                    added += 1
+            session.commit()
+        return added
 
     def all(self) -> dict[str, Template]:
-        if self._all is None:
-            found = {}
-            for path in sorted(self.folder.glob("*.json")):
-                try:
-                    template = Template.model_validate(json.loads(path.read_text(encoding="utf-8")))
-                except ValidationError as exc:
-                    problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '模板'}：{e['msg']}" for e in exc.errors())
-                    raise TemplateError(f"材料模板 {path.name} 有误：{problems}") from None
-                except ValueError as exc:  # not JSON
-                    raise TemplateError(f"材料模板 {path.name} 有误：{exc}") from None
-                found[template.id] = template
-            self._all = found
-        return self._all
+        """Every template in its current version, by id."""
+        newest = select(TemplateVersion.template_id, func.max(TemplateVersion.version).label("v")).group_by(TemplateVersion.template_id)
+        newest = newest.subquery()
+        query = select(TemplateVersion).join(
+            newest, (TemplateVersion.template_id == newest.c.template_id) & (TemplateVersion.version == newest.c.v)
+        )
+        with Session(self.db_engine) as session:
+            return {r.template_id: r.template() for r in session.scalars(query.order_by(TemplateVersion.template_id))}
+
+    def get(self, template_id: str, version: int | None = None) -> Template | None:
+        """A template in its current version, or in the version asked for; None when there is none."""
+        with Session(self.db_engine) as session:
+            query = select(TemplateVersion).where(TemplateVersion.template_id == template_id)
+            query = query.where(TemplateVersion.version == version) if version else query.order_by(TemplateVersion.version.desc())
+            row = session.scalars(query.limit(1)).first()
+            return row.template() if row else None
 
     def find(self, text: str | None) -> Template | None:
         """A template by id, or by its material's name or an alias (the longest that occurs in the text)."""
@@ -245,3 +375,20 @@ class Templates:
             return templates[text.strip()]
         named = [(len(n), t) for t in templates.values() for n in (t.name, *t.aliases) if n in text or text.strip() in n]
         return max(named, key=lambda pair: pair[0])[1] if named else None
+
+    def versions(self, template_id: str) -> list[dict]:
+        """Every saved version, oldest first, with who saved it and why."""
+        with Session(self.db_engine) as session:
+            query = select(TemplateVersion).where(TemplateVersion.template_id == template_id).order_by(TemplateVersion.version)
+            return [_version_dict(r) for r in session.scalars(query)]
+
+    def save(self, template: Template, actor: str, note: str = "") -> dict:
+        """A new version of the template (a new template starts at version 1), in use at once; the
+        previous versions stay readable. Audited."""
+        with Session(self.db_engine) as session:
+            latest = session.scalar(select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)) or 0
+            row = TemplateVersion(template_id=template.id, version=latest + 1, data=template.stored(), author=actor, note=note)
+            session.add(row)
+            audit.record(session, actor, "publish_template", "material_template", template.id, version=latest + 1, note=note)
+            session.commit()
+            return _version_dict(row)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from xiaobao.govdata.codes import CREDIT_CODE, ID_NUMBER, valid_credit_code, valid_id_number
 from xiaobao.govdata.records import Enterprise, Material, Person, ReviewPoint, ServiceItem
 from xiaobao.prereview.extract import Extracted, Limits, Ocr, Unreadable, UploadRejected, check_batch
-from xiaobao.prereview.layout import EMPTY, canonical
+from xiaobao.prereview.layout import EMPTY, VOCABULARY, canonical
 from xiaobao.prereview.pool import Extractor, ReviewBusy
 
 __all__ = ["Limits", "Review", "ReviewBusy", "Reviewer", "UploadRejected", "check_batch"]
@@ -63,6 +63,7 @@ class Review:
     points: list[PointResult] = field(default_factory=list)
     files: dict[str, str | None] = field(default_factory=dict)  # file -> material id (None: not recognised)
     unreadable: list[str] = field(default_factory=list)
+    read: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> what was read in it: label -> value
 
     def result(self, material_id: str, point: str) -> str | None:
         return next((p.result for p in self.points if p.material_id == material_id and p.point == point), None)
@@ -111,6 +112,23 @@ def find_code(text: str, kind: str) -> str | None:
         return value.translate(fixes).upper()
     found = pattern.search(text.translate(fixes).upper())
     return found.group(0) if found else None
+
+
+def read_fields(doc: Extracted) -> dict[str, str]:
+    """The values a recognised material states under the review's labels (layout.VOCABULARY, in their
+    canonical form: 名称, 统一社会信用代码, 住所, 法定代表人, 身份证号…), the first of each label. From a
+    scan only what OCR read confidently: a value kept for reuse must not be a misreading."""
+    found: dict[str, str] = {}
+    for line in doc.text.splitlines():
+        label, colon, value = line.partition("：")
+        value = value.strip()
+        if not colon or label not in VOCABULARY or label in found or value in EMPTY:
+            continue
+        if label in ("统一社会信用代码", "身份证号"):
+            value = value.translate(_OCR_FIXES["credit_code" if label == "统一社会信用代码" else "id_number"]).upper()
+        if doc.sure_of(value.upper()):
+            found[label] = value
+    return found
 
 
 def end_date(text: str) -> tuple[str, dt.date | None] | None:
@@ -186,6 +204,8 @@ class Reviewer:
         assigned = self._assign(item, read)
         for doc in read:
             review.files[doc.name] = next((m for m, d in assigned.items() if d is doc), None)
+            if review.files[doc.name]:
+                review.read[doc.name] = read_fields(doc)
         record = enterprise if item.applicant == "enterprise" else person
         for material in item.materials:
             doc = assigned.get(material.id)

@@ -246,15 +246,16 @@ DEMO_SERVICES = Path(__file__).resolve().parents[1] / "demo" / "services"
 
 @pytest.fixture
 def services_data(services, engine):
-    """The demo pack's service items, persons, enterprises, policies, registered addresses and
-    applications in the engine's database (sample data; the engine fixture's own two applications stay
-    as they are)."""
+    """The demo pack's service items, persons, enterprises, policies, registered addresses,
+    applications and material templates in the engine's database (sample data; the engine fixture's
+    own two applications stay as they are)."""
     from xiaobao.govdata.records import seed_applications, seed_records
 
     kinds = {"item": "items", "person": "persons", "enterprise": "enterprises", "policy": "policies", "address": "addresses"}
     for kind, name in kinds.items():
         seed_records(services.db_engine, kind, DEMO_SERVICES / f"{name}.jsonl")
     seed_applications(services.db_engine, DEMO_SERVICES / "applications.jsonl")
+    services.templates.seed(DEMO_SERVICES.parent / "templates")
     return services.directory
 
 

@@ -1,5 +1,5 @@
 """The electronic material library: kept once per owner by hash, the owner alone sees it, expired
-materials are not reused, deletion really deletes and is audited."""
+materials are not reused (nor what was read in them), deletion really deletes and is audited."""
 
 import datetime as dt
 import hashlib
@@ -45,6 +45,23 @@ def test_expired_materials_are_listed_but_not_reused(services):
     assert listed == {"身份证": True, "股东决定": False}
     assert set(library.reusable("p-1", on=TODAY)) == {"股东决定"}
     assert set(library.reusable("p-1", on=dt.date(2026, 11, 30))) == {"身份证", "股东决定"}  # valid through its last day
+
+
+@pytest.mark.databases
+def test_what_the_pre_review_read_is_kept_and_offered_from_the_owner_s_unexpired_uploads_only(services):
+    library = services.library
+    licence = {"名称": "上海示例科技有限公司", "住所": "上海市宝山区示例园区1号楼"}
+    kept, _ = library.keep("e-1", "营业执照", "营业执照.png", b"licence", "prereview", None, "BS-ITEM-007", read=licence)
+    assert kept["read"] == licence and library.get("e-1", kept["id"])["read"] == licence
+    card = {"身份证号": "310113199209090053"}
+    library.keep("e-1", "法定代表人身份证件", "身份证.png", b"id", "prereview", dt.date(2026, 11, 30), read=card)
+    library.keep("e-1", "股东决定", "股东决定.docx", b"docx", "generated")  # nothing read in a generated material
+    assert library.readings("e-1", on=TODAY) == {"营业执照": licence}  # the expired ID card is not used
+    assert set(library.readings("e-1", on=dt.date(2026, 11, 30))) == {"营业执照", "法定代表人身份证件"}
+    assert library.readings("e-2", on=TODAY) == {}  # another owner's are not theirs
+    newer = {"名称": "上海示例科技有限公司", "住所": "上海市宝山区示例园区2号楼"}
+    library.keep("e-1", "营业执照", "营业执照-新.png", b"licence 2", "prereview", read=newer)
+    assert library.readings("e-1", on=TODAY)["营业执照"] == newer  # the newest upload of a type
 
 
 @pytest.mark.databases

@@ -1,5 +1,7 @@
-"""Generated application materials: values from the sources with their source, questions for what
-no source knows, conflicts, bad templates, and the round trip through the pre-review."""
+"""Generated application materials: values from the sources with their source (the government's
+records, then what the pre-review read in the applicant's uploads), questions for what no source
+knows, conflicts, bad templates, templates' versions in the database, and the round trip through the
+pre-review."""
 
 import datetime as dt
 import io
@@ -10,8 +12,9 @@ from docx import Document
 from pypdf import PdfReader
 
 from tests.conftest import DEMO_SERVICES
-from xiaobao.govdata.materials import Template, TemplateError, Templates, clean, document, generate, pdf
+from xiaobao.govdata.materials import Template, TemplateError, clean, document, fits, generate, pdf, validated
 from xiaobao.govdata.records import Enterprise, Person
+from xiaobao.identity.audit import entries
 
 DAY = dt.date(2026, 3, 1)
 
@@ -23,7 +26,7 @@ def record(kind, ref):
 
 
 @pytest.fixture
-def templates(services):
+def templates(services, services_data):
     return services.templates.all()
 
 
@@ -69,15 +72,16 @@ def test_numbers_are_read_as_people_type_them_and_text_is_kept_as_written():
     "change, message",
     [
         ({"body": ["{nowhere}"]}, "未定义的字段：nowhere"),
-        ({"fields": [{"name": "a", "label": "A", "sources": ["person.name"]}]}, "不是enterprise的记录"),
+        ({"fields": [{"name": "a", "label": "A", "sources": ["person.name"]}]}, "不是企业的记录"),
         ({"fields": [{"name": "a", "label": "A"}, {"name": "a", "label": "B"}]}, "字段名重复"),
     ],
 )
-def test_bad_templates_are_refused_with_the_file_named(tmp_path, change, message):
+def test_bad_templates_are_refused_with_the_file_named(services, tmp_path, change, message):
     good = {"id": "t", "name": "测试材料", "item_id": "BS-ITEM-007", "material_id": "application", "applicant": "enterprise", "fields": []}
     (tmp_path / "t.json").write_text(json.dumps({**good, **change}), encoding="utf-8")
     with pytest.raises(TemplateError, match=f"t.json 有误.*{message}"):
-        Templates(tmp_path).all()
+        services.templates.seed(tmp_path)
+    assert services.templates.all() == {}  # nothing of the folder is stored
 
 
 def test_an_incomplete_generation_makes_no_document(templates):
@@ -174,17 +178,105 @@ def test_the_pdf_holds_the_document_s_chinese_text_and_its_sources(templates):
         pdf(food, generate(food, None, record("enterprise", "demo-enterprise-2"), on=DAY).to_dict())
 
 
-def test_a_template_is_found_by_its_name_or_an_alias(services):
+def test_a_template_is_found_by_its_name_or_an_alias(services, services_data):
     found = services.templates.find
     assert found("我要写公司章程").id == found("帮我生成一份有限责任公司章程").id == "articles-of-association"
     assert found("帮我生成集体合同审查申请表").id == "collective-contract-review" and found("股东决定").id == "shareholder-decision"
     assert found("营业执照") is None
 
 
-def test_a_deployment_s_own_template_folder(settings, tmp_path):
-    from xiaobao.services import Services
+OWN = {"id": "own", "name": "自定义材料", "item_id": "BS-ITEM-001", "material_id": "premises", "applicant": "person", "fields": []}
 
-    own = {"id": "own", "name": "自定义材料", "item_id": "X", "material_id": "m", "applicant": "person", "fields": []}
-    (tmp_path / "own.json").write_text(json.dumps(own, ensure_ascii=False), encoding="utf-8")
-    with Services(settings.model_copy(update={"material_templates": tmp_path})) as services:
-        assert list(services.templates.all()) == ["own"] and services.templates.find("自定义材料").id == "own"
+
+def write_template(folder, data) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{data['id']}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_templates_are_versioned_in_the_database_and_a_changed_file_is_the_next_version(services, tmp_path):
+    templates = services.templates
+    write_template(tmp_path, {**OWN, "version": 7})  # a file's own number is not the stored version's
+    assert templates.seed(tmp_path) == 1 and templates.seed(tmp_path) == 0  # unchanged: nothing new
+    assert templates.get("own").version == 1 and templates.find("自定义材料").id == "own"
+    write_template(tmp_path, {**OWN, "aliases": ["我的材料"]})
+    assert templates.seed(tmp_path) == 1 and templates.get("own").aliases == ["我的材料"] and templates.get("own").version == 2
+    edited = validated({**OWN, "name": "自定义材料（修订）"})
+    saved = templates.save(edited, "editor-1", "改名")
+    assert saved["version"] == 3 and saved["template"]["name"] == "自定义材料（修订）"
+    assert templates.seed(tmp_path) == 0  # the file's content is an older version: the editor's stays in use
+    assert templates.all()["own"].name == "自定义材料（修订）" and templates.get("own", 1).aliases == []
+    assert [(v["version"], v["author"], v["note"]) for v in templates.versions("own")] == [
+        (1, "seed", "own.json"),
+        (2, "seed", "own.json"),
+        (3, "editor-1", "改名"),
+    ]
+    assert templates.get("own", 9) is None and templates.versions("nothing") == []
+    assert [(e["action"], e["object_id"], e["detail"]["version"]) for e in entries(services.db_engine)] == [("publish_template", "own", 3)]
+    # what was generated says which version it was made with
+    assert generate(templates.get("own"), record("person", "demo-citizen-1"), None).version == 3
+
+
+def test_a_template_must_be_one_of_its_item_s_materials(services_data):
+    item = services_data.item("BS-ITEM-001")
+    assert fits(validated(OWN), item) is None
+    assert "没有材料 nothing" in fits(validated({**OWN, "material_id": "nothing"}), item) and "premises（经营场所使用证明）" in fits(
+        validated({**OWN, "material_id": "nothing"}), item
+    )
+    assert "申请人是个人，模板的申请人是企业" in fits(validated({**OWN, "applicant": "enterprise"}), item)
+    assert fits(validated({**OWN, "item_id": "BS-NONE"}), None) == "事项 BS-NONE 不在事项目录中"
+
+
+# what the pre-review read in an enterprise's verified uploads (library readings, by material type)
+READ = {
+    "营业执照": {
+        "名称": "上海样板餐饮管理有限公司",
+        "统一社会信用代码": "91310113MA1K3T2Q5W",
+        "住所": "上海市宝山区样板街8号",
+        "法定代表人": "钱样板",
+    },
+    "法定代表人身份证件": {"姓名": "钱样板", "身份证号": "310113200101010061"},
+}
+
+
+def test_an_upload_s_read_values_fill_what_the_government_s_records_lack(templates):
+    food = templates["food-licence-application"]
+    lacking = record("enterprise", "demo-enterprise-2").model_copy(update={"address": None, "legal_rep_id": None})
+    result = generate(food, None, lacking, {"business_items": "热食类食品制售"}, on=DAY, uploads=READ)
+    filled = {f.name: (f.value, f.source, f.path) for f in result.fields}
+    assert filled["address"] == ("上海市宝山区样板街8号", "电子材料库（营业执照，上传识别）", "upload.营业执照.住所")
+    assert filled["legal_rep_id"][::2] == ("310113200101010061", "upload.法定代表人身份证件.身份证号")
+    assert filled["credit_code"][1] == "法人库" and result.complete and result.conflicts == []
+    # without the uploads the same fields are asked
+    asked = generate(food, None, lacking, {"business_items": "热食类食品制售"}, on=DAY)
+    assert {q["name"] for q in asked.questions} == {"address", "legal_rep_id"}
+
+
+def test_the_government_s_data_wins_over_an_upload_that_differs_and_a_misread_number_is_not_used(templates):
+    food = templates["food-licence-application"]
+    read = {"营业执照": {**READ["营业执照"], "住所": "上海市宝山区样板街18号"}, "法定代表人身份证件": {"身份证号": "310113200101010062"}}
+    enterprise = record("enterprise", "demo-enterprise-2")
+    result = generate(food, None, enterprise, on=DAY, uploads=read)
+    assert next(f for f in result.fields if f.name == "address").source == "法人库"
+    said = "住所：电子材料库（营业执照，上传识别）为“上海市宝山区样板街18号”，法人库为“上海市宝山区样板街8号”，已按法人库填写"
+    assert result.conflicts == [said]
+    # an ID number whose check digit fails is no value: asked, not filled
+    missing = generate(food, None, enterprise.model_copy(update={"legal_rep_id": None}), on=DAY, uploads=read)
+    assert "legal_rep_id" in [q["name"] for q in missing.questions]
+    # an answer that differs from an upload's value: the upload's value stays, the difference is said
+    lacking = enterprise.model_copy(update={"address": None})
+    answered = generate(food, None, lacking, {"address": "别处"}, on=DAY, uploads=READ)
+    upload = "电子材料库（营业执照，上传识别）"
+    assert answered.conflicts == [f"住所：您提供“别处”，{upload}为“上海市宝山区样板街8号”，已按{upload}填写"]
+
+
+@pytest.mark.parametrize(
+    "sources, message",
+    [
+        (["upload.营业执照"], "应写作 upload.材料名称.标签"),
+        (["upload..住所"], "应写作 upload.材料名称.标签"),
+        (["upload.营业执照.住所", "person.address"], "政府数据来源 person.address 应排在上传材料识别的来源之前"),
+    ],
+)
+def test_upload_sources_are_written_as_material_and_label_after_the_records(sources, message):
+    with pytest.raises(TemplateError, match=message):
+        validated({**OWN, "fields": [{"name": "a", "label": "A", "sources": sources}]})

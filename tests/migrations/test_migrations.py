@@ -115,3 +115,36 @@ def test_workers_starting_together_migrate_once(database, tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
     engine.dispose()
+
+
+def test_a_database_at_0003_gets_versioned_templates_and_keeps_its_library(database, tmp_path):
+    """0004: template_versions, and library_materials.read_values (empty for what was kept before)."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = url_of(database, tmp_path)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO library_materials (id, owner_ref, type, filename, sha256, size, content, origin, created_at)"
+                " VALUES ('m-1', 'demo-enterprise-1', '营业执照', '营业执照.png', 'ab', 3, :bytes, 'prereview', :at)"
+            ),
+            {"bytes": b"png", "at": dt.datetime(2026, 11, 30, tzinfo=dt.UTC)},
+        )
+    engine.dispose()
+    with Services(Settings(data_dir=tmp_path / "var", database_url=database)) as upgraded:
+        with upgraded.db_engine.connect() as conn:
+            assert db.current_revision(conn) == HEAD
+            assert compare_metadata(MigrationContext.configure(conn), db.Base.metadata) == []
+        kept = upgraded.library.get("demo-enterprise-1", "m-1")
+        assert (kept["type"], kept["read"]) == ("营业执照", {}) and upgraded.library.content("demo-enterprise-1", "m-1")[1] == b"png"
+        assert upgraded.library.readings("demo-enterprise-1") == {}  # nothing was read for it then
+        demo = db.MIGRATIONS.parent / "demo" / "templates"
+        assert upgraded.templates.all() == {} and upgraded.templates.seed(demo) == len(list(demo.glob("*.json")))

@@ -76,3 +76,15 @@ def test_only_confident_ocr_reads_can_fail_a_number():
     scan = Extracted("a.png", "", scanned=True, line_confidence={"统一社会信用代码：91310113MA1K3T205W": 0.972, "名称：X": 0.999})
     assert not scan.sure_of("91310113MA1K3T205W") and scan.sure_of("X") and not scan.sure_of("NOT-THERE")
     assert Extracted("a.txt", "代码：123").sure_of("123")  # typed text is what it says
+
+
+def test_the_values_read_under_the_review_s_labels_are_kept_only_when_read_confidently():
+    from xiaobao.prereview.extract import Extracted
+    from xiaobao.prereview.review import read_fields
+
+    code, name, where = "91310113MA1GK1234K", "上海示例科技有限公司", "上海市宝山区示例园区1号楼"
+    text = f"营业执照\n统一社会信用代码：9131O113MA1GK1234K\n名称：{name}\n住所：{where}\n法定代表人：/\n备注：无关"
+    assert read_fields(Extracted("营业执照.txt", text)) == {"统一社会信用代码": code, "名称": name, "住所": where}
+    confidence = {f"统一社会信用代码：{code}": 0.999, f"名称：{name}": 0.999, f"住所：{where}": 0.95}
+    scan = Extracted("营业执照.png", text, scanned=True, line_confidence=confidence)
+    assert read_fields(scan) == {"统一社会信用代码": code, "名称": name}  # the 住所 was a shaky read
