@@ -23,9 +23,11 @@ enterprise's registered 经营场所, never its 住所), not read back from the 
 * ocr_conflict — the 法人库 has the 住所 and the 营业执照 read says another: the 法人库's stays, the
   difference is reported;
 * ocr_other_owner — as ocr, but the library materials are another applicant's: not used, asked.
+* ocr_misread — as ocr, but the number the upload gave (the legal representative's ID number; the
+  collective contract's credit code) has a wrong check digit: no value, asked.
 
-The templates added later (公司章程, 集体合同审查申请表) come after the first five, and the ocr scenarios
-after those, so the cases written before them stay as they were.
+The templates added later (公司章程, 集体合同审查申请表) come after the first five, the ocr scenarios after
+those and ocr_misread last, so the cases written before them stay as they were.
 
 A case's `library` lists the materials in the electronic material library at the time: each with its
 `owner` (the applicant's ref, or another's), `type` (the material as items name it), `valid_until`
@@ -38,7 +40,7 @@ import json
 import random
 from pathlib import Path
 
-from xiaobao.govdata.codes import CREDIT_CHARS, credit_check_char, id_check_char
+from xiaobao.govdata.codes import CREDIT_CHARS, credit_check_char, id_check_char, valid_credit_code, valid_id_number
 
 OUT = Path(__file__).resolve().parent / "data" / "materials-cases.jsonl"
 SEED = 20261202
@@ -233,6 +235,10 @@ def value_at(path: str, records: dict) -> str | None:
     return str(value) if value not in (None, "") else None  # a number (职工人数) as the document prints it
 
 
+# what a number must be to be a value at all (a misread one is none)
+VALID = {"credit_code": valid_credit_code, "legal_rep_id": valid_id_number}
+
+
 def usable(library: list[dict], owner: str) -> dict[str, dict]:
     """What may fill a field: the applicant's own library materials that have not expired, by type."""
     return {m["type"]: m["read"] for m in library if m["owner"] == owner and (m["valid_until"] is None or m["valid_until"] >= ON)}
@@ -250,7 +256,7 @@ def expectation(template: str, records: dict, answers: dict, library: list[dict]
                 found = {"value": ON, "source": "today"}
             elif path.startswith("upload."):
                 _, material, label = path.split(".")
-                if label not in read.get(material, {}):
+                if not VALID.get(field, bool)(read.get(material, {}).get(label, "")):  # absent, or a number misread
                     continue
                 found = {"value": read[material][label], "source": path}
             elif path == "answer" or value_at(path, records) is None:
@@ -337,6 +343,10 @@ def ocr_case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
     where = address(rng)  # the 住所 the 营业执照 states
     licence_read = {"名称": firm["name"], "统一社会信用代码": firm["credit_code"], "住所": where, "法定代表人": firm["legal_rep"]}
     card_read = {"姓名": firm["legal_rep"], "身份证号": firm["legal_rep_id"]}
+    if scenario == "ocr_misread":  # one character read wrong: the check digit no longer fits
+        wrong = {"collective-contract-review": (licence_read, "统一社会信用代码"), "food-licence-application": (card_read, "身份证号")}
+        read, label = wrong[template]
+        read[label] = misread(read[label])
     owner = firm["ref"] if scenario != "ocr_other_owner" else f"eval-enterprise-{n + 1000}"
     licence_until = "2025-12-31" if scenario == "ocr_expired" else rng.choice([None, "2039-06-30"])
     library = [{"owner": owner, "type": "营业执照", "valid_until": licence_until, "read": licence_read}]
@@ -370,6 +380,12 @@ def ocr_case(n: int, template: str, scenario: str, rng: random.Random) -> dict:
     }
 
 
+def misread(code: str) -> str:
+    """The code with its third character (a digit in both kinds of code) read one higher: its check
+    character no longer fits."""
+    return code[:2] + str((int(code[2]) + 1) % 10) + code[3:]
+
+
 OCR_SCENARIOS = ["ocr", "ocr_expired", "ocr_conflict", "ocr_other_owner"]
 
 
@@ -384,6 +400,9 @@ def build(per_scenario: int = 11) -> list[dict]:
         for scenario in OCR_SCENARIOS:
             for _ in range(per_scenario):
                 cases.append(ocr_case(len(cases) + 1, template, scenario, rng))
+    for template in sorted(ENTERPRISE):
+        for _ in range(per_scenario):
+            cases.append(ocr_case(len(cases) + 1, template, "ocr_misread", rng))
     return cases
 
 

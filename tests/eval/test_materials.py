@@ -27,6 +27,7 @@ def test_the_labelled_set_is_the_script_s_output_and_covers_every_scenario():
         "ocr_expired",
         "ocr_conflict",
         "ocr_other_owner",
+        "ocr_misread",
     }
     assert {c["template"] for c in cases} >= {"articles-of-association", "collective-contract-review"}
     assert CASES.name == "materials-cases.jsonl"
