@@ -61,7 +61,7 @@ def test_materials_are_waived_by_records_the_library_and_earlier_items():
     assert "人口库" in waived[("股东身份证件", "有限责任公司设立登记（一人有限责任公司）")]
     assert "电子材料库已有（股东决定.docx，有效期至 2099-01-01）" in waived[("股东决定", "有限责任公司设立登记（一人有限责任公司）")]
     assert "办结后共享" in waived[("营业执照", "食品经营许可证新办")]
-    assert [m.name for m in result.to_submit] == ["住所（经营场所）使用承诺书", "食品经营许可申请书", "经营场所使用证明"]
+    assert [m.name for m in result.to_submit] == ["公司章程", "住所（经营场所）使用承诺书", "食品经营许可申请书", "经营场所使用证明"]
     # without the data the government holds, the same material must be submitted
     bare = plan(bundle, 1, answers, (Person(ref="p-2", name="无", id_number=""), None), {})
     assert "股东身份证件" in [m.name for m in bare.to_submit]
