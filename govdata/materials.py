@@ -88,7 +88,16 @@ class Template(BaseModel):
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError("字段名重复")
-        used = {name for paragraph in self.body for _, name, _, _ in string.Formatter().parse(paragraph) if name}
+        try:
+            parsed = [part for paragraph in self.body for part in string.Formatter().parse(paragraph)]
+        except ValueError:
+            raise ValueError("正文的花括号不成对：字段写作 {字段名}，正文中的花括号写作 {{ 和 }}") from None
+        if any(spec or conversion for _, name, spec, conversion in parsed if name is not None):
+            # an editor's template is data: {name:>999999999} would build a gigabyte string
+            raise ValueError("正文中的字段只能写作 {字段名}，不能带格式或转换（如 {name:>10}、{name!r}）")
+        used = {name for _, name, _, _ in parsed if name is not None}
+        if "" in used:
+            raise ValueError("正文中的 {} 没有写字段名")
         if used - set(names):
             raise ValueError(f"正文引用了未定义的字段：{'、'.join(sorted(used - set(names)))}")
         for spec in self.fields:

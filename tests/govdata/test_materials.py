@@ -72,6 +72,11 @@ def test_numbers_are_read_as_people_type_them_and_text_is_kept_as_written():
     "change, message",
     [
         ({"body": ["{nowhere}"]}, "未定义的字段：nowhere"),
+        ({"fields": [{"name": "a", "label": "A"}], "body": ["{a:>999999999}"]}, "不能带格式或转换"),
+        ({"fields": [{"name": "a", "label": "A"}], "body": ["{a!r}"]}, "不能带格式或转换"),
+        ({"fields": [{"name": "a", "label": "A"}], "body": ["{a.__class__}"]}, "未定义的字段"),
+        ({"body": ["第{}条"]}, "没有写字段名"),
+        ({"body": ["{a"]}, "花括号不成对"),
         ({"fields": [{"name": "a", "label": "A", "sources": ["person.name"]}]}, "不是企业的记录"),
         ({"fields": [{"name": "a", "label": "A"}, {"name": "a", "label": "B"}]}, "字段名重复"),
     ],
