@@ -192,15 +192,18 @@ def listing(folder: Path) -> list[dict]:
 
 
 class Schedule:
-    """Every `every` seconds (and at once): refresh the pre-aggregates, write the reports due. A
-    failure is logged and tried again next time; the service goes on."""
+    """`first` seconds after start, then every `every` seconds: refresh the pre-aggregates, write the
+    reports due. A failure is logged and tried again next time; the service goes on. The first run
+    waits because drawing the reports' charts holds the interpreter for seconds: a service just
+    started answers its first citizens first."""
 
-    def __init__(self, cockpit: Cockpit, folder: Path, every: float = 3600) -> None:
-        self.cockpit, self.folder, self.every = cockpit, folder, every
+    def __init__(self, cockpit: Cockpit, folder: Path, every: float = 3600, first: float = 30) -> None:
+        self.cockpit, self.folder, self.every, self.first = cockpit, folder, every, first
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ops-schedule", daemon=True)
 
     def _run(self) -> None:
+        self._stop.wait(self.first)
         while not self._stop.is_set():
             try:
                 self.cockpit.refresh()
