@@ -84,7 +84,7 @@ def history(
 def send(services: ServicesDep, session_id: Owned, body: Message) -> dict | StreamingResponse:
     if not body.stream:
         return services.engine.respond(session_id, body.text).to_dict()
-    events = services.engine.stream(session_id, body.text)
+    events = services.recitals.tee(session_id, services.engine.stream(session_id, body.text))  # …/turns/current/audio speaks it
     first = next(events)  # raises bad input / unknown session before the stream starts (4xx, not a broken stream)
 
     def feed() -> Iterator[str]:

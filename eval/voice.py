@@ -10,13 +10,18 @@
 - end to end (`--e2e N`, on the knowledge base of `xiaobao init`): a spoken question → transcript →
   answer → the first sentence's audio, timed from the end of the recording, by the path the answer
   took. Generated answers need the chat model answering (XIAOBAO_LLM_URL or a running local model
-  server); without it they fall back to quoting the passage, and the result says so.
+  server); without it they fall back to quoting the passage, and the result says so;
+- end to end through a running server (`--served URL`), on eval/data/voice-generated.jsonl (questions
+  about the demo pack's guides and policies, written to need the model): the recording posted to the
+  transcription route, the transcript to the streamed messages route, the current-answer audio route
+  opened as the answer begins; the end of speech → first audio, and its parts.
 
 Synthetic speech is a proxy for real recordings: real callers' accents, rooms and microphones are
 harder, and both voices speak clearly.
 
     python -m xiaobao.eval.voice [--sets tuning evaluation] [--voices …] [--limit N] [--clean] [--replies N]
                                  [--beam N] [--no-terms] [--e2e N] [--json FILE]
+    python -m xiaobao.eval.voice --served http://127.0.0.1:8000 [--voices zf_xiaobei] [--json FILE]
 
 Spoken questions are kept in the data directory's cache (cache/voice-eval), so that a second run with
 other recogniser settings only listens; the models are joined into the models folder if missing."""
@@ -24,9 +29,12 @@ other recogniser settings only listens; the models are joined into the models fo
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +49,7 @@ from xiaobao.voice.speech import SAMPLE_RATE, VOICES, Speaker, SpeechCache, wav_
 from xiaobao.voice.text import normalise, sentences
 
 DATA = Path(__file__).resolve().parent / "data"
-SETS = {"tuning": DATA / "voice-tuning.jsonl", "evaluation": DATA / "voice-evaluation.jsonl"}
+SETS = {"tuning": DATA / "voice-tuning.jsonl", "evaluation": DATA / "voice-evaluation.jsonl", "generated": DATA / "voice-generated.jsonl"}
 QA = Path(__file__).resolve().parents[1] / "demo" / "knowledge" / "qa.jsonl"
 NOISE_DB = (None, 20, 10)
 
@@ -200,6 +208,94 @@ def end_to_end(services: Services, voices: dict[str, Speaker], asked: list[str])
     }
 
 
+def _events(response) -> Iterator[tuple[str, dict]]:
+    """The server-sent events of a streamed response, as (event, data)."""
+    kind = None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: ") and kind:
+            yield kind, json.loads(line[6:])
+
+
+def _first_audio(client, path: str, headers: dict, started: float) -> tuple[float, str] | None:
+    """When the audio stream's first sentence arrived (seconds after `started`) and its text; the
+    stream is closed then, so the rest is not synthesised."""
+    with client.stream("GET", path, headers=headers) as audio:
+        for kind, data in _events(audio):
+            return (time.perf_counter() - started, data["text"]) if kind == "audio" else None
+    return None
+
+
+def served_end_to_end(client, recordings: dict[str, bytes]) -> dict:
+    """Through a running server (`client`: an httpx.Client on `xiaobao serve`), as the chat page's
+    avatar does it: for each spoken question a new session; the recording posted to …/transcription (the clock starts as the upload
+    starts: the end of speech), the transcript posted to …/messages as a stream, and
+    …/turns/current/audio opened as soon as that stream has begun; timed to its first `audio` event.
+    The parts, each from the end of the one before: transcription; retrieval and the decision (to the
+    `sources` event: the model is about to be asked); the model's first token (its prefill, from the
+    reply's ttft_ms); the first sentence's other tokens and its citation check (to the first `sentence`
+    event); the first clause's synthesis (to the first `audio` event)."""
+    rows = []
+    with ThreadPoolExecutor(1) as listening:
+        for question, wav in recordings.items():
+            created = client.post("/api/sessions", json={}).json()
+            session = f"/api/sessions/{created['session_id']}"
+            headers = {"X-Session-Key": created["session_key"]}
+            at: dict[str, float] = {}
+            started = time.perf_counter()
+            heard = client.post(f"{session}/transcription", headers=headers, files={"audio": ("q.wav", wav, "audio/wav")}).json()["text"]
+            at["transcribed"] = time.perf_counter() - started
+            final: dict = {}
+            asked = time.perf_counter() - started  # the engine's clock (ttft_ms) starts a few milliseconds later
+            with client.stream("POST", f"{session}/messages", headers=headers, json={"text": heard, "stream": True}) as answer:
+                first_audio = listening.submit(_first_audio, client, f"{session}/turns/current/audio", headers, started)
+                for kind, data in _events(answer):
+                    at.setdefault(kind, time.perf_counter() - started)
+                    final = data if kind == "final" else final
+            audio = first_audio.result()
+            if audio:
+                at["first_audio"] = audio[0]
+            if final.get("ttft_ms"):
+                at["first_token"] = asked + final["ttft_ms"] / 1000
+            rows.append(
+                {
+                    "said": question,
+                    "heard": heard,
+                    "path": final.get("path"),
+                    "first_clause": audio[1] if audio else None,
+                    "prompt_tokens": final.get("usage", {}).get("prompt_tokens"),
+                    "at_s": {k: round(v, 2) for k, v in at.items()},
+                    "load_average": round(os.getloadavg()[0], 2),
+                }
+            )
+    generated = [r for r in rows if r["path"] == "generated" and "first_audio" in r["at_s"]]
+    by_path: dict[str, list[float]] = {}
+    for row in rows:
+        if "first_audio" in row["at_s"]:
+            by_path.setdefault(row["path"], []).append(row["at_s"]["first_audio"])
+
+    def part(row: dict, end: str, start: str | None) -> float:
+        return row["at_s"][end] - (row["at_s"][start] if start else 0.0)
+
+    parts = {
+        "transcription": ("transcribed", None),
+        "retrieval_and_decision": ("sources", "transcribed"),
+        "model_first_token": ("first_token", "sources"),
+        "first_sentence_and_check": ("sentence", "first_token"),
+        "first_clause_synthesis": ("first_audio", "sentence"),
+    }
+    return {
+        "questions": len(rows),
+        "generated": len(generated),
+        "end_of_speech_to_first_audio_s": stats([r["at_s"]["first_audio"] for r in generated], 2) if generated else None,
+        "by_path": {path: stats(values, 2) for path, values in by_path.items()},
+        "parts_s": {name: stats([part(r, *ends) for r in generated], 2) for name, ends in parts.items()} if generated else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "rows": rows,
+    }
+
+
 def run(settings: Settings, sets: list[str], replies: int, beam: int, terms: bool, e2e: int, noise: tuple = NOISE_DB, **chosen) -> dict:
     """`chosen`: voices (names), limit (questions of each set)."""
     prepare_model(WHISPER_BASE, settings.models_dir)
@@ -235,11 +331,20 @@ if __name__ == "__main__":
     parser.add_argument("--clean", action="store_true", help="clean speech only (no noise added)")
     parser.add_argument("--voices", nargs="*", choices=VOICES, default=list(VOICES), help="voices that speak the questions")
     parser.add_argument("--limit", type=int, help="only the first N questions of each set")
+    parser.add_argument("--served", metavar="URL", help="only end to end through this running server, on the generated-answer set")
     parser.add_argument("--json", type=Path, help="write the result here too")
     options = parser.parse_args()
     noise = (None,) if options.clean else NOISE_DB
     chosen = {"voices": options.voices, "limit": options.limit}
-    result = run(Settings(), options.sets, options.replies, options.beam, not options.no_terms, options.e2e, noise, **chosen)
+    if options.served:  # the recordings are made (or found in the cache) before any clock starts
+        import httpx
+
+        spoken = speakers(Settings())[options.voices[0]]
+        recordings = {q: spoken.sentence_wav(q) for q in questions("generated")[: options.limit]}
+        with httpx.Client(base_url=options.served, timeout=300) as client:
+            result = served_end_to_end(client, recordings)
+    else:
+        result = run(Settings(), options.sets, options.replies, options.beam, not options.no_terms, options.e2e, noise, **chosen)
     report = json.dumps(result, ensure_ascii=False, indent=2)
     print(report)
     if options.json:

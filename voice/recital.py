@@ -33,7 +33,7 @@ class Recital:
             if self._done:
                 return
             self._said += text
-            self._sentences += sentences(text)
+            self._sentences += sentences(text, first=not self._sentences)
             self._changed.notify_all()
 
     def finish(self, reply_text: str | None = None) -> None:

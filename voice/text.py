@@ -14,6 +14,8 @@ SENTENCE_END = "。！？；!?;\n"
 CLAUSE = 24  # characters: longer sentences are cut at a comma, into clauses of about this length (at about
 # real time on two busy cores, a clause is heard a few seconds after it is checked; a whole sentence, ten or more)
 LONGEST = 60  # characters: cut here when there is no comma (the model takes at most 510 phonemes)
+FIRST = 12  # characters: the text's first piece, if longer, is cut at its first comma, for the first audio
+# (of an answer: what the citizen waits for) comes from the shortest clause there is
 
 
 def number(digits: str) -> str:
@@ -70,24 +72,32 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _cut(piece: str) -> int | None:
+def _within_number(piece: str, i: int) -> bool:
+    """A mark between two digits is part of a time or an amount (9:00, 1,500), not a pause."""
+    return piece[i - 1].isdigit() and piece[i + 1].isdigit()
+
+
+def _cut(piece: str, earliest: bool = False) -> int | None:
     """Where to cut a piece longer than a clause: after the last comma (or colon) within CLAUSE
-    characters, else after the first one; a list's 、 only when there is no comma; else at LONGEST."""
+    characters (`earliest`: the first), else after the first one; a list's 、 only when there is no
+    comma; else at LONGEST."""
     for marks in ("，,：:", "、"):
-        found = [i + 1 for i, c in enumerate(piece[:LONGEST]) if c in marks and i + 1 < len(piece)]
+        found = [i + 1 for i, c in enumerate(piece[:LONGEST]) if c in marks and 0 < i < len(piece) - 1 and not _within_number(piece, i)]
         if found:
             within = [i for i in found if i <= CLAUSE]
-            return within[-1] if within else found[0]
+            return (within[0] if earliest else within[-1]) if within else found[0]
     return LONGEST if len(piece) > LONGEST else None
 
 
-def sentences(text: str) -> list[str]:
+def sentences(text: str, first: bool = True) -> list[str]:
     """The text's sentences in order (each ending with its punctuation), long ones cut into clauses:
-    each piece is synthesised on its own, and a short first piece is heard sooner."""
+    each piece is synthesised on its own, and a short first piece is heard sooner. `first`: the text
+    is the beginning of what is spoken, so its first piece is cut at its first comma when longer than
+    FIRST (false for a sentence added to an answer already being spoken)."""
     pieces = [p.strip() for p in re.split(rf"(?<=[{SENTENCE_END}])", text) if re.search(r"\w", p)]  # punctuation alone says nothing
     out: list[str] = []
     for piece in pieces:
-        while len(piece) > CLAUSE and (cut := _cut(piece)):
+        while len(piece) > (FIRST if first and not out else CLAUSE) and (cut := _cut(piece, earliest=first and not out)):
             out.append(piece[:cut])
             piece = piece[cut:].strip()
         if piece:

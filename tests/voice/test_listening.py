@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from xiaobao.eval.voice import cer
-from xiaobao.voice.listening import PROMPT, AudioTooLong, BadAudio, corrected, prompt, vocabulary
+from xiaobao.voice.listening import PROMPT, PROMPT_TOKENS, AudioTooLong, BadAudio, corrected, prompt, vocabulary
 
 
 def pcm_wav(samples: np.ndarray, rate: int = 16_000) -> bytes:
@@ -22,9 +22,24 @@ def test_the_prompt_names_the_services_words_once_without_the_districts_name():
     terms = vocabulary(["居住证办理", "居住证", "宝山区公安分局", "宝山区小微企业稳岗补贴（示例）", "户口", "证"])
     assert terms[0] == "一网通办" and terms.count("户口") == 1 and "证" not in terms
     assert {"居住证办理", "公安分局", "小微企业稳岗补贴"} <= set(terms)
-    assert prompt(terms).startswith(PROMPT) and "、居住证办理、" in prompt(terms)
-    assert len(vocabulary(f"事项{i}" for i in range(500))) == 60  # Whisper reads a prompt of at most 223 tokens
-    assert prompt([]) == PROMPT
+    assert prompt(terms, len).startswith(PROMPT) and "、居住证办理、" in prompt(terms, len)
+    assert len(vocabulary(f"事项{i}" for i in range(500))) == 60
+    assert prompt([], len) == PROMPT
+
+
+def test_the_prompt_fits_the_tokens_whisper_reads_keeping_its_beginning():
+    """Whisper keeps a prompt's last 223 tokens: a longer one lost the instruction and the common terms."""
+    terms = vocabulary(f"事项{i}" for i in range(500))
+    two_per_character = prompt(terms, lambda text: 2 * len(text))
+    assert two_per_character.startswith(f"{PROMPT}常见词：一网通办、") and two_per_character.endswith("。")
+    assert 2 * len(two_per_character) <= PROMPT_TOKENS < 2 * len(two_per_character) + 10  # as many terms as fit
+    assert len(prompt(terms, len)) > len(two_per_character)
+
+
+def test_the_prompt_is_counted_in_the_models_tokens(listener):
+    fitted = prompt(vocabulary(f"稳岗补贴事项{i}" for i in range(500)), listener.tokens)
+    assert fitted.startswith(PROMPT) and listener.tokens(fitted) <= PROMPT_TOKENS < listener.tokens(fitted) + 12
+    assert listener.tokens(fitted) > len(fitted)  # more tokens than characters: counting characters overran
 
 
 def test_homophones_of_the_services_words_are_put_right():

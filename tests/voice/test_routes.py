@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.voice.test_listening import pcm_wav
+from xiaobao.eval.voice import served_end_to_end
 from xiaobao.server import create_app
 
 pytestmark = pytest.mark.slow
@@ -30,11 +31,11 @@ def events(response) -> list[tuple[str, dict]]:
     return [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: "))) for b in blocks]
 
 
-def test_the_answer_being_given_is_spoken_in_one_stream_and_heard_back(client, services, engine):
+def test_the_answer_being_given_is_spoken_in_one_stream_and_heard_back(client, services, engine):  # engine: the knowledge
     url = f"/api/sessions/{client.session_id}/turns/current/audio"
     assert client.get(url).status_code == 404  # nothing asked yet
-    # the chat page's answer stream passes through the recitals (ui/chat.py); an official reply
-    list(services.recitals.tee(client.session_id, engine.stream(client.session_id, "政务服务中心几点上班？")))
+    # an API client's answer stream passes through the recitals, as the chat page's does (ui/chat.py); an official reply
+    client.post(f"/api/sessions/{client.session_id}/messages", json={"text": "政务服务中心几点上班？", "stream": True})
     spoken = client.get(url)
     assert spoken.status_code == 200 and spoken.headers["content-type"].startswith("text/event-stream")
     (kind, sentence), (end, _) = events(spoken)
@@ -86,3 +87,13 @@ def test_voice_can_be_turned_off(client, services):
     services.settings = services.settings.model_copy(update={"voice": False})
     response = client.get(f"/api/sessions/{client.session_id}/turns/current/audio")
     assert response.status_code == 404 and response.json()["detail"] == "语音功能未开启。"
+
+
+def test_the_end_to_end_measurement_goes_through_the_routes(client, speaker, engine):  # engine: the knowledge
+    """eval/voice.served_end_to_end against the app: the speech route, the streamed answer, the audio route."""
+    question = "政务服务中心几点上班？"
+    measured = served_end_to_end(client, {question: speaker.sentence_wav(question)})
+    (row,) = measured["rows"]
+    assert row["said"] == question and row["heard"] and row["first_clause"]  # what was heard, answered and spoken
+    assert 0 < row["at_s"]["transcribed"] <= row["at_s"]["status"] <= row["at_s"]["final"] <= row["at_s"]["first_audio"]
+    assert measured["generated"] == 0 and measured["by_path"][row["path"]]["n"] == 1  # an official reply or a refusal

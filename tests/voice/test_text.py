@@ -36,7 +36,16 @@ def test_sentences_keep_their_punctuation_and_long_ones_are_cut_at_a_comma():
     assert all(len(p) <= 60 for p in pieces) and len(pieces) >= 2
     clauses = "申请人需携带身份证、户口本和租赁合同，到宝山区政务服务中心三号窗口办理，工作日均可。"
     assert sentences(clauses) == ["申请人需携带身份证、户口本和租赁合同，", "到宝山区政务服务中心三号窗口办理，工作日均可。"]
-    assert sentences("您好，我是小宝，很高兴为您服务。") == ["您好，我是小宝，很高兴为您服务。"]  # short: whole
+    assert sentences("您好，我是小宝，很高兴为您服务。", first=False) == ["您好，我是小宝，很高兴为您服务。"]  # short: whole
+    assert sentences("工作日9:00至17:00，1,500元。", first=False) == ["工作日9:00至17:00，1,500元。"]  # 9:00, 1,500: no pause
+
+
+def test_the_first_clause_of_what_is_spoken_is_the_shortest_there_is():
+    """The citizen waits for the first audio: the text's first piece is cut at its first comma."""
+    assert sentences("您好，我是小宝，很高兴为您服务。") == ["您好，", "我是小宝，很高兴为您服务。"]
+    assert sentences("办理居住证，需要身份证和租赁合同。好的，谢谢。") == ["办理居住证，", "需要身份证和租赁合同。", "好的，谢谢。"]
+    assert sentences("工作日9:00至17:00办理。") == ["工作日9:00至17:00办理。"]  # no comma: whole
+    assert sentences("您好，请问。") == ["您好，请问。"]  # short enough as it is
     listed = "需要身份证、户口本、结婚证、房产证、租赁合同、社保缴费证明、居住证明和照片。"
     assert sentences(listed)[0].endswith("、") and "".join(sentences(listed)) == listed  # no comma: at a list's 、
 
