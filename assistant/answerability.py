@@ -68,15 +68,23 @@ ACTIONS = {
 
 # The thing a question is about, named by its kind (an allowance, a certificate, a card, a licence):
 # 高龄老人护理补贴 is not 高龄老人津贴 and 养老金 is not 津贴, however close the phrasings are.
-_THING = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:补贴|津贴|补助|养老金|公积金|保险金|抚恤金|证明|许可证|执照|证|卡|户口)")
+_KINDS = "补贴|津贴|补助|养老金|公积金|保险金|抚恤金|证明|许可证|执照|证|卡|户口"
+_THING = re.compile(rf"[\u4e00-\u9fff]{{1,3}}?(?:{_KINDS})")
+_KIND = re.compile(rf"(?:{_KINDS})$")
 
 
-def things_held(tokenizer: Tokenizer, question: str, entry: str) -> bool:
-    """Every thing the question names (see _THING) is in the entry: each 2+ character word of it, as
-    written or character by character (老年津贴 in 年满65周岁的老人…津贴)."""
+def things_held(tokenizer: Tokenizer, question: str, phrasings: str, reply: str) -> bool:
+    """Every thing the question names (see _THING) is the entry's: its kind (津贴, 证明, 执照…) among
+    the entry's phrasings, and each other 2+ character word of it in the phrasings or the reply, as
+    written or character by character (老年津贴: 津贴 in 老人津贴去哪里办, 老年 in 年满65周岁的老人). A thing
+    the reply only mentions is not what the entry is about (出生证明: the newborn-insurance reply names
+    出生医学证明 among its materials)."""
     for span in _THING.findall(question):
-        for part in tokenizer.tokens(span):
-            if len(part) >= 2 and part not in GENERIC and not loosely_covered(tokenizer, part, entry):
+        kind = _KIND.search(span).group()
+        if not loosely_covered(tokenizer, kind, phrasings):
+            return False
+        for part in tokenizer.tokens(span.removesuffix(kind)):
+            if len(part) >= 2 and part not in GENERIC and not loosely_covered(tokenizer, part, f"{phrasings} {reply}"):
                 return False
     return True
 

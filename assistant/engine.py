@@ -407,7 +407,7 @@ class Engine:
                 asked <= answerability.aspects(phrasings)
                 and answerability.aspects(str(h.payload.get("text") or "")) <= asked
                 and acted == answerability.actions(phrasings)
-                and answerability.things_held(self.kb.tokenizer, question, f"{phrasings} {h.payload.get('answer') or ''}".lower())
+                and answerability.things_held(self.kb.tokenizer, question, phrasings.lower(), str(h.payload.get("answer") or "").lower())
             )
 
         qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa" and about_the_same(h)), key=_dense, reverse=True)

@@ -241,17 +241,19 @@ def test_actions_say_which_transaction_on_an_item_is_meant():
     assert actions("居住证过期了还能续吗") == {"续期"} == actions("居住证签注以后还要去现场吗？")
 
 
-def test_a_thing_the_question_names_must_be_in_the_entry():
+def test_a_thing_the_question_names_must_be_the_entrys():
     from xiaobao.assistant.answerability import things_held
     from xiaobao.knowledge.lexical import Tokenizer
 
     tok = Tokenizer()
-    entry = "高龄老人津贴怎么申请？ 老人津贴去哪里办 家里老人满65岁怎么领津贴 本区户籍、年满65周岁的老人可申领。"
-    assert things_held(tok, "高龄津贴怎么申请", entry)
-    assert things_held(tok, "我爸满65了，老年津贴怎么领", entry)  # 老年: each character is there
-    assert not things_held(tok, "高龄老人护理补贴怎么申请", entry)
-    assert not things_held(tok, "老人养老金每月发多少", entry)
-    assert things_held(tok, "怎么申请", entry)  # names no thing
+    allowance = ("高龄老人津贴怎么申请？ 老人津贴去哪里办 家里老人满65岁怎么领津贴", "本区户籍、年满65周岁的老人可申领。")
+    assert things_held(tok, "高龄津贴怎么申请", *allowance)
+    assert things_held(tok, "我爸满65了，老年津贴怎么领", *allowance)  # 老年: each character is there
+    assert not things_held(tok, "高龄老人护理补贴怎么申请", *allowance)
+    assert not things_held(tok, "老人养老金每月发多少", *allowance)
+    assert things_held(tok, "怎么申请", *allowance)  # names no thing
+    insurance = ("新生儿怎么参加医保？ 宝宝出生后怎么办医保 新生儿医保在哪里办", "需提供出生医学证明、户口簿和监护人身份证件。")
+    assert not things_held(tok, "新生儿出生证明在哪里办", *insurance)  # the reply only names it as a material
 
 
 @pytest.mark.slow
