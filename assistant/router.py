@@ -31,27 +31,51 @@ MODEL_FILE = Path(__file__).with_name("routing.json")
 # type it (upper-cased first), with spaces or hyphens in between; reports.lookup normalises it
 TRACKING_NO = re.compile(r"BCS[\s-]*\d{8}(?:[\s-]*[0-9A-Z]){4}(?:(?:[\s-]*[0-9A-Z]){8})?(?![0-9A-Z])")
 APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}\d{6,12})(?![A-Za-z0-9])")
+# what citizens call checking, a document they bring, and a form they fill in (the tools' objects)
+_CHECK = r"(检查|核对|核一?下|审(?![批查])|查一?下|查查|看一?看|看一?下|瞧一?瞧|瞅一?瞅|过一?下目|把把?关|check)"
+_DOCUMENT = r"(材料|文件|复印件|证件|合同|营业执照|申请表|身份证|户口本)"
+_FORM = r"(表格?|表单|申请表|申报表|登记表)"
 _RULES: list[tuple[Intent, re.Pattern]] = [
     (
         "handoff",
         re.compile(
             r"转人工|人工(客服|服务|帮办|坐席)|找(个)?人工|跟人工|接(个)?人工|(找|要|跟|和|换|让)(个)?真人|真人(客服|服务|回答|来)"
             r"|工作人员(说话|来|联系)|(找|换|叫)个人(来|帮|跟|过来|吧|[，。！,.!]|$)|让人来|机器人(听不懂|不行)|不想跟机器人|客服人员联系"
+            r"|(要|转|叫|给我转)(个|一下)?人工(?!智能)|^人工[!！。.？?\s]*$|(找|叫|要)(一下|个)?(工作人员|帮办)"
+            r"|找个(懂|明白|专业|会)[^，。,]{0,3}人|有没有(真|活)?人(帮|来|能|管|在)|有没有(真|活)人|活人"
+            r"|(让|叫|请)(人|工作人员|客服).{0,4}(联系|回电|打给)|回个?电话"
+            r"|ren\s?gong|human|real person|talk to (a |an )?(person|agent|staff)",  # pinyin and English
+            re.IGNORECASE,
         ),
     ),
     (
         "progress",
         re.compile(
-            r"进度|办到哪|到哪一步|审到哪|到哪了|审批(状态|结果)|办结了吗|办好了吗|受理了吗|我的(办件|申请|业务)|名下.{0,4}办件|我办过"
+            r"进度(?!款)|办到哪|到哪一步|审到哪|到哪(儿)?了|到那了|哪个环节|审批(状态|结果)|办结了吗|办好了吗|受理了吗|我的(办件|申请|业务)"
+            r"|名下.{0,4}(办件|业务|申请)|本人的?(办件|业务)|我办过|办件在办"
             r"|我(提交|申请|交|办)的.{0,12}(了吗|没|吗|怎么样|结果|消息|进展|状态|处理|拿到)"
+            # one's own application and how it stands: 我的营业执照批下来了吗, 俺的申请咋样了
+            r"|(我|俺).{0,16}(批了|批下来|通过了|过了吗|好了没|好没|到账|怎么样了|咋样了|处理了没|受理了没|驳回|什么情况|办得怎么样|状[态太])"
+            r"|办好没|批下来了吗|(办好|批下来)我的|申请了.{0,24}(什么情况|怎么样了|没消息|没收到)"
+            r"|jin\s?du|ban\s?jian|application status|my application",  # pinyin and English
+            re.IGNORECASE,
         ),
     ),
-    ("report", re.compile(r"办不成|办不了|没办成|办不下来|跑了(好)?几(趟|次)|推来推去|不归他们管|不给办|跑断了?腿|办事难|没人理")),
+    (
+        "report",
+        re.compile(
+            r"办不成|办不了|没办成|办不下来|没办下来|跑了(好)?[几\d一二三四五六七八九十]{1,2}(趟|次)|推来推去|互相推|踢皮球|不归他们管|不给办"
+            r"|跑断了?腿|办事(太|很|真)?难|没人理|(谁都|谁也|没人)不?管|开不出来|卡住|卡在(那|这)|我要反映|ban\s?bu\s?cheng",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "prereview",
         re.compile(
-            r"预审|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题|够不够|能用吗)|(检查|核对|审一下|审下|看看|看下)(一下|下)?.{0,6}(材料|文件)"
-            r"|(材料|文件|复印件|营业执照|申请表).{0,10}帮我?(检查|核对|看|查)|(材料|复印件).{0,8}能不能用|上传.{0,6}(看|检查)"
+            r"预审|预先审核|审(核|查)(一下)?(我的)?材料|材料(齐不齐|对不对|有没有问题|够不够|能用吗)"
+            rf"|{_CHECK}(一下|下)?.{{0,8}}{_DOCUMENT}|{_DOCUMENT}.{{0,12}}(帮|给|你).{{0,4}}{_CHECK}"
+            rf"|{_DOCUMENT}.{{0,8}}(能不能用|行不行|对不对|合不合格|有没有问题)|上传.{{0,6}}(看|检查)|cai\s?liao|yu\s?shen",
+            re.IGNORECASE,
         ),
     ),
     (  # a document written for the applicant (申请书, 股东决定, 章程…); a form to fill in is prefill
@@ -67,13 +91,21 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
     ),
     (
         "prefill",
-        re.compile(r"预填|帮我填|填表|填写表单|再来一单|(帮|给)(我|忙)?.{0,12}(填|写|生成).{0,4}(表|申请)|填进.{0,4}表|照着再|再申请一份"),
+        re.compile(
+            r"预填|帮我填|填表|填写表单|再来一单|(帮|给)(我|忙)?.{0,12}(填|写|生成).{0,4}(表|申请)|填进.{0,4}表|照着再|再申请一份"
+            rf"|(帮|给|替)(我|忙)?.{{0,14}}(填|写|生成|弄|准备).{{0,10}}{_FORM}|(把|将).{{0,14}}{_FORM}.{{0,4}}(填|写)"
+            rf"|{_FORM}.{{0,10}}(帮|给|替)我?.{{0,6}}(填|写)|不会填|再(办|来|申请|填)一(单|份|次|张)|(跟|和|照|同)上(次|回).{{0,4}}一样"
+            r"|yu\s?tian|tian\s?biao|fill (in |out )?(the |a |my )?form|auto\s?fill",  # pinyin and English
+            re.IGNORECASE,
+        ),
     ),
     (
         "policy",
         re.compile(
-            r"免申即享|政策匹配|匹配.{0,4}政策|(我们|我司|本企业|我的公司|我家企业).{0,14}(政策|补贴|优惠|扶持|减税|补助)"
+            r"免申即享|政策匹配|匹配.{0,4}政策|(我们|我司|本企业|我的公司|我家企业).{0,20}(政策|补贴|优惠|扶持|减税|补助|减免|钱|红利|奖励)"
             r"|政策.{0,4}适合我们"  # 老年人可以享受哪些政策 is a question: the tool matches one's own enterprise
+            r"|(帮|给)(我|企业|我们)?.{0,4}(看|查|匹配).{0,8}政策|政策.{0,4}帮我?(看|查|匹配)|mian\s?shen|policy match",
+            re.IGNORECASE,
         ),
     ),
     (  # 一件事: several items done together, guided by the applicant's situation
@@ -84,19 +116,32 @@ _RULES: list[tuple[Intent, re.Pattern]] = [
         ),
     ),
 ]
-# a question *about* a service (how long it takes, what it is, where to look) is a knowledge question
-# even when it names the service (进度, 预审, 填表, 免申即享); unless the citizen speaks of their own case
+# a question *about* a service (how long it takes, what it is, where to look, what it costs, whether it
+# is reliable, what to do when it fails) is a knowledge question even when it names the service (进度,
+# 预审, 填表, 免申即享); unless the citizen speaks of their own case
 _ABOUT = re.compile(
     r"一般|通常|多久|多长时间|几天|几个工作日|是什么|什么是|什么意思|啥意思|怎么(兑现|改|用|查|反映)|怎样才能|有什么条件"
     r"|(哪些|反映)渠道|去哪里?反映|网站|要登录|说明|一定能|填错|有误|不对怎么办|能改吗|出结果|能查.{0,3}吗|窗口在哪"
+    r"|怎么办|咋办|如何|是怎么|怎么(在|匹配|算|判断)|在(手机|网上|线上|app)|(去|在|到)哪(里|儿)?(看|查|找|办|申请|下载)|从哪(里|儿)?来|哪来的|来源"
+    r"|收费|费用|要钱|免费|准不准|准确|靠谱|可靠|清单|目录|名单|(哪些|什么|哪类|哪种)(样的)?(企业|公司|单位|人|对象)"
+    r"|(需|要)不需?要|是否(需要|要)|(需要|要|得)自己|(要|得|必须)用.{0,4}吗",
+    re.IGNORECASE,
 )
 _OWN = re.compile(r"我|俺|本人|本企业|本公司")
 # what has to be brought or prepared is asked about, whoever asks (我想看看办居住证需要哪些材料)
 _NEEDED = re.compile(r"(需要|要|得)(带|准备|交|提供)?(哪些|什么|啥)")
 # topics a person should handle: complaints, petitions, emergencies and distress
-SENSITIVE = re.compile(r"投诉|举报|信访|上访|自杀|轻生|不想活|家暴|被打|报警|紧急求助")
+SENSITIVE = re.compile(
+    r"投诉|举报|信访|上访|自杀|轻生|不想活|活不下去|活着没(意思|意义)|想死|家暴|被打|报警|紧急求助"
+    r"|(老公|丈夫|老婆|妻子|男朋友|男友|家里人|爸|妈|儿子|女儿|他|她)(又|总|经常|天天|老)?打我(?!电话|手机)"
+)
+# hello, thanks, bye — said alone, perhaps twice (谢谢谢谢) and with 小宝's name
+_GREETING_WORD = (
+    r"(你好|您好|哈喽|哈啰|嗨|hi|hello|hey|在吗|在么|在不在|有人吗|有人在吗|谢谢|多谢|谢啦|谢了|感谢|thx|thanks|thank you"
+    r"|再见|再会|拜拜|bye|早|早安|晚安|早上好|上午好|下午好|晚上好)"
+)
 _GREETING = re.compile(
-    r"^(好的)?[,，\s]*(你好|您好|hi|hello|嗨|在吗|在不在|谢谢|多谢|再见|拜拜|早上好|上午好|下午好|晚上好)(你|您)?(小宝)?(了)?[呀啊哈啦!！。.?？~～\s]*$",
+    rf"^(好的)?[,，\s]*({_GREETING_WORD}(你|您)?[,，\s]*)+(小宝)?(了)?[呀啊哈啦!！。.?？~～\s]*$",
     re.IGNORECASE,
 )
 
