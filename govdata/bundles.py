@@ -29,6 +29,18 @@ YES, NO = "是", "否"
 WALK_MINUTES = 30  # a walk left this long is over: a later 是 / 否 is not taken as its answer
 _NO_WORDS = re.compile(r"^(否|不|没|无|未|no\b|n$)")
 _YES_WORDS = re.compile(r"^(是|需要|要|有|对|好|嗯|可以|已|yes\b|y$)")
+_HEDGE = re.compile(r"^(?:暂时|目前|现在|眼下|暂|先|还|应该|大概|可能)+")  # 暂时不招 is 不招
+
+
+_VERB = re.compile(r"^(开|办|注册|成立)")
+
+
+def _said(word: str, text: str) -> bool:
+    """`word` in `text`, a verb-first word also with a measure word after its verb (开个公司 for 开公司)."""
+    if word in text:
+        return True
+    verb = _VERB.match(word)
+    return bool(verb) and re.search(re.escape(verb[0]) + "(?:一个|一家|一间|个|家|间)" + re.escape(word[verb.end() :]), text) is not None
 
 
 class BundleError(ValueError):
@@ -133,6 +145,7 @@ def choose(question: Question, text: str) -> str | None:
     if len(started) == 1:
         return started[0]
     if {YES, NO} <= set(question.choices) and len(said) <= 12:
+        said = _HEDGE.sub("", said)
         if _NO_WORDS.match(said):
             return NO
         if _YES_WORDS.match(said):
@@ -319,14 +332,15 @@ class Bundles:
             return (Bundle.model_validate(row.data), row.version) if row else None
 
     def find(self, text: str | None) -> tuple[Bundle, int] | None:
-        """The bundle a message names: its id, its name, or the longest of its aliases in the text."""
+        """The bundle a message names: its id, its name, or the longest of its aliases in the text
+        (with the measure word people put after the verb: 开个公司 and 开家饭店 name 开公司 and 开饭店)."""
         if not text:
             return None
         named = [
             (len(word), pair)
             for pair in self.all()
             for word in (pair[0].id, pair[0].name, pair[0].name.removesuffix("一件事"), *pair[0].aliases)
-            if word and word in text
+            if word and _said(word, text)
         ]
         return max(named, key=lambda found: found[0])[1] if named else None
 

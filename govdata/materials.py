@@ -67,6 +67,7 @@ class TemplateField(BaseModel):
     # the pre-review read them (upload.营业执照.住所), or "today" (the date the document is made); none = ask
     sources: list[str] = Field(default_factory=list)
     question: str | None = None  # how to ask the applicant when no source has it
+    differs_from: list[str] = Field(default_factory=list)  # earlier fields it may not equal (监事 ≠ 执行董事)
 
     def ask(self) -> str:
         return self.question or f"请提供{self.label}。"
@@ -100,7 +101,9 @@ class Template(BaseModel):
             raise ValueError("正文中的 {} 没有写字段名")
         if used - set(names):
             raise ValueError(f"正文引用了未定义的字段：{'、'.join(sorted(used - set(names)))}")
-        for spec in self.fields:
+        for index, spec in enumerate(self.fields):
+            if set(spec.differs_from) - set(names[:index]):
+                raise ValueError(f"字段 {spec.name} 的 differs_from 只能列出它之前的字段")
             uploaded = False
             for source in spec.sources:
                 kind = source.partition(".")[0]
@@ -227,6 +230,9 @@ def generate(
             continue
         if answer is not None:
             check, problem = _CHECKS[spec.type]
+            same = [f.label for f in result.fields if f.name in spec.differs_from and f.value is not None and _same(f.value, answer)]
+            if same:
+                check, problem = (lambda _: False), f"不能与{'、'.join(same)}相同"
             if check(answer):
                 result.fields.append(Value(spec.name, spec.label, answer, ANSWER, "answer"))
                 continue

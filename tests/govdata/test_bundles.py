@@ -88,6 +88,7 @@ def test_replies_are_read_as_choices():
     assert choose(form, "个体工商户") == choose(form, "2") == "个体工商户"
     assert choose(form, "开个有限责任公司") == "有限责任公司"
     assert [choose(food, t) for t in ("需要", "不需要", "有的", "没有", "是的", "1", "天气")] == ["是", "否", "是", "否", "是", "是", None]
+    assert [choose(food, t) for t in ("暂时不招", "目前还没有", "暂不需要", "先要着")] == ["否", "否", "否", "是"]  # hedged
     assert preset_answers(bundle, "我要开饭店需要办哪些事") == {"food": "是"}
     with pytest.raises(BundleError, match="没有问题 colour"):
         check_answers(bundle, {"colour": "红"})
@@ -126,6 +127,8 @@ def test_versions_are_kept_and_the_newest_is_used(services):
         assert session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == "birth")).all() == ["publish_bundle"]
     assert bundles.find("孩子出生了要办哪些手续")[0].id == "birth"
     assert bundles.find("我要开饭店需要办哪些事")[0].id == "business-startup"
+    assert bundles.find("我想开个公司，要办哪些手续")[0].id == "business-startup"  # 开个公司 names 开公司
+    assert bundles.find("开家小吃店要办什么")[0].id == "business-startup"
     assert bundles.find("居住证") is None
 
 

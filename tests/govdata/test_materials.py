@@ -61,6 +61,14 @@ def test_the_government_s_data_wins_over_a_differing_answer_and_bad_answers_are_
     assert bad.rejected and "phone" in [q["name"] for q in bad.questions]
 
 
+def test_a_field_that_may_not_equal_an_earlier_one_is_asked_again(templates):
+    articles = templates["articles-of-association"]
+    same = generate(articles, record("person", "demo-citizen-1"), None, {"director": "张示例", "supervisor": " 张示例 "}, on=DAY)
+    assert "监事“张示例”：不能与执行董事相同" in same.rejected and "supervisor" in [q["name"] for q in same.questions]
+    other = generate(articles, record("person", "demo-citizen-1"), None, {"director": "张示例", "supervisor": "李示例"}, on=DAY)
+    assert next(f for f in other.fields if f.name == "supervisor").value == "李示例"
+
+
 def test_numbers_are_read_as_people_type_them_and_text_is_kept_as_written():
     assert clean("１３９ 0000 0001", "phone") == clean("139-0000-0001", "phone") == "13900000001"
     assert clean("021-12345678", "phone") == "021-12345678"
@@ -77,6 +85,7 @@ def test_numbers_are_read_as_people_type_them_and_text_is_kept_as_written():
         ({"fields": [{"name": "a", "label": "A"}], "body": ["{a.__class__}"]}, "未定义的字段"),
         ({"body": ["第{}条"]}, "没有写字段名"),
         ({"body": ["{a"]}, "花括号不成对"),
+        ({"fields": [{"name": "a", "label": "A", "differs_from": ["b"]}, {"name": "b", "label": "B"}]}, "只能列出它之前的字段"),
         ({"fields": [{"name": "a", "label": "A", "sources": ["person.name"]}]}, "不是企业的记录"),
         ({"fields": [{"name": "a", "label": "A"}, {"name": "a", "label": "B"}]}, "字段名重复"),
     ],
