@@ -20,7 +20,11 @@ from pathlib import Path
 import httpx
 
 DATA = Path(__file__).resolve().parent / "data"
-SETS = {"tuning": DATA / "verbatim-tuning.jsonl", "evaluation": DATA / "verbatim-evaluation.jsonl"}
+SETS = {
+    "tuning": DATA / "verbatim-tuning.jsonl",
+    "evaluation": DATA / "verbatim-evaluation.jsonl",  # seen through three rule changes: no longer blind
+    "evaluation-2": DATA / "verbatim-evaluation-2.jsonl",  # blind (eval/data/README.md)
+}
 COMMAND = "xiaobao eval verbatim --json docs/eval/verbatim.json"
 
 Decide = Callable[[str], tuple[str, str | None]]  # a question → (decision, the entry read out if verbatim)
