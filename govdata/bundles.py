@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
-from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.db import Base, aware, now
+from xiaobao.govdata import versions
 from xiaobao.govdata.prefill import SOURCE_NAMES, lookup
 from xiaobao.identity import audit
 
@@ -313,22 +314,15 @@ class Bundles:
             session.commit()
         return added
 
-    def _latest(self, session: Session) -> list[BundleVersion]:
-        newest = select(BundleVersion.bundle_id, func.max(BundleVersion.version).label("v")).group_by(BundleVersion.bundle_id).subquery()
-        query = select(BundleVersion).join(newest, (BundleVersion.bundle_id == newest.c.bundle_id) & (BundleVersion.version == newest.c.v))
-        return list(session.scalars(query.order_by(BundleVersion.bundle_id)))
-
     def all(self) -> list[tuple[Bundle, int]]:
         """Every bundle in its current version."""
         with Session(self.db_engine) as session:
-            return [(Bundle.model_validate(r.data), r.version) for r in self._latest(session)]
+            return [(Bundle.model_validate(r.data), r.version) for r in versions.latest(session, BundleVersion, BundleVersion.bundle_id)]
 
     def get(self, bundle_id: str, version: int | None = None) -> tuple[Bundle, int] | None:
         """A bundle in its current version, or in the version asked for; None when there is none."""
         with Session(self.db_engine) as session:
-            query = select(BundleVersion).where(BundleVersion.bundle_id == bundle_id)
-            query = query.where(BundleVersion.version == version) if version else query.order_by(BundleVersion.version.desc())
-            row = session.scalars(query.limit(1)).first()
+            row = versions.one(session, BundleVersion, BundleVersion.bundle_id, bundle_id, version)
             return (Bundle.model_validate(row.data), row.version) if row else None
 
     def find(self, text: str | None) -> tuple[Bundle, int] | None:
@@ -346,8 +340,7 @@ class Bundles:
 
     def versions(self, bundle_id: str) -> list[dict]:
         with Session(self.db_engine) as session:
-            rows = session.scalars(select(BundleVersion).where(BundleVersion.bundle_id == bundle_id).order_by(BundleVersion.version))
-            return [_version_dict(r) for r in rows]
+            return [_version_dict(r) for r in versions.history(session, BundleVersion, BundleVersion.bundle_id, bundle_id)]
 
     def save(self, bundle_id: str, data: object, actor: str, note: str = "") -> dict:
         """A new version of the bundle (a new bundle starts at version 1), in use at once; the
@@ -356,12 +349,12 @@ class Bundles:
         if bundle.id != bundle_id:
             raise BundleError(f"配置中的编号 {bundle.id} 与地址中的 {bundle_id} 不一致")
         with Session(self.db_engine) as session:
-            latest = session.scalar(select(func.max(BundleVersion.version)).where(BundleVersion.bundle_id == bundle_id)) or 0
+            version = versions.next_version(session, BundleVersion, BundleVersion.bundle_id, bundle_id)
             row = BundleVersion(
-                bundle_id=bundle_id, version=latest + 1, data=bundle.model_dump(mode="json"), sample=bundle.sample, author=actor, note=note
+                bundle_id=bundle_id, version=version, data=bundle.model_dump(mode="json"), sample=bundle.sample, author=actor, note=note
             )
             session.add(row)
-            audit.record(session, actor, "publish_bundle", "bundle", bundle_id, version=latest + 1, note=note)
+            audit.record(session, actor, "publish_bundle", "bundle", bundle_id, version=version, note=note)
             session.commit()
             return _version_dict(row)
 

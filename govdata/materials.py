@@ -32,10 +32,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate
-from sqlalchemy import JSON, DateTime, Engine, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import JSON, DateTime, Engine, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.db import Base, now
+from xiaobao.govdata import versions
 from xiaobao.govdata.codes import valid_credit_code, valid_id_number
 from xiaobao.govdata.prefill import SOURCE_NAMES, lookup
 from xiaobao.govdata.records import Enterprise, Person, ServiceItem
@@ -365,20 +366,13 @@ class Templates:
 
     def all(self) -> dict[str, Template]:
         """Every template in its current version, by id."""
-        newest = select(TemplateVersion.template_id, func.max(TemplateVersion.version).label("v")).group_by(TemplateVersion.template_id)
-        newest = newest.subquery()
-        query = select(TemplateVersion).join(
-            newest, (TemplateVersion.template_id == newest.c.template_id) & (TemplateVersion.version == newest.c.v)
-        )
         with Session(self.db_engine) as session:
-            return {r.template_id: r.template() for r in session.scalars(query.order_by(TemplateVersion.template_id))}
+            return {r.template_id: r.template() for r in versions.latest(session, TemplateVersion, TemplateVersion.template_id)}
 
     def get(self, template_id: str, version: int | None = None) -> Template | None:
         """A template in its current version, or in the version asked for; None when there is none."""
         with Session(self.db_engine) as session:
-            query = select(TemplateVersion).where(TemplateVersion.template_id == template_id)
-            query = query.where(TemplateVersion.version == version) if version else query.order_by(TemplateVersion.version.desc())
-            row = session.scalars(query.limit(1)).first()
+            row = versions.one(session, TemplateVersion, TemplateVersion.template_id, template_id, version)
             return row.template() if row else None
 
     def find(self, text: str | None) -> Template | None:
@@ -394,16 +388,15 @@ class Templates:
     def versions(self, template_id: str) -> list[dict]:
         """Every saved version, oldest first, with who saved it and why."""
         with Session(self.db_engine) as session:
-            query = select(TemplateVersion).where(TemplateVersion.template_id == template_id).order_by(TemplateVersion.version)
-            return [_version_dict(r) for r in session.scalars(query)]
+            return [_version_dict(r) for r in versions.history(session, TemplateVersion, TemplateVersion.template_id, template_id)]
 
     def save(self, template: Template, actor: str, note: str = "") -> dict:
         """A new version of the template (a new template starts at version 1), in use at once; the
         previous versions stay readable. Audited."""
         with Session(self.db_engine) as session:
-            latest = session.scalar(select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)) or 0
-            row = TemplateVersion(template_id=template.id, version=latest + 1, data=template.stored(), author=actor, note=note)
+            version = versions.next_version(session, TemplateVersion, TemplateVersion.template_id, template.id)
+            row = TemplateVersion(template_id=template.id, version=version, data=template.stored(), author=actor, note=note)
             session.add(row)
-            audit.record(session, actor, "publish_template", "material_template", template.id, version=latest + 1, note=note)
+            audit.record(session, actor, "publish_template", "material_template", template.id, version=version, note=note)
             session.commit()
             return _version_dict(row)
