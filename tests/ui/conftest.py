@@ -38,3 +38,13 @@ def browser():
 @pytest.fixture
 def page(browser):
     return browser.new_page(viewport={"width": 1000, "height": 900})
+
+
+def sign_in(page, url: str, username: str, landing: str) -> None:
+    """Open a staff page, log in on the form it shows (password-1, as the tests create accounts) and
+    wait to land on `landing` (a glob)."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.fill("#username", username)
+    page.fill("#password", "password-1")
+    page.click("#submit")
+    page.wait_for_url(landing, timeout=10_000)

@@ -3,17 +3,15 @@ is shown, a change is saved as the next version and used at once, the old versio
 
 from pathlib import Path
 
+from tests.ui.conftest import sign_in
+
 BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
 
 
 def test_editor_saves_a_new_version_of_a_bundle(site, page, services, tmp_path: Path):
     services.bundles.seed(BUNDLES)
     services.accounts.add("zhang", "password-1", "editor", "张编辑")
-    page.goto(site + "/staff/login?next=/staff/editor", wait_until="domcontentloaded")
-    page.fill("#username", "zhang")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/editor", timeout=10_000)
+    sign_in(page, site + "/staff/login?next=/staff/editor", "zhang", "**/staff/editor")
     page.click("#tabs button[data-tab='bundles']")
     page.locator("#bundle-pick option", has_text="退休一件事（第 1 版，示例数据）").wait_for(state="attached", timeout=10_000)
     page.select_option("#bundle-pick", "retirement")

@@ -5,15 +5,12 @@ charts and the exports."""
 from pathlib import Path
 
 from tests.operations.test_cockpit import CIVIL, POLICE, TODAY, YESTERDAY, seeded  # noqa: F401  (the fixture)
+from tests.ui.conftest import sign_in
 
 
 def test_admin_sees_the_promises_per_department(services, site, page, seeded, tmp_path: Path):  # noqa: F811
     services.accounts.add("root", "password-1", "admin")
-    page.goto(site + "/staff/ops", wait_until="domcontentloaded")
-    page.fill("#username", "root")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/ops", timeout=10_000)
+    sign_in(page, site + "/staff/ops", "root", "**/staff/ops")
     page.fill("#start", YESTERDAY.isoformat())
     page.fill("#end", TODAY.isoformat())
     page.click("#apply")

@@ -3,16 +3,14 @@ due date, the answer is saved as a draft and published, and Xiaobao then gives i
 
 from pathlib import Path
 
+from tests.ui.conftest import sign_in
+
 
 def test_editor_answers_a_gap_and_publishes(site, page, services, engine, tmp_path: Path):
     services.accounts.add("zhang", "password-1", "editor", "张编辑")
     assert engine.respond(engine.create_session(), "火星移民签证怎么办理").path == "refused"
 
-    page.goto(site + "/staff/login?next=/staff/editor", wait_until="domcontentloaded")
-    page.fill("#username", "zhang")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/editor", timeout=10_000)
+    sign_in(page, site + "/staff/login?next=/staff/editor", "zhang", "**/staff/editor")
     row = page.locator("#gaps tr", has_text="火星移民签证怎么办理")
     row.wait_for(timeout=10_000)
     row.get_by_role("button", name="撰写答复").click()

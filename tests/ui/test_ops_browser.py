@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from tests.ui.conftest import sign_in
+
 
 def test_admin_sees_the_dashboard(services, site, page, engine, tmp_path: Path):
     services.accounts.add("root", "password-1", "admin")
@@ -9,11 +11,7 @@ def test_admin_sees_the_dashboard(services, site, page, engine, tmp_path: Path):
     engine.respond(engine.create_session(), "火星移民签证怎么办理")
     services.reports.submit("营业执照变更网上办不成", contact="王先生")
 
-    page.goto(site + "/staff/ops", wait_until="domcontentloaded")
-    page.fill("#username", "root")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/ops", timeout=10_000)
+    sign_in(page, site + "/staff/ops", "root", "**/staff/ops")
     page.locator("#kpis .kpi").first.wait_for(timeout=15_000)
     kpis = page.locator("#kpis").inner_text()
     assert "会话" in kpis and "知识使用率" in kpis
@@ -42,11 +40,7 @@ def test_admin_page_shows_hand_off_figures_users_and_audit(services, site, page,
     engine.respond(engine.create_session(), "转人工")
     report = services.reports.submit("营业执照变更网上办不成", contact="王先生")
     services.reports.assign(report["tracking_no"], "区市场监管局", actor="root")
-    page.goto(site + "/staff/admin", wait_until="domcontentloaded")
-    page.fill("#username", "root")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/admin", timeout=10_000)
+    sign_in(page, site + "/staff/admin", "root", "**/staff/admin")
     page.locator("#audit tr").first.wait_for(timeout=15_000)
     assert "转人工\n1" in page.locator("#stats").inner_text()
     assert "root" in page.locator("#users").inner_text() and "登录" in page.locator("#audit").inner_text()

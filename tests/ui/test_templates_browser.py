@@ -9,15 +9,12 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.api.test_templates import NEW
+from tests.ui.conftest import sign_in
 
 
 def test_editor_versions_and_adds_material_templates(site, page, services, services_data, tmp_path: Path):
     services.accounts.add("zhang", "password-1", "editor", "张编辑")
-    page.goto(site + "/staff/login?next=/staff/editor", wait_until="domcontentloaded")
-    page.fill("#username", "zhang")
-    page.fill("#password", "password-1")
-    page.click("#submit")
-    page.wait_for_url("**/staff/editor", timeout=10_000)
+    sign_in(page, site + "/staff/login?next=/staff/editor", "zhang", "**/staff/editor")
     page.click("#tabs button[data-tab='templates']")
     page.locator("#template-pick option", has_text="食品经营许可申请书（BS-ITEM-007，第 1 版）").wait_for(state="attached", timeout=10_000)
     page.select_option("#template-pick", "food-licence-application")
