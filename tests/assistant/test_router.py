@@ -28,6 +28,10 @@ from xiaobao.assistant.router import INTENTS, Classifier, arguments, ngrams, nor
         ("这个地址能注册公司吗：宝山区沪太路6655号", "address"),
         ("宝山区沪太路6655号2幢301室能注册公司吗", "address"),
         ("地址库里有哪些园区", "address"),
+        ("我想开个公司", "bundle"),  # only the intention: the 一件事 guidance
+        ("我要开家饭店！", "bundle"),
+        ("我想开个公司，要办哪些手续", "bundle"),
+        ("我想开个公司需要什么材料", "knowledge"),  # one step: the official reply answers it
     ],
 )
 def test_requests_go_to_their_tool(said, intent):
