@@ -565,9 +565,10 @@ class Tools:
             return ToolResult(text, data={**data, "question": question.model_dump()})
         records = (self.directory.person(user_ref), self.directory.enterprise(user_ref)) if user_ref else None
         result = plan(bundle, version, answers, records, self.library.reusable(user_ref) if self.library and user_ref else {})
+        templates = self.templates.all() if self.templates else {}  # one read for the whole plan
         offer = []  # the materials Xiaobao can generate for this user now, in the bundle's order
         for need in result.to_submit:
-            template = self._template_for(bundle, need)
+            template = self._template_for(bundle, need, templates)
             need.template = template.id if template else None
             if template and template.id not in offer and self._can_generate(template, user_ref):
                 offer.append(template.id)
@@ -589,7 +590,7 @@ class Tools:
                 if need.template in offer:
                     note = "，小宝可以帮您生成"
                 elif need.template:
-                    kind = "企业" if self.templates.all()[need.template].applicant == "enterprise" else "个人"
+                    kind = "企业" if templates[need.template].applicant == "enterprise" else "个人"
                     note = f"，以{kind}身份实名登录后小宝可以帮您生成"
                 else:
                     note = f"，{need.reason}" if need.reason else ""
@@ -600,16 +601,14 @@ class Tools:
         if user_ref is None:
             lines.append("\n实名登录后，小宝可以为您预填表单，并核验哪些材料政府已有、可以免交。")
         if offer:  # “好的” starts the first (pending_material); each finished one offers the next
-            names = self.templates.all()
-            first = names[offer[0]].name
-            lines.append(f"\n小宝现在就可以为您生成：{'、'.join(f'《{names[t].name}》' for t in offer)}。")
-            lines.append(f"回复“好的”从《{first}》开始，我会逐项询问数据里没有的信息；也可以说“生成{names[offer[-1]].name}”。")
+            first = templates[offer[0]].name
+            lines.append(f"\n小宝现在就可以为您生成：{'、'.join(f'《{templates[t].name}》' for t in offer)}。")
+            lines.append(f"回复“好的”从《{first}》开始，我会逐项询问数据里没有的信息；也可以说“生成{templates[offer[-1]].name}”。")
         return ToolResult("\n".join(lines), data={**result.to_dict(), "done": True, "forms": forms, "offer": offer})
 
-    def _template_for(self, bundle: Bundle, need) -> Template | None:
+    def _template_for(self, bundle: Bundle, need, templates: dict[str, Template]) -> Template | None:
         """The template that generates a bundle's material: one of that name, or the template of the
         catalogue item's material of that name (经营场所使用证明 is made as a 经营场所使用承诺书)."""
-        templates = self.templates.all() if self.templates else {}
         item_id = next((i.item_id for i in bundle.items if i.name == need.item), None)
         service = self.directory.item(item_id) if item_id else None
         material = next((m.id for m in service.materials if m.name == need.name), None) if service else None
