@@ -45,12 +45,16 @@ _DIGITS = re.compile(r"^[\d.%％]+$")
 # official reply answers one of these: 居住证办理要交哪些材料 is not answered by 居住证办好要多久, however close
 # the phrasings are. (The words are generic for topic coverage above, and decisive here.)
 ASPECTS = {
-    "材料": ("材料", "证件", "带什么", "带哪些", "要带", "准备什么", "准备哪些", "提交什么"),
-    "时间": ("多久", "几天", "多长时间", "时限", "工作日", "什么时候", "何时", "几点", "时间", "周末", "周六", "周日", "开门"),
+    "材料": ("材料", "证件", "带什么", "带哪些", "要带", "带啥", "准备什么", "准备哪些", "准备啥", "提交什么", "什么东西", "啥东西", "哪几样"),
+    "时间": (
+        "多久", "几天", "多少天", "多长时间", "时限", "工作日", "什么时候", "何时", "几点", "时间", "周末", "周六", "周日",
+        "礼拜六", "礼拜天", "礼拜日", "星期六", "星期天", "星期日", "节假日", "开门",
+    ),
     "地点": ("哪里", "在哪", "地点", "地址", "哪儿"),
     "费用": ("多少钱", "费用", "收费", "交多少", "缴费", "交钱", "免费"),
-    "条件": ("条件", "资格", "哪些人", "谁可以"),
-}
+    "条件": ("条件", "资格", "哪些人", "谁可以", "满足"),
+    "电话": ("电话", "热线", "联系方式"),  # a number to call is not 怎么转人工
+}  # fmt: skip
 
 
 # Which transaction on an item a question is about. Service catalogues split an item by it (设立 /
@@ -63,13 +67,15 @@ ACTIONS = {
     "补办": ("补办", "补领", "丢了", "遗失", "挂失", "损坏", "补发"),
     "续期": ("续期", "续签", "延期", "过期", "到期", "签注", "能续", "换领"),
     "年检": ("年检", "年审", "年报"),
+    "申诉": ("申诉", "驳回", "复议", "不服"),
+    "撤回": ("撤回", "撤销申请", "取消申请"),
 }
 
 
 # The thing a question is about, named by its kind (an allowance, a certificate, a card, a licence):
 # 高龄老人护理补贴 is not 高龄老人津贴 and 养老金 is not 津贴, however close the phrasings are.
 _KINDS = "补贴|津贴|补助|养老金|公积金|保险金|抚恤金|证明|许可证|执照|证|卡|户口"
-_THING = re.compile(rf"[\u4e00-\u9fff]{{1,3}}?(?:{_KINDS})")
+_THING = re.compile(rf"[\u4e00-\u9fff]{{1,3}}?(?:{_KINDS})(?!件)")  # 证件 is any document: a material, not a thing
 _KIND = re.compile(rf"(?:{_KINDS})$")
 
 
@@ -87,6 +93,27 @@ def things_held(tokenizer: Tokenizer, question: str, phrasings: str, reply: str)
             if len(part) >= 2 and part not in GENERIC and not loosely_covered(tokenizer, part, f"{phrasings} {reply}"):
                 return False
     return True
+
+
+# Who and where a question is about, when that is not everyone in this district: 嘉定区的高龄老人津贴 is not
+# answered by Baoshan's, nor 港澳台居民居住证 by the ordinary 居住证 reply. A question naming one of these
+# gets an entry's reply only when the entry names it too.
+_DISTRICTS = "黄浦|徐汇|长宁|静安|普陀|虹口|杨浦|闵行|嘉定|浦东|金山|松江|青浦|奉贤|崇明"
+# Provinces and nearby cities count only with their 省/市: 我是安徽来的 says where the citizen is from,
+# 安徽省的… what the question is about.
+_REGIONS = (
+    "北京|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|"
+    "甘肃|青海|苏州|杭州|南京|无锡|宁波|嘉兴|南通|昆山|太仓|深圳|广州"
+)
+_PLACE = re.compile(rf"({_DISTRICTS})新?区?|({_REGIONS})[省市]")
+GROUPS = ("港澳台", "香港", "澳门", "台湾", "外籍", "外国人", "华侨", "未成年", "残疾", "军人", "退役", "学生")
+
+
+def qualifiers_held(question: str, entry: str) -> bool:
+    """Every place (another district, province or city) and group of people (GROUPS) the question
+    names is named by the entry (its phrasings and reply) too."""
+    named = [m.group(1) or m.group(2) for m in _PLACE.finditer(question)] + [g for g in GROUPS if g in question]
+    return all(word in entry for word in named)
 
 
 def aspects(text: str) -> set[str]:

@@ -394,7 +394,8 @@ class Engine:
         # An official reply is given verbatim only when one Q&A entry near the top, about what the question
         # asks (its materials, time, place, fee or conditions: answerability.ASPECTS) and about the same
         # transaction (applying, 注销, 变更, 补办, 续期, 年检: answerability.ACTIONS) and holding the thing it
-        # names (护理补贴 is not 津贴: answerability.things_held), is both close to the
+        # names (护理补贴 is not 津贴: answerability.things_held) and every other district or group of people it
+        # names (嘉定区, 港澳台居民: answerability.qualifiers_held), is both close to the
         # question and clearly closer than any other such entry: two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold: then the entry whose matched phrasing
         # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
@@ -408,6 +409,7 @@ class Engine:
                 and answerability.aspects(str(h.payload.get("text") or "")) <= asked
                 and acted == answerability.actions(phrasings)
                 and answerability.things_held(self.kb.tokenizer, question, phrasings.lower(), str(h.payload.get("answer") or "").lower())
+                and answerability.qualifiers_held(question, f"{phrasings} {h.payload.get('answer') or ''}")
             )
 
         qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa" and about_the_same(h)), key=_dense, reverse=True)

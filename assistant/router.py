@@ -126,9 +126,12 @@ _ABOUT = re.compile(
     r"|(哪些|反映)渠道|去哪里?反映|网站|要登录|说明|一定能|填错|有误|不对怎么办|能改吗|出结果|能查.{0,3}吗|窗口在哪"
     r"|怎么办|咋办|如何|是怎么|怎么(在|匹配|算|判断)|在(手机|网上|线上|app)|(去|在|到)哪(里|儿)?(看|查|找|办|申请|下载)|从哪(里|儿)?来|哪来的|来源"
     r"|收费|费用|要钱|免费|准不准|准确|靠谱|可靠|清单|目录|名单|(哪些|什么|哪类|哪种)(样的)?(企业|公司|单位|人|对象)"
-    r"|(需|要)不需?要|是否(需要|要)|(需要|要|得)自己|(要|得|必须)用.{0,4}吗",
+    r"|(需|要)不需?要|是否(需要|要)|(需要|要|得)自己|(要|得|必须)用.{0,4}吗"
+    r"|收不收|是啥|(什么|啥子?)服务|会怎么样|什么条件|what('s| is)|区别|安全|泄露|支持哪些|包括哪些|一共有|打到哪|确认吗|(干啥|干什么|什么)用|才算|算是|别人的",
     re.IGNORECASE,
 )
+# …and the person service too, asked about rather than asked for: 人工帮办几点下班, 人工帮办收费吗
+_ABOUT_PEOPLE = re.compile(r"几点|上班|下班|周末|收费|要钱|免费|真人吗|(是|还是)机器|区别|等多久")
 _OWN = re.compile(r"我|俺|本人|本企业|本公司")
 # what has to be brought or prepared is asked about, whoever asks (我想看看办居住证需要哪些材料)
 _NEEDED = re.compile(r"(需要|要|得)(带|准备|交|提供)?(哪些|什么|啥)")
@@ -140,10 +143,11 @@ SENSITIVE = re.compile(
 # hello, thanks, bye — said alone, perhaps twice (谢谢谢谢) and with 小宝's name
 _GREETING_WORD = (
     r"(你好|您好|哈喽|哈啰|嗨|hi|hello|hey|在吗|在么|在不在|有人吗|有人在吗|谢谢|多谢|谢啦|谢了|感谢|thx|thanks|thank you"
-    r"|再见|再会|拜拜|bye|早|早安|晚安|早上好|上午好|下午好|晚上好)"
+    r"|再见|再会|拜拜|bye|早|早安|晚安|早上好|上午好|下午好|晚上好|nihao|3q|打扰一下)"
 )
+# …with the particles, 小宝's name and emoji people add (哈喽哈喽👋, 早上好啊小宝☀️)
 _GREETING = re.compile(
-    rf"^(好的)?[,，\s]*({_GREETING_WORD}(你|您)?[,，\s]*)+(小宝)?(了)?[呀啊哈啦!！。.?？~～\s]*$",
+    rf"^(好的|明白了|那先这样吧)?[,，\s]*({_GREETING_WORD}(你|您)?[呀啊哈啦,，\s]*)+(小宝)?(了)?[呀啊哈啦\W_]*$",
     re.IGNORECASE,
 )
 
@@ -170,6 +174,14 @@ def arguments(intent: Intent, text: str) -> dict:
     return {}
 
 
+def asks_about(text: str, person: bool = False) -> bool:
+    """A question about a service or what it needs, not a request to use it (see _ABOUT, _NEEDED); with
+    `person`, about the person service (_ABOUT_PEOPLE)."""
+    if person:
+        return bool(_ABOUT_PEOPLE.search(text)) and not _OWN.search(text)
+    return (bool(_ABOUT.search(text)) and not _OWN.search(text)) or bool(_NEEDED.search(text))
+
+
 def rules(text: str) -> Route:
     """The rules alone: greetings, numbers, sensitive topics, and the phrasings each tool is asked with."""
     if _GREETING.match(text.strip()):
@@ -178,9 +190,10 @@ def rules(text: str) -> Route:
         return Route("report", {"tracking_no": tracking.group(0)})
     if topic := SENSITIVE.search(text):
         return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
-    about = (bool(_ABOUT.search(text)) and not _OWN.search(text)) or bool(_NEEDED.search(text))
+    about = asks_about(text)
     for intent, pattern in _RULES:
-        if pattern.search(text) and not (about and intent != "handoff"):  # asking for a person is never a question
+        # asking for a person is never a question, unless it asks about the service (人工帮办几点下班)
+        if pattern.search(text) and not (asks_about(text, person=True) if intent == "handoff" else about):
             return Route(intent, arguments(intent, text))
     if APPLICATION_ID.search(text.upper()) and len(text) <= 30:  # a bare case number is a progress question
         return Route("progress", arguments("progress", text))
@@ -264,7 +277,7 @@ def route(text: str, classifier: Classifier | None = None) -> Route:
     `classifier` defaults to the packaged one."""
     found = rules(text)
     model = classifier or packaged()
-    if found.intent != "knowledge" or model is None:
+    if found.intent != "knowledge" or model is None or asks_about(text) or asks_about(text, person=True):  # a question about a service stays one
         return found
     intent, p = model.guess(text)
     if intent != "knowledge" and p >= model.threshold:

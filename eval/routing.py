@@ -1,8 +1,8 @@
 """`xiaobao eval routing`: how well are citizens' requests routed to the right tool?
 
 Labelled sets written by us (eval/data/README.md): routing-training.jsonl, which the rules were tuned
-on and the classifier is fitted on (the first training set and the first evaluation set, merged once
-the rules had been changed for what that evaluation showed), and routing-evaluation-2.jsonl, a fresh
+on and the classifier is fitted on (the first training set and the first two evaluation sets, each
+merged once the rules had been changed for what it showed), and routing-evaluation-3.jsonl, a fresh
 set written apart and never used to tune anything — scored when it exists. On each set, the rules
 alone and the final router (rules + classifier): accuracy, per-intent precision / recall, the
 confusion matrix, arguments taken (application and tracking numbers), and — counted apart because it
@@ -30,7 +30,7 @@ from xiaobao.eval.answerability import threshold_for
 
 DATA = Path(__file__).resolve().parent / "data"
 TRAINING = DATA / "routing-training.jsonl"
-EVALUATION = DATA / "routing-evaluation-2.jsonl"
+EVALUATION = DATA / "routing-evaluation-3.jsonl"
 TARGET_FALSE_ROUTES = 0.01
 GRID = (3.0, 10.0, 30.0, 100.0)  # inverse L2 strengths tried by cross-validation
 FOLDS = 5

@@ -23,7 +23,8 @@ DATA = Path(__file__).resolve().parent / "data"
 SETS = {
     "tuning": DATA / "verbatim-tuning.jsonl",
     "evaluation": DATA / "verbatim-evaluation.jsonl",  # seen through three rule changes: no longer blind
-    "evaluation-2": DATA / "verbatim-evaluation-2.jsonl",  # blind (eval/data/README.md)
+    "evaluation-2": DATA / "verbatim-evaluation-2.jsonl",  # seen: the rule was changed for what it showed
+    "evaluation-3": DATA / "verbatim-evaluation-3.jsonl",  # blind (eval/data/README.md)
 }
 COMMAND = "xiaobao eval verbatim --json docs/eval/verbatim.json"
 

@@ -34,10 +34,11 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-# Set 3 was asked for bigger, with every request intent well represented.
+# Set 3 was asked for bigger, with every request intent well represented. (Routing set 2 has been
+# folded into routing-training.jsonl: the rules were changed for what it showed.)
 @pytest.mark.parametrize(
     ("name", "least", "least_knowledge", "least_other"),
-    [("routing-evaluation-2.jsonl", 320, 150, 1), ("routing-evaluation-3.jsonl", 340, 170, 20)],
+    [("routing-evaluation-3.jsonl", 340, 170, 20)],
 )
 def test_routing_set_is_well_formed_and_new(name, least, least_knowledge, least_other):
     rows = _rows(name)
