@@ -127,7 +127,8 @@ _ABOUT = re.compile(
     r"|怎么办|咋办|如何|是怎么|怎么(在|匹配|算|判断)|在(手机|网上|线上|app)|(去|在|到)哪(里|儿)?(看|查|找|办|申请|下载)|从哪(里|儿)?来|哪来的|来源"
     r"|收费|费用|要钱|免费|准不准|准确|靠谱|可靠|清单|目录|名单|(哪些|什么|哪类|哪种)(样的)?(企业|公司|单位|人|对象)"
     r"|(需|要)不需?要|是否(需要|要)|(需要|要|得)自己|(要|得|必须)用.{0,4}吗"
-    r"|收不收|是啥|(什么|啥子?)服务|会怎么样|什么条件|what('s| is)|区别|安全|泄露|支持哪些|包括哪些|一共有|打到哪|确认吗|(干啥|干什么|什么)用|才算|算是|别人的",
+    r"|收不收|是啥|(什么|啥子?)服务|会怎么样|什么条件|what('s| is)|区别|安全|泄露|支持哪些|包括哪些|一共有|打到哪|确认吗"
+    r"|(干啥|干什么|什么)用|才算|算是|别人的",
     re.IGNORECASE,
 )
 # …and the person service too, asked about rather than asked for: 人工帮办几点下班, 人工帮办收费吗
@@ -277,7 +278,9 @@ def route(text: str, classifier: Classifier | None = None) -> Route:
     `classifier` defaults to the packaged one."""
     found = rules(text)
     model = classifier or packaged()
-    if found.intent != "knowledge" or model is None or asks_about(text) or asks_about(text, person=True):  # a question about a service stays one
+    if found.intent != "knowledge" or model is None:
+        return found
+    if asks_about(text) or asks_about(text, person=True):  # a question about a service stays one
         return found
     intent, p = model.guess(text)
     if intent != "knowledge" and p >= model.threshold:

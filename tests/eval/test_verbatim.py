@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from fastapi.testclient import TestClient
 
 from xiaobao.api.deps import LOCAL_TOKEN
