@@ -61,7 +61,10 @@ def test_routing_set_is_well_formed_and_new(name, least, least_knowledge, least_
     assert sorted(set(texts) & earlier) == []
 
 
-@pytest.mark.parametrize(("name", "size"), [("verbatim-evaluation-2.jsonl", 25), ("verbatim-evaluation-3.jsonl", 30)])
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("verbatim-evaluation-2.jsonl", 25), ("verbatim-evaluation-3.jsonl", 30), ("verbatim-evaluation-4.jsonl", 40)],
+)
 def test_verbatim_set_is_well_formed_and_new(name, size):
     rows = _rows(name)
     entries = [json.loads(line) for line in (ROOT / "demo" / "knowledge" / "qa.jsonl").read_text("utf-8").splitlines()]
