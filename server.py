@@ -70,9 +70,9 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         import gradio as gr
 
         from xiaobao.ui.avatar import HEAD
-        from xiaobao.ui.chat import CHINESE_JS, CSS, THEME, build_chat
+        from xiaobao.ui.chat import CHINESE_JS, CSS, MEMORY_STORAGE_HEAD, THEME, build_chat
 
         app.include_router(pages.chat_entry)
-        head = HEAD if services.settings.voice else None
+        head = MEMORY_STORAGE_HEAD + (HEAD if services.settings.voice else "")
         app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME, css=CSS, js=CHINESE_JS, head=head)
     return app

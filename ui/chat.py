@@ -85,6 +85,23 @@ CHINESE_JS = """
 }
 """
 LARGE_TEXT_JS = "(on) => { document.body.classList.toggle('large', on); return on; }"
+# In the widget's panel on another site, a browser that blocks third-party storage (a private window,
+# cookies blocked) denies the page localStorage and reading it throws; Gradio's BrowserState reads it
+# unguarded as it mounts, and the page then at times never loads (stuck at "Loading…": no session, no
+# answers). There the page keeps its session in memory instead, until the panel is reloaded.
+MEMORY_STORAGE_HEAD = """<script>
+try { window.localStorage; } catch {
+  const items = new Map();
+  Object.defineProperty(window, "localStorage", { configurable: true, value: {
+    getItem: (key) => (items.has(key) ? items.get(key) : null),
+    setItem: (key, value) => void items.set(key, String(value)),
+    removeItem: (key) => void items.delete(key),
+    clear: () => items.clear(),
+    key: (index) => [...items.keys()][index] ?? null,
+    get length() { return items.size; },
+  } });
+}
+</script>"""
 
 
 def entry_detail(entry: dict) -> str:

@@ -38,30 +38,47 @@ def shoot(page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str((SHOTS or tmp_path) / f"{name}.png"), full_page=True)
 
 
+# The walk below takes the chat page itself or the widget's panel (its iframe's frame): both offer the
+# same locator, fill and click.
+def sign_in_as_sample_citizen(chat) -> None:
+    """Choose the sample citizen 张示例 as the chat's identity and wait for the greeting."""
+    chat.locator("#identity input").wait_for(timeout=30_000)
+    chat.locator("#identity input").click()
+    chat.get_by_role("option", name="张示例（个人，示例）").click()
+    chat.locator("#chat").get_by_text("您好，我是宝山区").first.wait_for(timeout=30_000)
+
+
+def plan_a_company(chat) -> str:
+    """开办企业一件事 for a limited company without food, seal, invoices or staff; the chat's text
+    once the plan is shown."""
+    say(chat, "开办企业一件事", "您打算以什么形式经营？")
+    say(chat, "有限责任公司", "是否经营餐饮或销售食品")
+    say(chat, "否", "是否需要刻制公章？")
+    say(chat, "否", "是否需要申领发票？")
+    say(chat, "否", "是否招用员工")
+    return say(chat, "否", "小宝现在就可以为您生成")
+
+
+def make_the_articles(chat) -> str:
+    """After the plan: 公司章程, one question at a time, until the document is made; the chat's text then."""
+    shown = say(chat, "好的", "还需要 8 项信息")
+    for left in range(7, -1, -1):
+        asked = shown[shown.rindex("还需要") :]
+        answer = next(value for words, value in ARTICLES.items() if words in asked)
+        shown = say(chat, answer, f"还需要 {left} 项信息" if left else "接下来可以生成《股东决定》")
+    return shown
+
+
 def test_a_citizen_goes_from_the_first_question_to_pre_reviewed_downloads(services, services_data, site, page, tmp_path):
     services.bundles.seed(BUNDLES)
     page.goto(site + "/", wait_until="domcontentloaded")
-    page.locator("#identity input").wait_for(timeout=30_000)
-    page.locator("#identity input").click()
-    page.get_by_role("option", name="张示例（个人，示例）").click()
-    page.locator("#chat").get_by_text("您好，我是宝山区").first.wait_for(timeout=30_000)
-
-    say(page, "开办企业一件事", "您打算以什么形式经营？")
-    say(page, "有限责任公司", "是否经营餐饮或销售食品")
-    say(page, "否", "是否需要刻制公章？")
-    say(page, "否", "是否需要申领发票？")
-    say(page, "否", "是否招用员工")
-    plan = say(page, "否", "小宝现在就可以为您生成")
+    sign_in_as_sample_citizen(page)
+    plan = plan_a_company(page)
     shoot(page, tmp_path, "materials-plan")
     assert "· 公司章程（有限责任公司设立登记（一人有限责任公司）），小宝可以帮您生成" in plan
     assert "《公司章程》、《股东决定》、《住所（经营场所）使用承诺书》" in plan
 
-    # 公司章程: one question at a time, until the document is made
-    shown = say(page, "好的", "还需要 8 项信息")
-    for left in range(7, -1, -1):
-        asked = shown[shown.rindex("还需要") :]
-        answer = next(value for words, value in ARTICLES.items() if words in asked)
-        shown = say(page, answer, f"还需要 {left} 项信息" if left else "接下来可以生成《股东决定》")
+    make_the_articles(page)
     # 股东决定: everything known (records and this session's answers); the commitment asks one thing
     say(page, "好的", "接下来可以生成《住所（经营场所）使用承诺书》")
     say(page, "好的", "该住所可以使用到哪一天")
