@@ -1122,25 +1122,28 @@ def eval_verbatim(
 
     需要 xiaobao init 导入的示例知识。"""
     from xiaobao.eval.results import write
-    from xiaobao.eval.verbatim import by_engine, by_service, plot, run_verbatim_eval
+    from xiaobao.eval.verbatim import by_engine, by_service, leaving_out, plot, run_verbatim_eval
     from xiaobao.operations.running import found
 
     if running := found(ctx.obj.data_dir):  # the service holds the index: ask it (its own decision)
         console.print(f"小宝服务正在运行（进程 {running.pid}），通过服务评测……")
         with through_service(running) as http:
-            result = run_verbatim_eval(by_service(http))
+            result = run_verbatim_eval(by_service(http))  # entries cannot be left out of a running service
     else:
         with opened(ctx.obj) as services:
-            result = run_verbatim_eval(by_engine(services.engine))
-    table = Table("数据集", "相似问法", "原文答复正确", "答错条目", "近似问题", "误给原文", title="答复口径原文答复")
+            result = run_verbatim_eval(by_engine(services.engine), left_out=leaving_out(services.engine))
+    table = Table("数据集", "相似问法", "原文答复正确", "答错条目", "近似问题", "误给原文", "删去条目后误给原文", title="答复口径原文答复")
     for name, s in result["sets"].items():
         rates = (f"{s['verbatim_right']:.1%}", f"{s['verbatim_wrong_entry']:.1%}", str(s["near_misses"]), f"{s['false_verbatim']:.1%}")
-        table.add_row(name, str(s["paraphrases"]), *rates)
+        left = f"{s['false_verbatim_left_out']:.1%}" if "false_verbatim_left_out" in s else "未测（服务运行中）"
+        table.add_row(name, str(s["paraphrases"]), *rates, left)
     console.print(table)
     for name, s in result["sets"].items():
         for row in s["rows"]:
             if not row["ok"]:
                 console.print(f"  [{name}] {row['question']} → {row['decision']} {row['given'] or ''}（应为 {row['expect'] or '非原文'}）")
+            if row.get("given_left_out"):
+                console.print(f"  [{name}] 删去 {row['expect']} 后：{row['question']} → 误给 {row['given_left_out']}")
     remember(ctx.obj, "verbatim", {name: {k: v for k, v in s.items() if k != "rows"} for name, s in result["sets"].items()})
     if json_out:
         console.print(f"JSON 已写入 {json_out}，图：{write(result, json_out, plot)}")

@@ -56,6 +56,14 @@ ASPECTS = {
     "费用": ("多少钱", "费用", "收费", "交多少", "缴费", "交钱", "免费"),
     "条件": ("条件", "资格", "哪些人", "谁可以", "满足"),
     "电话": ("电话", "热线", "联系方式"),  # a number to call is not 怎么转人工
+    # how to do it: 高龄津贴怎么申请 is not answered by 高龄津贴每月发多少 (怎么办, what to do now, is not this)
+    "办法": (
+        "怎么申请", "如何申请", "怎样申请", "咋申请", "怎么申领", "如何申领", "怎么办理", "如何办理", "咋办理", "怎么领", "如何领",
+        "咋领", "怎么弄", "咋弄", "怎么参保", "如何参保", "怎么参加", "如何参加", "怎么查", "如何查", "咋查", "怎么预约", "如何预约",
+    ),
+    # what it is: 什么是免申即享 is not answered by 小微企业免申即享有什么条件
+    "含义": ("是什么", "什么是", "什么意思", "啥意思", "是啥", "是个啥", "咋理解", "怎么理解", "指什么", "代表"),
+    "隐私": ("泄露", "隐私", "信息安全"),
 }  # fmt: skip
 
 
@@ -70,7 +78,8 @@ ACTIONS = {
     "续期": ("续期", "续签", "延期", "过期", "到期", "签注", "能续", "换领"),
     "年检": ("年检", "年审", "年报"),
     "申诉": ("申诉", "驳回", "复议", "不服"),
-    "撤回": ("撤回", "撤销申请", "取消申请"),
+    "撤回": ("撤回", "撤销申请", "取消"),
+    "停发": ("停发", "停止发放", "暂停发放", "去世"),
 }
 
 
@@ -107,15 +116,24 @@ _REGIONS = (
     "北京|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|"
     "甘肃|青海|苏州|杭州|南京|无锡|宁波|嘉兴|南通|昆山|太仓|深圳|广州"
 )
-_PLACE = re.compile(rf"({_DISTRICTS})新?区?|({_REGIONS})[省市]")
-GROUPS = ("港澳台", "香港", "澳门", "台湾", "外籍", "外国人", "华侨", "未成年", "残疾", "军人", "退役", "学生")
+_PLACE = re.compile(rf"({_DISTRICTS})新?区?|({_REGIONS})[省市]|(?<=[在到去])({_REGIONS})")  # 在昆山开个体户: where it is done
+GROUPS = (
+    "港澳台", "香港", "澳门", "台湾", "外籍", "外国人", "华侨", "未成年", "残疾", "军人", "退役", "学生",
+    "个体", "民办非企业", "社会组织", "事业单位",  # kinds of applicant: 个体户 is not 小微企业
+)  # fmt: skip
 
 
-def qualifiers_held(question: str, entry: str) -> bool:
-    """Every place (another district, province or city) and group of people (GROUPS) the question
-    names is named by the entry (its phrasings and reply) too."""
-    named = [m.group(1) or m.group(2) for m in _PLACE.finditer(question)] + [g for g in GROUPS if g in question]
-    return all(word in entry for word in named)
+_LONG_NUMBER = re.compile(r"\d{3,}")  # 799, 2025, 12345: a promise, a year, a line; 83岁 is the asker's
+
+
+def qualifiers_held(question: str, phrasings: str, reply: str) -> bool:
+    """Every place (another district, province or city), group of people (GROUPS) and number of three
+    or more digits the question names is named by the entry (its phrasings or reply) too; and every
+    group the entry's phrasings name, by the question: an entry about 个体户 does not answer
+    开办企业需要哪些材料."""
+    named = [next(g for g in m.groups() if g) for m in _PLACE.finditer(question)] + [g for g in GROUPS if g in question]
+    named += _LONG_NUMBER.findall(question)
+    return all(word in f"{phrasings} {reply}" for word in named) and all(g in question for g in GROUPS if g in phrasings)
 
 
 def aspects(text: str) -> set[str]:

@@ -395,8 +395,10 @@ class Engine:
         # asks (its materials, time, place, fee or conditions: answerability.ASPECTS) and about the same
         # transaction (applying, 注销, 变更, 补办, 续期, 年检: answerability.ACTIONS) and holding the thing it
         # names (护理补贴 is not 津贴: answerability.things_held) and every other district or group of people it
-        # names (嘉定区, 港澳台居民: answerability.qualifiers_held), is both close to the
-        # question and clearly closer than any other such entry: two entries about the same allowance
+        # names (嘉定区, 港澳台居民, 个体户, 799: answerability.qualifiers_held), is both close to the question and
+        # clearly closer than any other such entry, and no entry the checks turned away is clearly closer
+        # still (it would say what the question is about; without it, turning the right entry away handed
+        # the question to its neighbour — 高龄津贴怎么申请 → the amount reply). Two entries about the same allowance
         # ("how to apply", "how much") can both pass the threshold: then the entry whose matched phrasing
         # holds every topic term of the question wins, if only one does (新生儿医保怎么参保: 新生儿怎么参加医保,
         # not 新生儿医保怎么缴费); otherwise the model composes. With a model it must also be likely to answer.
@@ -409,15 +411,16 @@ class Engine:
                 and answerability.aspects(str(h.payload.get("text") or "")) <= asked
                 and acted == answerability.actions(phrasings)
                 and answerability.things_held(self.kb.tokenizer, question, phrasings.lower(), str(h.payload.get("answer") or "").lower())
-                and answerability.qualifiers_held(question, f"{phrasings} {h.payload.get('answer') or ''}")
+                and answerability.qualifiers_held(question, phrasings, str(h.payload.get("answer") or ""))
             )
 
-        qas = sorted((h for h in fused[:3] if h.payload.get("doc_type") == "qa" and about_the_same(h)), key=_dense, reverse=True)
+        found = [h for h in fused[:3] if h.payload.get("doc_type") == "qa"]
+        qas = sorted(filter(about_the_same, found), key=_dense, reverse=True)
         close = [h for h in qas if _dense(qas[0]) >= s.verbatim_threshold and _dense(qas[0]) - _dense(h) < s.verbatim_margin]
         if len(close) > 1:
             holding = [h for h in close if citations.topic_supported(self.kb.tokenizer, question, h.payload.get("text", "").lower())]
             close = holding if len(holding) == 1 else close
-        if len(close) == 1:
+        if len(close) == 1 and all(_dense(h) - _dense(close[0]) < s.verbatim_margin for h in found):
             verbatim_p = s.verbatim_probability if s.verbatim_probability is not None else (model.verbatim_threshold if model else 0.0)
             if model is None or probs[id(close[0])] >= verbatim_p:
                 ranked = [close[0], *(h for h in hits if h is not close[0])]

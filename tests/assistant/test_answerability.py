@@ -231,7 +231,9 @@ def test_aspects_say_what_about_an_item_is_asked():
 
     assert aspects("居住证办理要交哪些材料") == {"材料"} and aspects("居住证办好要多久？") == {"时间"}
     assert aspects("办事大厅什么时候开门") == aspects("政务服务中心几点上班？") == {"时间"}
-    assert aspects("新生儿医保怎么参保") == set()
+    assert aspects("新生儿医保怎么参保") == {"办法"} == aspects("新生儿怎么参加医保")
+    assert aspects("新生儿医保一年交多少钱") == {"费用"} and aspects("申请编号忘了怎么办？") == set()  # 怎么办: what now
+    assert aspects("什么是免申即享") == {"含义"} and aspects("小微企业免申即享有什么条件") == {"条件"}
     assert aspects("我想开个小公司，要交些什么东西") == {"材料"} and aspects("礼拜六去办事大厅有人吗") == {"时间"}
     assert aspects("人工帮办的电话号码是多少") == {"电话"} and aspects("人工帮办怎么联系") == set()
 
@@ -242,20 +244,27 @@ def test_actions_say_which_transaction_on_an_item_is_meant():
     assert actions("个体户注销要什么材料") == {"注销"} and actions("开个体户需要什么材料？") == set()
     assert actions("居住证过期了还能续吗") == {"续期"} == actions("居住证签注以后还要去现场吗？")
     assert actions("稳岗补贴申请被驳回了怎么申诉") == {"申诉"}
+    assert actions("家里老人去世了，高龄津贴要怎么停发") == {"停发"} and actions("已经预约好的取号怎么取消") == {"撤回"}
 
 
 def test_another_district_or_group_of_people_must_be_the_entrys():
     from xiaobao.assistant.answerability import qualifiers_held
 
-    allowance = "高龄老人津贴每月发多少？ 本区户籍、年满65周岁的老人按月发放。"
-    assert not qualifiers_held("嘉定区的高龄老人津贴每月发多少", allowance)
-    assert not qualifiers_held("浦东新区高龄津贴标准", allowance)
-    assert qualifiers_held("宝山区高龄津贴每月发多少", allowance) and qualifiers_held("高龄津贴每月发多少", allowance)
-    permit = "外地人怎么申请居住证 来沪人员可申领上海市居住证。"
-    assert not qualifiers_held("港澳台居民居住证怎么申领", permit)
-    assert not qualifiers_held("江苏省的居住证在上海能用吗", permit)
-    assert qualifiers_held("我是安徽来的，想办个居住证要满足啥条件", permit)  # where the citizen is from
-    assert qualifiers_held("港澳台居民居住证怎么申领", "港澳台居民居住证怎么申领？ 港澳台居民可申领……")
+    allowance = ("高龄老人津贴每月发多少？", "本区户籍、年满65周岁的老人按月发放。")
+    assert not qualifiers_held("嘉定区的高龄老人津贴每月发多少", *allowance)
+    assert not qualifiers_held("浦东新区高龄津贴标准", *allowance)
+    assert qualifiers_held("宝山区高龄津贴每月发多少", *allowance) and qualifiers_held("高龄津贴每月发多少", *allowance)
+    assert qualifiers_held("我外婆83岁了，高龄津贴每月多少", *allowance)  # a short number is the asker's
+    permit = ("外地人怎么申请居住证", "来沪人员可申领上海市居住证。")
+    assert not qualifiers_held("港澳台居民居住证怎么申领", *permit)
+    assert not qualifiers_held("江苏省的居住证在上海能用吗", *permit) and not qualifiers_held("在昆山怎么办居住证", *permit)
+    assert qualifiers_held("我是安徽来的，想办个居住证要满足啥条件", *permit)  # where the citizen is from
+    assert qualifiers_held("港澳台居民居住证怎么申领", "港澳台居民居住证怎么申领？", "港澳台居民可申领……")
+    # the entry's own group must be the question's: an entry about 个体户 does not answer for a company
+    licence = ("开个体户需要什么材料？", "需提供经营者身份证件、经营场所使用证明。")
+    assert not qualifiers_held("开办企业需要哪些材料", *licence) and qualifiers_held("办个体执照要带啥", *licence)
+    promise = ("零二一承诺是什么", "零跑动、两个工作日、一次办成。")
+    assert not qualifiers_held("799承诺是什么意思", *promise)  # a number the entry does not hold
 
 
 def test_a_thing_the_question_names_must_be_the_entrys():
