@@ -1081,7 +1081,7 @@ def eval_truth(
 def eval_routing(
     ctx: typer.Context,
     training: Annotated[Path | None, typer.Option(help="训练集（jsonl，默认 eval/data/routing-training.jsonl）。")] = None,
-    evaluation: Annotated[Path | None, typer.Option(help="评测集（jsonl，默认 eval/data/routing-evaluation-3.jsonl，无则不评）。")] = None,
+    evaluation: Annotated[Path | None, typer.Option(help="评测集（jsonl，默认 eval/data/routing-evaluation-5.jsonl，无则不评）。")] = None,
     write_model: Annotated[bool, typer.Option("--write-model", help="在训练集上重新拟合分类器，写入 assistant/routing.json。")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
 ) -> None:
@@ -1096,7 +1096,7 @@ def eval_routing(
         if write_model:
             with console.status("拟合路由分类器（5 折交叉验证选阈值）…"):
                 classifier = fit(load(training))
-            console.print(f"分类器已写入 {save(classifier)}（阈值 P ≥ {classifier.threshold}）")
+            console.print(f"分类器已写入 {save(classifier)}（阈值 P ≥ {classifier.threshold}，否决 P(知识) ≥ {classifier.veto}）")
         result = run_routing_eval(classifier, training, evaluation)
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None

@@ -134,6 +134,15 @@ _ABOUT = re.compile(
 # …and the person service too, asked about rather than asked for: 人工帮办几点下班, 人工帮办收费吗
 _ABOUT_PEOPLE = re.compile(r"几点|上班|下班|周末|收费|要钱|免费|真人吗|(是|还是)机器|区别|等多久")
 _OWN = re.compile(r"我|俺|本人|本企业|本公司")
+# A question that asks nothing of 小宝 — no request (帮我, 查一下, 你能) and no case of the asker's own (我…,
+# 这些材料) — is about a service, not a use of it: 免申即享是自动到账吗, 预审通过了是不是就肯定能批下来
+_QUESTION = re.compile(r"吗|嘛|是不是|会不会|是否|能否|有没有|怎么|咋|如何|什么|啥|哪|多久|几(天|点|号|种)|[?？]")
+_ASKS_OF_US = re.compile(
+    r"这些|这份|这几|你能|你可以|帮|给我|替我|请你|麻烦|查一?下|看一?下|看看|瞅|我(?!想问|想了解|想知道|想咨询)|俺|阿拉|本人|我司|本公司"
+    r"|本企业|咱|\d{6,}|bcs",
+    re.IGNORECASE,
+)
+_SERVICE_TOOLS = ("policy", "prereview", "prefill", "report")  # the tools a service's name alone can call
 # what has to be brought or prepared is asked about, whoever asks (我想看看办居住证需要哪些材料)
 _NEEDED = re.compile(r"(需要|要|得)(带|准备|交|提供)?(哪些|什么|啥)")
 # topics a person should handle: complaints, petitions, emergencies and distress
@@ -183,6 +192,11 @@ def asks_about(text: str, person: bool = False) -> bool:
     return (bool(_ABOUT.search(text)) and not _OWN.search(text)) or bool(_NEEDED.search(text))
 
 
+def only_asks(text: str) -> bool:
+    """A question with no request and no case of the asker's own in it (see _QUESTION, _ASKS_OF_US)."""
+    return bool(_QUESTION.search(text)) and not _ASKS_OF_US.search(text)
+
+
 def rules(text: str) -> Route:
     """The rules alone: greetings, numbers, sensitive topics, and the phrasings each tool is asked with."""
     if _GREETING.match(text.strip()):
@@ -191,9 +205,11 @@ def rules(text: str) -> Route:
         return Route("report", {"tracking_no": tracking.group(0)})
     if topic := SENSITIVE.search(text):
         return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
-    about = asks_about(text)
+    about, only = asks_about(text), only_asks(text)
     for intent, pattern in _RULES:
         # asking for a person is never a question, unless it asks about the service (人工帮办几点下班)
+        if intent in _SERVICE_TOOLS and only:
+            continue
         if pattern.search(text) and not (asks_about(text, person=True) if intent == "handoff" else about):
             return Route(intent, arguments(intent, text))
     if APPLICATION_ID.search(text.upper()) and len(text) <= 30:  # a bare case number is a progress question
@@ -229,6 +245,7 @@ class Classifier:
     weights: dict[str, list[float]]  # n-gram → one weight per intent
     intercept: list[float]
     threshold: float  # P an intent other than knowledge must reach to override the rules' "knowledge"
+    veto: float = 1.0  # P(knowledge) at which a tool the rules chose is overruled (1.0: never)
     info: dict = field(default_factory=dict)
 
     def probabilities(self, text: str) -> dict[str, float]:
@@ -253,6 +270,7 @@ class Classifier:
             "intents": self.intents,
             "ngrams": [1, 2, 3],
             "threshold": self.threshold,
+            "veto": self.veto,
             "intercept": self.intercept,
             "info": self.info,
             "weights": self.weights,
@@ -263,7 +281,12 @@ class Classifier:
         if data["ngrams"] != [1, 2, 3]:
             raise ValueError(f"routing model uses n-grams {data['ngrams']}, this code computes [1, 2, 3]")
         return cls(
-            list(data["intents"]), dict(data["weights"]), list(data["intercept"]), float(data["threshold"]), dict(data.get("info") or {})
+            list(data["intents"]),
+            dict(data["weights"]),
+            list(data["intercept"]),
+            float(data["threshold"]),
+            float(data["veto"]),
+            dict(data.get("info") or {}),
         )
 
 
@@ -274,16 +297,25 @@ def packaged() -> Classifier | None:
 
 
 def route(text: str, classifier: Classifier | None = None) -> Route:
-    """The rules; where they find only a knowledge question, the classifier's intent if it is confident.
-    `classifier` defaults to the packaged one."""
+    """The rules; where they find only a knowledge question, the classifier's intent if it is confident;
+    where they chose a tool on a service's words alone, knowledge if the classifier is sure it is a
+    question (转人工会不会被记录下来, 进度有变化的时候会短信通知我吗). `classifier` defaults to the packaged one."""
     found = rules(text)
     model = classifier or packaged()
-    if found.intent != "knowledge" or model is None:
+    if model is None:
+        return found
+    if found.intent != "knowledge":
+        # never overruled: a greeting, a person asked for in distress, a case number the citizen gave, or an
+        # intent the classifier was not trained on (一件事, a material to draft, an address)
+        held = found.intent in ("greeting", *(i for i in INTENTS if i not in model.intents))
+        held = held or "reason" in found.arguments or APPLICATION_ID.search(text.upper())
+        if not held and not TRACKING_NO.search(text.upper()) and model.probabilities(text)["knowledge"] >= model.veto:
+            return Route("knowledge")
         return found
     if asks_about(text) or asks_about(text, person=True):  # a question about a service stays one
         return found
     intent, p = model.guess(text)
-    if intent != "knowledge" and p >= model.threshold:
+    if intent != "knowledge" and p >= model.threshold and not (intent in _SERVICE_TOOLS and only_asks(text)):
         return Route(intent, arguments(intent, text))
     return found
 

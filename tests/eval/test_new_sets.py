@@ -34,16 +34,12 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-# Set 3 was asked for bigger, with every request intent well represented; sets 4 and 5 for many
-# questions *about* a service and requests made as questions. (Routing set 2 has been folded into
-# routing-training.jsonl: the rules were changed for what it showed.)
+# Set 5 was asked for a realistic mix with many questions *about* a service and requests made as
+# questions. (Routing sets 2, 3 and 4 have been folded into routing-training.jsonl: the router was
+# changed for what they showed.)
 @pytest.mark.parametrize(
     ("name", "least", "least_knowledge", "least_other"),
-    [
-        ("routing-evaluation-3.jsonl", 340, 170, 20),
-        ("routing-evaluation-4.jsonl", 320, 180, 18),
-        ("routing-evaluation-5.jsonl", 320, 180, 18),
-    ],
+    [("routing-evaluation-5.jsonl", 320, 180, 18)],
 )
 def test_routing_set_is_well_formed_and_new(name, least, least_knowledge, least_other):
     rows = _rows(name)

@@ -77,7 +77,7 @@ def test_the_evaluation_set_is_scored_only_once_it_is_written(tmp_path, monkeypa
         grid=(10.0,),
     )
     training = _jsonl(tmp_path / "train.jsonl", ROWS)
-    monkeypatch.setattr(routing, "EVALUATION", tmp_path / "routing-evaluation-3.jsonl")  # not written yet
+    monkeypatch.setattr(routing, "EVALUATION", tmp_path / "routing-evaluation-5.jsonl")  # not written yet
     assert set(run_routing_eval(model, training, routing.EVALUATION)["sets"]) == {"training"}
     assert set(run_routing_eval(model, training, None)["sets"]) == {"training"}
     _jsonl(routing.EVALUATION, ROWS)
