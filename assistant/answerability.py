@@ -62,7 +62,8 @@ ASPECTS = {
         "咋领", "怎么弄", "咋弄", "怎么参保", "如何参保", "怎么参加", "如何参加", "怎么查", "如何查", "咋查", "怎么预约", "如何预约",
     ),
     # what it is: 什么是免申即享 is not answered by 小微企业免申即享有什么条件
-    "含义": ("是什么", "什么是", "什么意思", "啥意思", "是啥", "是个啥", "咋理解", "怎么理解", "指什么", "代表"),
+    # (not 是什么时候, a time, nor 法定代表人, a person)
+    "含义": ("是什么(?!时候)", "什么是", "什么意思", "啥意思", "是啥(?!时候)", "是个啥", "咋理解", "怎么理解", "指什么", "代表(?!人)"),
     "隐私": ("泄露", "隐私", "信息安全"),
 }  # fmt: skip
 
@@ -136,9 +137,12 @@ def qualifiers_held(question: str, phrasings: str, reply: str) -> bool:
     return all(word in f"{phrasings} {reply}" for word in named) and all(g in question for g in GROUPS if g in phrasings)
 
 
+_ASPECT_PATTERNS = {name: re.compile("|".join(words)) for name, words in ASPECTS.items()}
+
+
 def aspects(text: str) -> set[str]:
-    """The aspects (see ASPECTS) a text asks or speaks about."""
-    return {name for name, words in ASPECTS.items() if any(w in text for w in words)}
+    """The aspects (see ASPECTS: words, a few with a lookahead) a text asks or speaks about."""
+    return {name for name, pattern in _ASPECT_PATTERNS.items() if pattern.search(text)}
 
 
 def actions(text: str) -> set[str]:

@@ -234,6 +234,7 @@ def test_aspects_say_what_about_an_item_is_asked():
     assert aspects("新生儿医保怎么参保") == {"办法"} == aspects("新生儿怎么参加医保")
     assert aspects("新生儿医保一年交多少钱") == {"费用"} and aspects("申请编号忘了怎么办？") == set()  # 怎么办: what now
     assert aspects("什么是免申即享") == {"含义"} and aspects("小微企业免申即享有什么条件") == {"条件"}
+    assert aspects("人工帮办的服务时间是什么时候？") == {"时间"} and aspects("法定代表人要到场吗") == set()
     assert aspects("我想开个小公司，要交些什么东西") == {"材料"} and aspects("礼拜六去办事大厅有人吗") == {"时间"}
     assert aspects("人工帮办的电话号码是多少") == {"电话"} and aspects("人工帮办怎么联系") == set()
 
