@@ -134,7 +134,8 @@ def qualifiers_held(question: str, phrasings: str, reply: str) -> bool:
     开办企业需要哪些材料."""
     named = [next(g for g in m.groups() if g) for m in _PLACE.finditer(question)] + [g for g in GROUPS if g in question]
     named += _LONG_NUMBER.findall(question)
-    return all(word in f"{phrasings} {reply}" for word in named) and all(g in question for g in GROUPS if g in phrasings)
+    entry = f"{phrasings} {reply}"
+    return all(word in entry for word in named) and all(g in question for g in GROUPS if g in phrasings)
 
 
 _ASPECT_PATTERNS = {name: re.compile("|".join(words)) for name, words in ASPECTS.items()}

@@ -405,13 +405,13 @@ class Engine:
         asked, acted = answerability.aspects(question), answerability.actions(question)
 
         def about_the_same(h: Hit) -> bool:
-            phrasings = _phrasings(h)
+            phrasings, answer = _phrasings(h), str(h.payload.get("answer") or "")
             return (
                 asked <= answerability.aspects(phrasings)
                 and answerability.aspects(str(h.payload.get("text") or "")) <= asked
                 and acted == answerability.actions(phrasings)
-                and answerability.things_held(self.kb.tokenizer, question, phrasings.lower(), str(h.payload.get("answer") or "").lower())
-                and answerability.qualifiers_held(question, phrasings, str(h.payload.get("answer") or ""))
+                and answerability.things_held(self.kb.tokenizer, question, phrasings.lower(), answer.lower())
+                and answerability.qualifiers_held(question, phrasings, answer)
             )
 
         found = [h for h in fused[:3] if h.payload.get("doc_type") == "qa"]

@@ -207,9 +207,9 @@ def rules(text: str) -> Route:
         return Route("handoff", {"reason": f"敏感话题：{topic.group(0)}"})
     about, only = asks_about(text), only_asks(text)
     for intent, pattern in _RULES:
-        # asking for a person is never a question, unless it asks about the service (人工帮办几点下班)
         if intent in _SERVICE_TOOLS and only:
             continue
+        # asking for a person is never a question, unless it asks about the service (人工帮办几点下班)
         if pattern.search(text) and not (asks_about(text, person=True) if intent == "handoff" else about):
             return Route(intent, arguments(intent, text))
     if APPLICATION_ID.search(text.upper()) and len(text) <= 30:  # a bare case number is a progress question
@@ -307,9 +307,10 @@ def route(text: str, classifier: Classifier | None = None) -> Route:
     if found.intent != "knowledge":
         # never overruled: a greeting, a person asked for in distress, a case number the citizen gave, or an
         # intent the classifier was not trained on (一件事, a material to draft, an address)
-        held = found.intent in ("greeting", *(i for i in INTENTS if i not in model.intents))
-        held = held or "reason" in found.arguments or APPLICATION_ID.search(text.upper())
-        if not held and not TRACKING_NO.search(text.upper()) and model.probabilities(text)["knowledge"] >= model.veto:
+        upper = text.upper()
+        held = found.intent == "greeting" or found.intent not in model.intents or "reason" in found.arguments
+        held = held or bool(APPLICATION_ID.search(upper) or TRACKING_NO.search(upper))
+        if not held and model.probabilities(text)["knowledge"] >= model.veto:
             return Route("knowledge")
         return found
     if asks_about(text) or asks_about(text, person=True):  # a question about a service stays one

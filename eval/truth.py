@@ -17,6 +17,7 @@ import json
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,17 @@ class LeftOut:
         return [h for h in hits if unit_key(h.payload) not in self.removed][:k]
 
 
+@contextmanager
+def left_out(kb, removed: set[str]):
+    """`kb` answers, for the duration, as if the `removed` units had never been published."""
+    retriever = kb.retriever
+    kb.retriever = LeftOut(retriever, removed)
+    try:
+        yield
+    finally:
+        kb.retriever = retriever
+
+
 def run_end_to_end(
     settings: Settings,
     questions: int,
@@ -226,19 +238,18 @@ def run_end_to_end(
     rows = []
     with Services(settings, collection=corpus_collection(corpus), embedder=embedder, llm=llm) as services:
         (ingest or ingest_quietly)(services, list(corpus))
-        engine, retriever = services.engine, services.kb.retriever
+        engine = services.engine
         with (running or (lambda _: nullcontext()))(services):
             for rec in chosen:
                 gold = gold_keys(rec)
                 removed = zlib.crc32(str(rec["id"]).encode()) % 2 == 1
-                services.kb.retriever = LeftOut(retriever, gold if removed else set())
                 started, first = time.perf_counter(), None
-                for kind, value in engine.stream(engine.create_session(channel="eval"), rec["question"]):
-                    if kind == "sentence" and first is None:
-                        first = (time.perf_counter() - started) * 1000
-                    if kind == "final":
-                        reply = value
-                services.kb.retriever = retriever
+                with left_out(services.kb, gold if removed else set()):
+                    for kind, value in engine.stream(engine.create_session(channel="eval"), rec["question"]):
+                        if kind == "sentence" and first is None:
+                            first = (time.perf_counter() - started) * 1000
+                        if kind == "final":
+                            reply = value
                 row = {
                     "id": rec["id"],
                     "question": rec["question"],

@@ -7,7 +7,8 @@ a close entry's reply anyway (高龄老人护理补贴怎么申请 → 高龄老
 (eval/data/README.md): verbatim-tuning.jsonl, on which the rule was chosen, and
 verbatim-evaluation.jsonl, written apart in citizens' own words and never used to tune. A row's
 `expect` is the entry that should be read out, or null when no official reply answers it; each
-paraphrase is also asked with its entry left out (the answer is then not in the knowledge base).
+paraphrase is also asked with its entry left out (eval.truth.left_out: the answer is then not in the
+knowledge base).
 The decision is the engine's own (Engine.triage), without the model — or, when `xiaobao serve` holds
 the data directory, the running service's (its hit test, GET /api/staff/search, as the local operator).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from xiaobao.eval.truth import LeftOut
+from xiaobao.eval.truth import left_out
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {
@@ -50,12 +51,8 @@ def leaving_out(engine) -> LeaveOut:
     decide = by_engine(engine)
 
     def decide_without(question: str, entry: str) -> tuple[str, str | None]:
-        retriever = engine.kb.retriever
-        engine.kb.retriever = LeftOut(retriever, {entry})
-        try:
+        with left_out(engine.kb, {entry}):
             return decide(question)
-        finally:
-            engine.kb.retriever = retriever
 
     return decide_without
 
