@@ -8,12 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import Editor, Local, ServicesDep, read_upload
+from xiaobao.api.deps import MAX_ROW_ID, Editor, Local, RowId, ServicesDep, read_upload
 from xiaobao.staff.editorial import FIELDS, parse_import
 from xiaobao.staff.jobs import JobBusy
 
-# a stored row id: a number no database column holds is a 422, not a 500 (the fuzzer sent 7×10^18)
-GapId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+GapId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 router = APIRouter(tags=["知识编辑"])
 
@@ -70,22 +69,22 @@ def create(services: ServicesDep, body: EntryIn, editor: Editor) -> dict:
 
 
 @router.get("/api/editor/entries/{entry_id}")
-def entry(services: ServicesDep, entry_id: int, editor: Editor) -> dict:
+def entry(services: ServicesDep, entry_id: RowId, editor: Editor) -> dict:
     return services.editorial.get(entry_id)
 
 
 @router.patch("/api/editor/entries/{entry_id}")
-def edit(services: ServicesDep, entry_id: int, body: EntryIn, editor: Editor) -> dict:
+def edit(services: ServicesDep, entry_id: RowId, body: EntryIn, editor: Editor) -> dict:
     return services.editorial.update(entry_id, body.fields(), editor.username)
 
 
 @router.post("/api/editor/entries/{entry_id}/publish")
-def publish(services: ServicesDep, entry_id: int, editor: Editor) -> dict:
+def publish(services: ServicesDep, entry_id: RowId, editor: Editor) -> dict:
     return services.editorial.publish(entry_id, editor.username)
 
 
 @router.post("/api/editor/entries/{entry_id}/retire")
-def retire(services: ServicesDep, entry_id: int, editor: Editor, body: RetireIn | None = None) -> dict:
+def retire(services: ServicesDep, entry_id: RowId, editor: Editor, body: RetireIn | None = None) -> dict:
     return services.editorial.retire(entry_id, editor.username, (body or RetireIn()).reason)
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from xiaobao.api.deps import Helper, Owned, ServicesDep
+from xiaobao.api.deps import MAX_ROW_ID, Helper, Owned, RowId, ServicesDep
 from xiaobao.api.sessions import sse
 from xiaobao.operations.metrics import handoff_stats
 from xiaobao.services import Services
@@ -67,22 +67,22 @@ def stats(services: ServicesDep, helper: Helper) -> dict:
 
 
 @router.post("/api/helpdesk/{handoff_id}/claim")
-def claim(services: ServicesDep, handoff_id: int, helper: Helper) -> dict:
+def claim(services: ServicesDep, handoff_id: RowId, helper: Helper) -> dict:
     return services.desk.claim(handoff_id, helper)
 
 
 @router.get("/api/helpdesk/{handoff_id}")
-def detail(services: ServicesDep, handoff_id: int, helper: Helper) -> dict:
+def detail(services: ServicesDep, handoff_id: RowId, helper: Helper) -> dict:
     return services.desk.detail(handoff_id, helper)
 
 
 @router.post("/api/helpdesk/{handoff_id}/reply")
-def reply(services: ServicesDep, handoff_id: int, body: ReplyIn, helper: Helper) -> dict:
+def reply(services: ServicesDep, handoff_id: RowId, body: ReplyIn, helper: Helper) -> dict:
     return services.desk.reply(handoff_id, helper, body.text)
 
 
 @router.post("/api/helpdesk/{handoff_id}/suggestion")
-def suggestion(services: ServicesDep, handoff_id: int, helper: Helper) -> dict:
+def suggestion(services: ServicesDep, handoff_id: RowId, helper: Helper) -> dict:
     """Xiaobao's draft answer to the citizen's last question (not sent)."""
     question = services.desk.detail(handoff_id, helper)["last_question"]
     if not question:
@@ -91,17 +91,17 @@ def suggestion(services: ServicesDep, handoff_id: int, helper: Helper) -> dict:
 
 
 @router.post("/api/helpdesk/{handoff_id}/transfer")
-def transfer(services: ServicesDep, handoff_id: int, body: TransferIn, helper: Helper) -> dict:
+def transfer(services: ServicesDep, handoff_id: RowId, body: TransferIn, helper: Helper) -> dict:
     return services.desk.transfer(handoff_id, helper, body.to)
 
 
 @router.post("/api/helpdesk/{handoff_id}/return")
-def give_back(services: ServicesDep, handoff_id: int, helper: Helper) -> dict:
+def give_back(services: ServicesDep, handoff_id: RowId, helper: Helper) -> dict:
     return services.desk.give_back(handoff_id, helper)
 
 
 @router.post("/api/helpdesk/{handoff_id}/close")
-def close(services: ServicesDep, handoff_id: int, body: CloseIn, helper: Helper) -> dict:
+def close(services: ServicesDep, handoff_id: RowId, body: CloseIn, helper: Helper) -> dict:
     return services.desk.close(handoff_id, helper, body.outcome, body.save_as_knowledge, body.question, body.answer)
 
 
@@ -125,7 +125,7 @@ def cancel(services: ServicesDep, session_id: Owned) -> dict:
 async def session_events(
     services: ServicesDep,
     session_id: Owned,
-    after: Annotated[int, Query(ge=0, description="只推送这条之后的消息（断线重连时填最后收到的 turn_id）。")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="只推送这条之后的消息（断线重连时填最后收到的 turn_id）。")] = 0,
 ) -> StreamingResponse:
     """Server-sent events for the citizen's page: "turn" for each new message (helper replies, notices,
     Xiaobao's answers) and "handoff" when the hand-off changes (the same object as GET …/handoff)."""

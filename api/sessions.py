@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import Owned, ServicesDep
+from xiaobao.api.deps import MAX_ROW_ID, Owned, RowId, ServicesDep
 from xiaobao.assistant.guard import MAX_CHARS
 
 router = APIRouter()
@@ -75,7 +75,7 @@ def session_status(services: ServicesDep, session_id: Owned) -> dict:
 def history(
     services: ServicesDep,
     session_id: Owned,
-    after: Annotated[int, Query(ge=0, description="只返回这条之后的消息（轮询用）。")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="只返回这条之后的消息（轮询用）。")] = 0,
 ) -> list[dict]:
     return services.engine.history(session_id, after)
 
@@ -95,7 +95,7 @@ def send(services: ServicesDep, session_id: Owned, body: Message) -> dict | Stre
 
 
 @router.post("/api/sessions/{session_id}/turns/{turn_id}/rating", status_code=204, tags=["评价"])
-def rate(services: ServicesDep, session_id: Owned, turn_id: int, body: RatingIn) -> None:
+def rate(services: ServicesDep, session_id: Owned, turn_id: RowId, body: RatingIn) -> None:
     services.engine.rate(turn_id, body.value, body.comment, session_id=session_id)
 
 

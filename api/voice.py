@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from xiaobao.api.deps import Owned, ServicesDep, read_upload
+from xiaobao.api.deps import Owned, RowId, ServicesDep, read_upload
 from xiaobao.api.sessions import sse
 from xiaobao.voice.speech import Speaker
 from xiaobao.voice.text import sentences
@@ -68,7 +68,7 @@ def current_audio(services: ServicesDep, session_id: Owned) -> StreamingResponse
 
 
 @router.get("/api/sessions/{session_id}/turns/{turn_id}/audio", response_class=StreamingResponse, responses=AUDIO_STREAM)
-def turn_audio(services: ServicesDep, session_id: Owned, turn_id: int) -> StreamingResponse:
+def turn_audio(services: ServicesDep, session_id: Owned, turn_id: RowId) -> StreamingResponse:
     """朗读本会话中已保存的一条答复（turn_id 取自提问接口 final 事件或历史消息）：逐句合成并推送。"""
     turns = services.engine.history(session_id, after=max(0, turn_id - 1))
     turn = next((t for t in turns if t["turn_id"] == turn_id and t["role"] == "assistant"), None)

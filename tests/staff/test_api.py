@@ -131,6 +131,8 @@ def test_bulk_import_and_document_upload(app, tmp_path):
     [
         ("post", "/api/helpdesk/999/claim", None, 404),
         ("get", "/api/editor/entries/999", None, 404),
+        ("get", "/api/editor/entries/126205522806600073216", None, 422),  # no column holds it (was a 500)
+        ("post", "/api/helpdesk/126205522806600073216/claim", None, 422),
         ("post", "/api/editor/entries", {"question": "", "answer": "x"}, 422),
         ("post", "/api/editor/entries", {"question": "q", "answer": "a", "effective_from": "tomorrow"}, 422),
         ("post", "/api/editor/entries", {"question": "q", "answer": "a", "gap_ids": [12345]}, 422),
