@@ -1027,6 +1027,46 @@ def eval_answerability(
         console.print(f"JSON 已写入 {json_out}")
 
 
+@eval_app.command("judge")
+def eval_judge(
+    ctx: typer.Context,
+    each: Annotated[int, typer.Option(min=10, help="训练部门抽取的问题数：答案在库、答案移出各这么多。")] = 120,
+    held_out_each: Annotated[int, typer.Option(min=0, help="留出部门抽取的问题数（各这么多；0：不评留出）。")] = 100,
+    write_model: Annotated[bool, typer.Option("--write-model", help="把拟合的复核规则写入软件包（assistant/judge.json）。")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="结果 JSON（旁边生成同名 .png 图）。")] = None,
+) -> None:
+    """拟合并评测大模型复核（资料是否回答这个问题）：用真实本地大模型，权重与阈值只在训练部门上选定，留出部门与只看 P 的决策对比。"""
+    from xiaobao.eval.answerability import CORPUS, QUERIES
+    from xiaobao.eval.judge import plot, run_judge_eval
+    from xiaobao.eval.judge import write_model as save
+    from xiaobao.eval.results import write
+
+    if not QUERIES.exists() or not CORPUS.exists():
+        raise fail(f"找不到数据：{QUERIES} / {CORPUS}（需要 ../shared/data）")
+    try:
+        with progress_bars() as progress:
+            task = progress.add_task("大模型复核", total=2 * (each + held_out_each))
+            fitted, result = run_judge_eval(
+                ctx.obj, each, held_out_each, model_running, ingest=run_ingest, on_case=lambda row: progress.advance(task)
+            )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    rule = f"logit(P) + {fitted.weight}·verdict ≥ {fitted.threshold}"
+    table = Table(title=f"大模型复核：{rule}（P 在 [{fitted.floor}, {fitted.sure}) 时询问）")
+    metrics = ["correct_when_present", "wrong_when_present", "refused_answerable", "false_answer_rate"]
+    for col in ("split", "rule", *metrics):
+        table.add_column(col)
+    for name, split in result["splits"].items():
+        for rule in ("p_alone", "with_judge"):
+            table.add_row(name, rule, *(str(split["measured"][rule][m]) for m in metrics))
+    console.print(table)
+    if write_model:
+        console.print(f"复核规则已写入 {save(fitted)}")
+    if json_out:
+        chart = write(result, json_out, plot)
+        console.print(f"JSON 已写入 {json_out}，图：{chart}")
+
+
 @eval_app.command("truth")
 def eval_truth(
     ctx: typer.Context,

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         description="P(passage answers the question) below which Xiaobao does not answer; unset: the model's own "
         "threshold, chosen on training data for ≤5% answers when the answer is not in the knowledge base.",
     )
+    answer_judge: bool = Field(
+        True,
+        description="Ask the LLM whether the best passage answers the question where its verdict decides (P(answers) in the judge's "
+        "band, assistant/judge.json); off, with answer_probability set, or with an LLM the judge was not fitted for: P alone decides.",
+    )
+    judge_model: Path | None = Field(
+        None, description="Judge JSON (`xiaobao eval judge --write-model`); unset: the one shipped in the package."
+    )
     # 0 by default: the model's own verbatim threshold was fitted on passages, not on Q&A phrasings, and
     # refused close paraphrases of published questions on the demo pack while no unrelated question
     # passed the phrasing rule without it (docs/EVALUATION.md)

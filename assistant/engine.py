@@ -13,7 +13,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xiaobao.assistant import answerability, citations, guard, quotes
+from xiaobao.assistant import answerability, citations, guard, judge, quotes
 from xiaobao.assistant.llm import LLM, LLMUnavailable, ModelBusy, SharedSlots, Slots
 from xiaobao.assistant.router import rewrite, route, rules
 from xiaobao.assistant.store import (
@@ -162,7 +162,8 @@ def passage_text(hit: Hit, limit: int) -> str:
 @dataclass
 class Assessment:
     """Triage's result: the candidates (re-ranked by P(answers) when a model decides), the decision,
-    the probabilities (empty on the cosine fallback) and the threshold they were held to."""
+    the probabilities (empty on the cosine fallback) and the threshold they were held to. The decision
+    is "verbatim", "generate", "refuse", or "judge": the model's verdict decides (judge.py)."""
 
     hits: list[Hit]
     decision: str
@@ -196,6 +197,9 @@ class Engine:
         self._system = load_prompt("answer_system")
         # the answer decision: a model fitted for this embedder, else the cosine fallback (see triage)
         self.answerability = answerability.load_model(settings.answerability_model, kb.embedder.model_id)
+        # the model's second opinion where P alone is unsure (judge.py); only with the threshold it was fitted with
+        asked = settings.answer_judge and settings.answer_probability is None
+        self.judge = judge.load(settings.judge_model, self.answerability, settings.llm_model) if asked else None
         self._user = load_prompt("answer_user")
 
     # sessions -------------------------------------------------------------------------------
@@ -427,7 +431,8 @@ class Engine:
                 return Assessment(ranked, "verbatim", [probs[id(h)] for h in ranked] if probs else [])
         if model is not None:
             threshold = s.answer_probability if s.answer_probability is not None else model.answer_threshold
-            decision = "generate" if hits and probs[id(hits[0])] >= threshold else "refuse"
+            best = probs[id(hits[0])] if hits else 0.0
+            decision = "judge" if self.judge and self.judge.asks(best) else "generate" if hits and best >= threshold else "refuse"
             return Assessment(hits, decision, [probs[id(h)] for h in hits], threshold)
         if not hits or max(_dense(h) for h in hits) < s.evidence_threshold:
             return Assessment(hits, "refuse")
@@ -458,6 +463,10 @@ class Engine:
             return Draft(NOT_AN_ORDER, "blocked", offer_human=True, trace=trace, checked={"injection": ordered})
         if decision == "verbatim":
             return Draft(hits[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [hits[0]], trace=trace)
+        if decision == "judge":
+            decision = self._judged(question, assessment, trace)
+            if decision == "refuse":
+                return Draft(NO_ANSWER, "refused", offer_human=True, gap="judged_unanswerable", trace=trace)
         if decision == "refuse":
             return Draft(NO_ANSWER, "refused", offer_human=True, gap="no_evidence", trace=trace)
 
@@ -517,6 +526,20 @@ class Engine:
             stats["dropped"] = checked.dropped
         cited = [evidence[n - 1] for n in checked.cited]
         return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats, usage=used)
+
+    def _judged(self, question: str, assessment: Assessment, trace: list[dict]) -> str:
+        """The judge's decision, "generate" or "refuse", its verdict kept in the trace; when the model
+        cannot be asked (busy, down) P alone decides, as without a judge."""
+        assert self.judge is not None and assessment.threshold is not None
+        p = assessment.probabilities[0]
+        passage = passage_text(assessment.hits[0], judge.PASSAGE_CHARS)
+        try:
+            with self.slots.hold():
+                said = judge.verdict(self.llm, self._system, self._user, question, passage)
+        except (ModelBusy, LLMUnavailable):
+            return "generate" if p >= assessment.threshold else "refuse"
+        trace[0]["verdict"] = round(said, 3)
+        return "generate" if self.judge.answers(p, said) else "refuse"
 
     def sure_enough(self, assessment: Assessment) -> bool:
         """Whether the best passage may be quoted although the model's sentences were all cut: P at the

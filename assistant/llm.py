@@ -33,6 +33,8 @@ class LLM(Protocol):
 
     def stream(self, messages: Sequence[dict], max_tokens: int, usage: dict | None = None) -> Iterator[str]: ...
 
+    def next_token_logprobs(self, messages: Sequence[dict], top: int) -> dict[str, float]: ...
+
 
 class OpenAICompatibleLLM:
     """Chat completions over HTTP. Temperature 0: answers about government services should not vary
@@ -99,6 +101,18 @@ class OpenAICompatibleLLM:
                         yield delta
         except (httpx.HTTPError, ValueError) as exc:
             raise LLMUnavailable(f"模型服务中断：{exc}") from exc
+
+    def next_token_logprobs(self, messages: Sequence[dict], top: int) -> dict[str, float]:
+        """The log-probabilities of the `top` likeliest first tokens of the reply (one token generated;
+        llama-cpp-python's server needs its default logits_all for this)."""
+        body = {**self._body(messages, 1, False), "logprobs": True, "top_logprobs": top}
+        try:
+            response = self._client.post("/chat/completions", json=body)
+            response.raise_for_status()
+            first = response.json()["choices"][0]["logprobs"]["content"][0]
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise LLMUnavailable(f"模型服务不可用：{exc}") from exc
+        return {t["token"]: float(t["logprob"]) for t in first.get("top_logprobs") or []}
 
     def healthy(self) -> bool:
         try:

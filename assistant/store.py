@@ -107,7 +107,7 @@ class KnowledgeGap(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id"))
     question: Mapped[str] = mapped_column(Text)
-    # no_evidence | unsupported_answer | answer_cut | low_confidence | rated_bad | helper_unresolved
+    # no_evidence | judged_unanswerable | unsupported_answer | answer_cut | low_confidence | rated_bad | helper_unresolved
     reason: Mapped[str] = mapped_column(String(40))
     trace: Mapped[dict] = mapped_column(JSON)  # what retrieval found, with scores
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | answered | dismissed

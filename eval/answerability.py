@@ -195,6 +195,18 @@ def department_folds(cases: Sequence[Case], min_size: int = 100) -> list[list[Ca
     return [*folds, small] if small else folds
 
 
+def left_out_departments(tokenizer, train: Sequence[Case], model: Model, c: float) -> list[tuple[list[Case], Model]]:
+    """Each department fold of `train` with a model fitted without it: the P a new department gets.
+    (With a single fold, `model` itself.)"""
+    folds = department_folds(train)
+    out = []
+    for fold in folds:
+        inside = {id(case) for case in fold}
+        rest = [case for case in train if id(case) not in inside]
+        out.append((fold, _fit_lr(tokenizer, rest, model.embedder, c) if rest and len(folds) > 1 else model))
+    return out
+
+
 def fit(tokenizer, cases: Sequence[Case], embedder: str, c: float = 1.0) -> Model:
     """Logistic regression on the training departments. The thresholds come from leave-one-department-out
     probabilities within them (a model fitted without a department, asked that department's questions
@@ -202,13 +214,8 @@ def fit(tokenizer, cases: Sequence[Case], embedder: str, c: float = 1.0) -> Mode
     held-out departments stay untouched."""
     train = [case for case in cases if not case.held_out]
     model = _fit_lr(tokenizer, train, embedder, c)
-    absent: list[float] = []
-    folds = department_folds(train)
-    for fold in folds:
-        inside = {id(case) for case in fold}
-        rest = [case for case in train if id(case) not in inside]
-        fold_model = _fit_lr(tokenizer, rest, embedder, c) if rest and len(folds) > 1 else model
-        absent += [best_probability(fold_model, tokenizer, case, removed=True)[0] for case in fold]
+    folds = left_out_departments(tokenizer, train, model, c)
+    absent = [best_probability(fold_model, tokenizer, case, removed=True)[0] for fold, fold_model in folds for case in fold]
     model.answer_threshold = round(threshold_for(absent, TARGET_FALSE_ANSWERS), 4)
     model.verbatim_threshold = round(max(model.answer_threshold, threshold_for(absent, TARGET_FALSE_VERBATIM)), 4)
     model.info = {

@@ -182,6 +182,8 @@ class ScriptedLLM:
         self.answers = list(answers or [])
         self.fail_after = fail_after
         self.calls: list[list[dict]] = []
+        self.verdicts: list[dict[str, float]] = []
+        self.judged: list[list[dict]] = []
 
     def _next(self, messages) -> str:
         self.calls.append(list(messages))
@@ -190,6 +192,12 @@ class ScriptedLLM:
 
     def complete(self, messages, max_tokens, json_schema=None):
         return Completion(self._next(messages), 0, 0, 0.0)
+
+    def next_token_logprobs(self, messages, top):
+        """The judge's question (assistant/judge.py): `verdicts` scripts the answers, as log-probabilities
+        of the first token; unscripted, the fake says 否, as its unscripted answer says it found nothing."""
+        self.judged.append(list(messages))
+        return dict(self.verdicts.pop(0) if self.verdicts else {"否": -0.1, "是": -2.4})
 
     def stream(self, messages, max_tokens, usage=None):
         text = self._next(messages)

