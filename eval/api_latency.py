@@ -22,13 +22,13 @@ def qa_phrasings(qa_file: Path) -> list[str]:
 
 def generated_questions(engine, guides_file: Path) -> list[str]:
     """Questions about the demo guides that retrieval finds evidence for but no official reply answers
-    (the model must write them)."""
+    (the model must write them; where P alone is unsure, after the judge's verdict)."""
     from xiaobao.assistant.router import route
 
     guides = [json.loads(line)["name"] for line in guides_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     asks = ("的受理条件有哪些", "在哪里办，几点上班", "办好要多久", "要交哪些材料，能不能网上交")
     candidates = (f"{g}{a}" for g in guides for a in asks)
-    return [q for q in candidates if route(q).intent == "knowledge" and engine.triage(q)[1] == "generate"]
+    return [q for q in candidates if route(q).intent == "knowledge" and engine.triage(q)[1] in ("generate", "judge")]
 
 
 def new_session(client: httpx.Client) -> tuple[str, dict]:
