@@ -25,7 +25,10 @@ def test_editor_saves_a_new_version_of_a_bundle(site, page, services, tmp_path: 
     assert services.bundles.get("retirement")[0].questions[2].text == "是否有外地社保缴费记录需要转入？"
 
     page.locator("#bundle-versions tr", has_text="retirement.json").get_by_role("button", name="查看").click()
-    page.wait_for_function("document.querySelector('#bundle-json').value.includes('外省市')", timeout=10_000)
+    # version 1 fully shown (its row marked as the one being viewed) before it is edited: version 2 also
+    # says 外省市 (in a material's name), and a late response would overwrite the edit
+    page.locator("#bundle-versions tr.active", has_text="retirement.json").wait_for(timeout=10_000)
+    assert "是否有外省市的养老保险缴费记录需要转入" in page.input_value("#bundle-json")
     page.fill("#bundle-json", "{ not json")
     page.click("#bundle-save")
     page.get_by_text("配置不是有效的 JSON").wait_for(timeout=10_000)
