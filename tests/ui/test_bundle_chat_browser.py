@@ -4,6 +4,8 @@ what is waived."""
 
 from pathlib import Path
 
+from tests.ui.test_materials_chat_browser import choose_identity
+
 BUNDLES = Path(__file__).resolve().parents[2] / "demo" / "bundles"
 
 
@@ -16,9 +18,7 @@ def say(page, text: str, expect: str) -> None:
 def test_a_citizen_walks_through_a_bundle_in_the_chat(services, services_data, site, page, tmp_path: Path):
     services.bundles.seed(BUNDLES)
     page.goto(site + "/", wait_until="domcontentloaded")
-    page.locator("#identity input").wait_for(timeout=30_000)
-    page.locator("#identity input").click()
-    page.get_by_role("option", name="张示例（个人，示例）").click()
+    choose_identity(page)
     say(page, "我要开饭店需要办哪些事", "您打算以什么形式经营？")
     say(page, "有限公司", "是否需要刻制公章？")
     say(page, "不需要", "是否需要申领发票？")

@@ -40,11 +40,17 @@ def shoot(page, tmp_path: Path, name: str) -> None:
 
 # The walk below takes the chat page itself or the widget's panel (its iframe's frame): both offer the
 # same locator, fill and click.
-def sign_in_as_sample_citizen(chat) -> None:
-    """Choose the sample citizen 张示例 as the chat's identity and wait for the greeting."""
+def choose_identity(chat, name: str = "张示例（个人，示例）") -> None:
+    """Choose a sample identity (the citizen 张示例 unless named) and wait until the page holds the new
+    session (the session it keeps in localStorage changed): the greeting alone is already there from the
+    anonymous session, and a switch that lands after the first message starts a fresh chat under it."""
     chat.locator("#identity input").wait_for(timeout=30_000)
+    chat.locator("#chat").get_by_text("您好，我是宝山区").first.wait_for(timeout=30_000)
+    chat.wait_for_function("localStorage.getItem('xiaobao-chat') !== null", timeout=30_000)
+    before = chat.evaluate("localStorage.getItem('xiaobao-chat')")
     chat.locator("#identity input").click()
-    chat.get_by_role("option", name="张示例（个人，示例）").click()
+    chat.get_by_role("option", name=name).click()
+    chat.wait_for_function("(before) => localStorage.getItem('xiaobao-chat') !== before", arg=before, timeout=30_000)
     chat.locator("#chat").get_by_text("您好，我是宝山区").first.wait_for(timeout=30_000)
 
 
@@ -72,7 +78,7 @@ def make_the_articles(chat) -> str:
 def test_a_citizen_goes_from_the_first_question_to_pre_reviewed_downloads(services, services_data, site, page, tmp_path):
     services.bundles.seed(BUNDLES)
     page.goto(site + "/", wait_until="domcontentloaded")
-    sign_in_as_sample_citizen(page)
+    choose_identity(page)
     plan = plan_a_company(page)
     shoot(page, tmp_path, "materials-plan")
     assert "· 公司章程（有限责任公司设立登记（一人有限责任公司）），小宝可以帮您生成" in plan

@@ -3,14 +3,14 @@ policies apply, upload materials for pre-review and read the result."""
 
 from pathlib import Path
 
+from tests.ui.test_materials_chat_browser import choose_identity
+
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 
 
 def test_policies_and_prereview_in_the_chat(services_data, site, page, tmp_path: Path):
     page.goto(site + "/", wait_until="domcontentloaded")
-    page.locator("#identity input").wait_for(timeout=30_000)
-    page.locator("#identity input").click()
-    page.get_by_role("option", name="上海示例科技有限公司（企业，示例）").click()
+    choose_identity(page, "上海示例科技有限公司（企业，示例）")
     page.fill("#question textarea", "我们企业能享受哪些政策")
     page.click("#send")
     page.get_by_text("可享受 2 项").wait_for(timeout=20_000)

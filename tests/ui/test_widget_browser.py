@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.test_materials import BUNDLES
 from tests.assistant.test_llm_server import free_port
-from tests.ui.test_materials_chat_browser import make_the_articles, plan_a_company, sign_in_as_sample_citizen
+from tests.ui.test_materials_chat_browser import choose_identity, make_the_articles, plan_a_company
 
 PORTAL = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -72,7 +72,7 @@ def test_a_citizen_downloads_a_generated_material_from_the_panel(services, servi
     services.bundles.seed(BUNDLES)
     page = browser.new_page(viewport={"width": 390, "height": 844})
     chat, errors = open_panel(page, portal)
-    sign_in_as_sample_citizen(chat)
+    choose_identity(chat)
     plan_a_company(chat)
     shown = make_the_articles(chat)
     block = shown[shown.rindex("《公司章程》下载") :].split("\n")[1:3]
