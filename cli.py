@@ -1057,8 +1057,8 @@ def eval_judge(
     for col in ("split", "rule", *metrics):
         table.add_column(col)
     for name, split in result["splits"].items():
-        for rule in ("p_alone", "with_judge"):
-            table.add_row(name, rule, *(str(split["measured"][rule][m]) for m in metrics))
+        for decided_by in ("p_alone", "with_judge"):
+            table.add_row(name, decided_by, *(str(split["measured"][decided_by][m]) for m in metrics))
     console.print(table)
     if write_model:
         console.print(f"复核规则已写入 {save(fitted)}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from xiaobao.assistant.answerability import Model
@@ -80,15 +80,7 @@ class Judge:
         return logit(p) + self.weight * verdict >= self.threshold
 
     def to_dict(self) -> dict:
-        return {
-            "weight": self.weight,
-            "threshold": self.threshold,
-            "floor": self.floor,
-            "sure": self.sure,
-            "llm": self.llm,
-            "answerability": self.answerability,
-            "info": self.info,
-        }
+        return asdict(self)
 
 
 def load(path: Path | None, model: Model | None, llm_model: str) -> Judge | None:
@@ -98,5 +90,5 @@ def load(path: Path | None, model: Model | None, llm_model: str) -> Judge | None
     if model is None or not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    judge = Judge(**{k: data[k] for k in ("weight", "threshold", "floor", "sure", "llm", "answerability")}, info=data.get("info") or {})
+    judge = Judge(**data)
     return judge if judge.llm == llm_model and judge.answerability == fingerprint(model) else None

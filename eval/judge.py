@@ -3,9 +3,9 @@
 The cases are `eval answerability`'s (bj-faq-dev, half asked with the gold answer left out, split by
 department). For a fixed sample of training-department questions, the best candidate by P(answers)
 is put to the model as the engine puts it, and its verdict kept; P there comes from the answerability
-model fitted without the question's department, as for the answer threshold. The weight (from a small grid) and
-the threshold are chosen for the most correct answers with at most 5 % of left-out questions
-answered, on training questions only; `floor` is the P below which even the highest verdict seen
+model fitted without the question's department, as for the answer threshold. The weight (from a
+small grid) and the threshold are chosen for the most correct answers with at most 5 % of left-out
+questions answered, on training questions only; `floor` is the P below which even the highest verdict seen
 cannot reach the threshold. The held-out departments' sample is scored once with the fitted rule,
 beside P alone (the answerability model's own threshold) on the same questions.
 """
