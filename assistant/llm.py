@@ -78,11 +78,8 @@ class OpenAICompatibleLLM:
         usage = data.get("usage") or {}
         return Completion(text, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.perf_counter() - started)
 
-    def stream(self, messages: Sequence[dict], max_tokens: int, usage: dict | None = None) -> Iterator[str]:
-        """Text deltas as the model produces them (server-sent events, `data: [DONE]` ends). Where the
-        server reports token usage (OpenAI, vLLM, llama.cpp's own server; llama-cpp-python's does not
-        when streaming) it is written into `usage`."""
-        body = {**self._body(messages, max_tokens, True), "stream_options": {"include_usage": True}}
+    def _events(self, body: dict) -> Iterator[dict]:
+        """The server-sent events of a streamed request, parsed, until `data: [DONE]`."""
         try:
             with self._client.stream("POST", "/chat/completions", json=body) as response:
                 response.raise_for_status()
@@ -92,27 +89,36 @@ class OpenAICompatibleLLM:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         return
-                    data = json.loads(payload)
-                    if usage is not None and data.get("usage"):
-                        usage.update(data["usage"])
-                    choices = data.get("choices") or [{}]
-                    delta = (choices[0].get("delta") or {}).get("content")
-                    if delta:
-                        yield delta
+                    yield json.loads(payload)
         except (httpx.HTTPError, ValueError) as exc:
             raise LLMUnavailable(f"模型服务中断：{exc}") from exc
 
+    def stream(self, messages: Sequence[dict], max_tokens: int, usage: dict | None = None) -> Iterator[str]:
+        """Text deltas as the model produces them. Where the server reports token usage (OpenAI, vLLM,
+        llama.cpp's own server; llama-cpp-python's does not when streaming) it is written into `usage`."""
+        body = {**self._body(messages, max_tokens, True), "stream_options": {"include_usage": True}}
+        for data in self._events(body):
+            if usage is not None and data.get("usage"):
+                usage.update(data["usage"])
+            choices = data.get("choices") or [{}]
+            delta = (choices[0].get("delta") or {}).get("content")
+            if delta:
+                yield delta
+
     def next_token_logprobs(self, messages: Sequence[dict], top: int) -> dict[str, float]:
-        """The log-probabilities of the `top` likeliest first tokens of the reply (one token generated;
-        llama-cpp-python's server needs its default logits_all for this)."""
-        body = {**self._body(messages, 1, False), "logprobs": True, "top_logprobs": top}
+        """The log-probabilities of the `top` likeliest first tokens of the reply (one token generated).
+        Streamed on purpose: for a plain request llama-cpp-python's server (which needs its default
+        logits_all for this) takes the log-softmax of every prompt token's logits, ~1 s on 2 cores;
+        streamed, only of the one token it reports."""
+        body = {**self._body(messages, 1, True), "logprobs": True, "top_logprobs": top}
         try:
-            response = self._client.post("/chat/completions", json=body)
-            response.raise_for_status()
-            first = response.json()["choices"][0]["logprobs"]["content"][0]
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            for data in self._events(body):
+                content = ((data.get("choices") or [{}])[0].get("logprobs") or {}).get("content")
+                if content:
+                    return {t["token"]: float(t["logprob"]) for t in content[0].get("top_logprobs") or []}
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise LLMUnavailable(f"模型服务不可用：{exc}") from exc
-        return {t["token"]: float(t["logprob"]) for t in first.get("top_logprobs") or []}
+        raise LLMUnavailable("模型服务没有返回 logprobs")
 
     def healthy(self) -> bool:
         try:

@@ -59,3 +59,33 @@ def test_connection_refused_is_unavailable():
     with pytest.raises(LLMUnavailable):
         list(llm.stream([{"role": "user", "content": "x"}], 4))
     assert llm.healthy() is False
+
+
+def sse(*events) -> str:
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+
+
+def test_next_token_logprobs_reads_the_first_streamed_token():
+    seen = {}
+    top = [{"token": "是", "logprob": -0.1}, {"token": "否", "logprob": -2.5}]
+    body = sse(
+        {"choices": [{"delta": {"role": "assistant"}, "logprobs": None}]},
+        {"choices": [{"delta": {"content": "是"}, "logprobs": {"content": [{"token": "是", "logprob": -0.1, "top_logprobs": top}]}}]},
+    )
+
+    def handler(request):
+        seen["body"] = json.loads(request.content)
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    assert client(handler).next_token_logprobs([{"role": "user", "content": "是吗"}], 20) == {"是": -0.1, "否": -2.5}
+    assert {k: seen["body"][k] for k in ("stream", "max_tokens", "logprobs", "top_logprobs")} == {
+        "stream": True, "max_tokens": 1, "logprobs": True, "top_logprobs": 20,
+    }  # fmt: skip
+
+
+def test_a_stream_without_logprobs_is_unavailable():
+    def handler(request):
+        return httpx.Response(200, text=sse({"choices": [{"delta": {"content": "是"}}]}), headers={"content-type": "text/event-stream"})
+
+    with pytest.raises(LLMUnavailable):
+        client(handler).next_token_logprobs([{"role": "user", "content": "是吗"}], 20)
