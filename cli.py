@@ -258,6 +258,7 @@ def serve(
                 console.print("还没有工作人员账号，可用 [bold]xiaobao users add 用户名 --role admin[/bold] 创建。")
             mask_logs()
             services.engine.triage("政务服务中心办公时间")  # loads the word segmenter (1.4 s) and the rest before the first citizen
+            threading.Thread(target=services.engine.warm_model, name="xiaobao-warm-model", daemon=True).start()
             if services.settings.voice:  # official replies' audio made ahead, at the lowest priority, progress in the log
                 rehearse_in_background(lambda replies: speak_ahead(services.settings, replies, stop_rehearsal), services.kb, stop_rehearsal)
             # X-Forwarded-For is believed only from XIAOBAO_TRUSTED_PROXIES, by the app itself (api/middleware.py)

@@ -240,6 +240,7 @@ def run_end_to_end(
         (ingest or ingest_quietly)(services, list(corpus))
         engine = services.engine
         with (running or (lambda _: nullcontext()))(services):
+            engine.warm_model()  # as `serve` does at start: times are those of a running service
             for rec in chosen:
                 gold = gold_keys(rec)
                 removed = zlib.crc32(str(rec["id"]).encode()) % 2 == 1

@@ -5,7 +5,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import citing
 from xiaobao.assistant.engine import LABEL_AI, LABEL_OFFICIAL, SessionNotFound
 from xiaobao.assistant.guard import BadMessage
+from xiaobao.assistant.llm import LLMUnavailable
 from xiaobao.assistant.store import Citation, Handoff, KnowledgeGap, Turn
+from xiaobao.prompts import load as load_prompt
 from xiaobao.services import Services
 
 
@@ -223,3 +225,15 @@ def test_a_quote_is_the_passage_sentences_that_answer_the_question():
     text = quote(Tokenizer(), "新生儿医保怎么参保", passage)
     assert text.startswith("新生儿出生后") and "一网通办" in text and len(text) <= QUOTE_CHARS
     assert quote(Tokenizer(), "新生儿医保怎么参保", "短的原文。") == "短的原文。"  # a short passage is quoted whole
+
+
+def test_warming_the_model_sends_the_answer_prompts_opening_and_is_quiet_when_the_model_is_down(engine, llm, monkeypatch):
+    engine.warm_model()
+    (opening,) = llm.calls
+    assert opening[0]["content"] == load_prompt("answer_system") and opening[1]["content"].startswith("【资料】")
+
+    def down(*args, **kwargs):
+        raise LLMUnavailable("refused")
+
+    monkeypatch.setattr(llm, "complete", down)
+    engine.warm_model()  # no exception: a service starts without its model
