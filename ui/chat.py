@@ -350,6 +350,11 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
             pages[request.session_hash] = session_id
             return session_id, stored, *view(session_id)
 
+        def typing(allowed: bool):
+            """The question box and its button, open or closed: closed while an identity switch runs,
+            so a question typed meanwhile is not sent to the session being replaced."""
+            return gr.update(interactive=allowed), gr.update(interactive=allowed)
+
         def leave(request: gr.Request) -> None:
             pages.pop(request.session_hash, None)  # ends the page's push loop
 
@@ -360,7 +365,9 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
         human.click(handoff, [session], shown)
         cancel.click(stop_waiting, [session], shown)
         check.click(prereview, [item_choice, uploads, session], [*shown, uploads])
-        switched = identity.input(switch, [identity], [session, saved, *shown])
+        locked = identity.input(lambda: typing(False), None, [box, send], queue=False, show_progress="hidden")
+        switched = locked.then(switch, [identity], [session, saved, *shown])
+        switched.then(lambda: typing(True), None, [box, send], queue=False, show_progress="hidden")
         if face is not None:  # the avatar speaks for the page's session
             for event in (loaded, switched):
                 event.then(avatar.credentials, [saved], [face], show_progress="hidden")

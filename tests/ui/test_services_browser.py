@@ -1,6 +1,7 @@
 """The service tools in the chat page, in a real Chromium: pick a sample identity, ask which
 policies apply, upload materials for pre-review and read the result."""
 
+import time
 from pathlib import Path
 
 from tests.ui.test_materials_chat_browser import choose_identity
@@ -45,3 +46,22 @@ def test_report_a_matter_from_the_chat_page(site, page, services):
     page.fill("#question textarea", number)
     page.click("#send")
     page.get_by_text("当前状态：已受理").wait_for(timeout=15_000)
+
+
+def test_a_question_sent_at_once_after_choosing_an_identity_is_asked_as_that_identity(services_data, site, page, engine, monkeypatch):
+    """The question box is closed while the identity switch runs (ui/chat.py `typing`): a question
+    typed at once waits for the new session instead of going to the one being replaced. The switch
+    is made slow here, as it is on a loaded server."""
+    page.goto(site + "/", wait_until="domcontentloaded")
+    page.locator("#identity input").wait_for(timeout=30_000)
+    page.wait_for_function("localStorage.getItem('xiaobao-chat') !== null", timeout=30_000)
+    create = engine.create_session
+    monkeypatch.setattr(engine, "create_session", lambda **kwargs: time.sleep(2) or create(**kwargs))
+    page.locator("#identity input").click()
+    page.get_by_role("option", name="上海示例科技有限公司（企业，示例）").click()
+    page.fill("#question textarea", "我们企业能享受哪些政策")  # no wait: Playwright types as soon as the box takes text
+    page.click("#send")
+    page.get_by_text("可享受 2 项").wait_for(timeout=20_000)
+    page.wait_for_timeout(1000)  # a late switch would replace the chat now
+    chat = page.locator("#chat").inner_text()
+    assert "我们企业能享受哪些政策" in chat and "可享受 2 项" in chat
