@@ -650,6 +650,7 @@ def eval_api(
         if stream:
             with model_running(services):
                 questions = generated_questions(services.engine, DEMO_KNOWLEDGE / "guides.jsonl")[:stream]
+                services.engine.warm_model()  # as `serve` does at start
                 result["streamed"] = measure_stream(app_, questions, port + 1)
     console.print_json(data=result)
     keep(settings, "api", result, json_out)
