@@ -72,9 +72,11 @@ def current_revision(conn: Connection) -> str | None:
 @contextmanager
 def _one_at_a_time(db_engine: Engine):
     """A lock held while migrating: PostgreSQL's advisory lock (on a connection of its own); for SQLite
-    an flock on the database file (SQLite's own locks are fcntl locks, which an flock does not touch),
-    taken before the first connection, whose switch to WAL needs the file to itself — workers
-    connecting at once to a new file got "database is locked" there."""
+    an flock on a file beside the database, taken before the first connection, whose switch to WAL
+    needs the file to itself — workers connecting at once to a new file got "database is locked"
+    there. Never on the database file itself: closing any descriptor of it drops every POSIX lock the
+    process holds on it, SQLite's included, and another process closing the database then deletes
+    the WAL index from under this one ("disk I/O error" on every later query)."""
     if db_engine.dialect.name == "postgresql":
         with db_engine.connect() as lock:
             lock.execute(text("SELECT pg_advisory_lock(7150001)"))  # any constant: Xiaobao's migration lock
@@ -83,7 +85,7 @@ def _one_at_a_time(db_engine: Engine):
             finally:
                 lock.execute(text("SELECT pg_advisory_unlock(7150001)"))
     elif db_engine.dialect.name == "sqlite" and (database := db_engine.url.database):
-        with open(database, "ab") as lock:
+        with open(f"{database}.lock", "ab") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
     else:
