@@ -50,11 +50,22 @@ def search(
     _tester: Tester,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     k: Annotated[int, Query(ge=1, le=30)] = 10,
+    ask_model: bool = True,
 ) -> dict:
-    """Hit testing: what Xiaobao retrieves for a question, with scores, and what it would do."""
-    hits, decision = services.engine.triage(q)
+    """Hit testing: what Xiaobao retrieves for a question, with scores, and what it would do: where
+    the decision is the model's ("judge"), the model is asked, as for a citizen, and its verdict shown
+    (`judged`; its decision is P alone's, verdict null, when the model is busy or down).
+    `ask_model=false`: the decision before the model, without its ~1.5 s (xiaobao eval verbatim)."""
+    assessment = services.engine.assess(q)
+    hits = assessment.hits
+    judged = None
+    if assessment.decision == "judge" and ask_model:
+        decision, verdict = services.engine.judged(q, assessment)
+        judged = {"decision": decision, "verdict": None if verdict is None else round(verdict, 3)}
     return {
-        "decision": decision,
+        "decision": assessment.decision,
+        "probability": round(assessment.probabilities[0], 4) if assessment.probabilities else None,
+        "judged": judged,
         "hits": [
             {
                 "citation": h.citation,

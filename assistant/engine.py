@@ -476,7 +476,9 @@ class Engine:
         if decision == "verbatim":
             return Draft(hits[0].payload["answer"], "verbatim", LABEL_OFFICIAL, [hits[0]], trace=trace)
         if decision == "judge":
-            decision = self._judged(question, assessment, trace)
+            decision, said = self.judged(question, assessment)
+            if said is not None:
+                trace[0]["verdict"] = round(said, 3)
             if decision == "refuse":
                 return Draft(NO_ANSWER, "refused", offer_human=True, gap="judged_unanswerable", trace=trace)
         if decision == "refuse":
@@ -539,9 +541,9 @@ class Engine:
         cited = [evidence[n - 1] for n in checked.cited]
         return Draft(checked.text, "generated", LABEL_AI, cited, gap=gap, trace=trace, checked=stats, usage=used)
 
-    def _judged(self, question: str, assessment: Assessment, trace: list[dict]) -> str:
-        """The judge's decision, "generate" or "refuse", its verdict kept in the trace; when the model
-        cannot be asked (busy, down) P alone decides, as without a judge."""
+    def judged(self, question: str, assessment: Assessment) -> tuple[str, float | None]:
+        """The judge's decision on a "judge" assessment, "generate" or "refuse", and the model's
+        verdict; when the model cannot be asked (busy, down) P alone decides and the verdict is None."""
         assert self.judge is not None and assessment.threshold is not None
         p = assessment.probabilities[0]
         passage = passage_text(assessment.hits[0], judge.PASSAGE_CHARS)
@@ -549,9 +551,8 @@ class Engine:
             with self.slots.hold():
                 said = judge.verdict(self.llm, self._system, self._user, question, passage)
         except (ModelBusy, LLMUnavailable):
-            return "generate" if p >= assessment.threshold else "refuse"
-        trace[0]["verdict"] = round(said, 3)
-        return "generate" if self.judge.answers(p, said) else "refuse"
+            return ("generate" if p >= assessment.threshold else "refuse"), None
+        return ("generate" if self.judge.answers(p, said) else "refuse"), said
 
     def sure_enough(self, assessment: Assessment) -> bool:
         """Whether the best passage may be quoted although the model's sentences were all cut: P at the

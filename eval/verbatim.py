@@ -59,7 +59,7 @@ def leaving_out(engine) -> LeaveOut:
 
 def by_service(http: httpx.Client) -> Decide:
     def decide(question: str) -> tuple[str, str | None]:
-        found = http.get("/api/staff/search", params={"q": question, "k": 1}).raise_for_status().json()
+        found = http.get("/api/staff/search", params={"q": question, "k": 1, "ask_model": "false"}).raise_for_status().json()
         return found["decision"], str(found["hits"][0]["doc_id"]) if found["decision"] == "verbatim" and found["hits"] else None
 
     return decide

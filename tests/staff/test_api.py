@@ -3,6 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from xiaobao.assistant.llm import LLMUnavailable
 from xiaobao.server import create_app
 
 
@@ -147,3 +148,31 @@ def test_bad_staff_requests_get_4xx(app, method, url, body, status):
     response = getattr(admin, method)(url, **({"json": body} if body is not None else {}))
     assert response.status_code == status, response.text
     assert "detail" in response.json()
+
+
+def test_the_hit_test_asks_the_model_where_its_verdict_decides(app, engine, llm, monkeypatch):
+    """An editor sees what a citizen would get: where P alone is unsure the model is asked, and its
+    verdict and the resulting decision are shown; no answer is written."""
+    from tests.assistant.test_judge import NO, QUESTION, YES, _topic_model, a_judge
+
+    engine.answerability = _topic_model()
+    engine.judge = a_judge(engine.answerability, sure=0.999)
+    editor = login(app, "zhang")
+    llm.verdicts = [YES, NO]
+    said_yes, said_no = (editor.get("/api/staff/search", params={"q": QUESTION}).json() for _ in range(2))
+    assert said_yes["decision"] == "judge" and 0 < said_yes["probability"] < 1
+    assert said_yes["judged"] == {"decision": "generate", "verdict": 2.95}
+    assert said_no["judged"] == {"decision": "refuse", "verdict": -2.95}
+    assert len(llm.judged) == 2 and llm.calls == []
+    unjudged = editor.get("/api/staff/search", params={"q": QUESTION, "ask_model": "false"}).json()
+    assert unjudged["decision"] == "judge" and unjudged["judged"] is None and len(llm.judged) == 2
+
+    plain = editor.get("/api/staff/search", params={"q": "政务服务中心几点上班？"}).json()
+    assert plain["decision"] == "verbatim" and plain["judged"] is None
+
+    def down(messages, top):
+        raise LLMUnavailable("connection refused")
+
+    monkeypatch.setattr(llm, "next_token_logprobs", down)
+    unasked = editor.get("/api/staff/search", params={"q": QUESTION}).json()["judged"]
+    assert unasked == {"decision": "generate", "verdict": None}  # P alone, as for a citizen: P ≥ the answer threshold
