@@ -1,7 +1,8 @@
 """Ingest and evaluate while the service runs: the embedded index admits one process, so `xiaobao
 ingest` and `xiaobao eval verbatim` on the data directory of a running `xiaobao serve` go through the
 service (ingest as a background job with progress; both authorised by the token the service left in
-its data directory); other commands say what to do."""
+its data directory); other commands say what to do. A command that opens the database itself (`xiaobao
+users add`) leaves the service's database working."""
 
 import json
 import signal
@@ -96,6 +97,19 @@ def test_xiaobao_ingest_while_xiaobao_serve_runs(tmp_path):
         assert (
             "通过服务评测" in evaluated.stdout and json.loads((tmp_path / "v.json").read_text())["sets"]["evaluation"]["paraphrases"] >= 20
         )
+        # a staff account added beside the service: the service's database keeps working (db.py's lock)
+        added = subprocess.run(
+            [XIAOBAO, "--data-dir", str(data), "users", "add", "bianji", "--role", "editor", "--name", "编辑", "--password", "password-1"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert (data / "xiaobao.db-shm").exists()  # not deleted from under the service by the command's exit
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as editor:
+            assert editor.post("/api/staff/login", json={"username": "bianji", "password": "password-1"}).status_code == 200
+            assert editor.get("/api/editor/gaps").status_code == 200
+            assert editor.get("/api/staff/search", params={"q": "新生儿落户去哪里办？"}).json()["decision"] == "verbatim"
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(180)  # a graceful stop: the schedule, the index and the database closed
