@@ -32,6 +32,10 @@ def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx:
         "--n_ctx", str(ctx),
         "--n_threads", str(threads),
         "--n_threads_batch", str(threads),
+        # the server answers one request at a time; by default a request arriving meanwhile ends the
+        # one being streamed ([DONE] after its next chunk): a citizen's answer cut mid-sentence, or a
+        # judgment with no verdict. Xiaobao's own line (Slots) decides who waits.
+        "--interrupt_requests", "False",
     ]  # fmt: skip
 
 

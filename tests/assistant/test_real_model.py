@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -61,6 +62,27 @@ class KilledMidAnswer:
             if i == 0:
                 os.kill(self.pid, signal.SIGKILL)
             yield token
+
+
+def test_a_request_arriving_while_an_answer_streams_waits_instead_of_cutting_it(model_server):
+    """llama-cpp-python's server ends a stream when another request arrives, unless told not to
+    (llm_server.llama_cpp_command): the answer must run to its end, the judgment after it."""
+    llm = OpenAICompatibleLLM(model_server.base_url, "qwen")
+    deltas: list[str] = []
+    started = threading.Event()
+
+    def answer() -> None:
+        for delta in llm.stream([{"role": "user", "content": "请用三百字介绍上海。"}], 60):
+            deltas.append(delta)
+            started.set()
+
+    streaming = threading.Thread(target=answer)
+    streaming.start()
+    assert started.wait(120)
+    verdict = llm.next_token_logprobs([{"role": "user", "content": "只回答是或否：天是蓝的吗？"}], 5)
+    streaming.join(120)
+    assert len(deltas) >= 40  # 60 tokens asked for; cut, it stopped a chunk after the other request came
+    assert "是" in verdict
 
 
 def test_killing_the_model_server_mid_answer(engine, model_server):
