@@ -123,6 +123,8 @@ class OpenAICompatibleLLM:
     def healthy(self) -> bool:
         try:
             return self._client.get("/models", timeout=2.0).status_code == 200
+        except httpx.ReadTimeout:
+            return True  # connected, busy answering: llama.cpp's server serves one request at a time, /models too
         except httpx.HTTPError:
             return False
 

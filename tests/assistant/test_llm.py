@@ -89,3 +89,11 @@ def test_a_stream_without_logprobs_is_unavailable():
 
     with pytest.raises(LLMUnavailable):
         client(handler).next_token_logprobs([{"role": "user", "content": "是吗"}], 20)
+
+
+@pytest.mark.parametrize(("failure", "healthy"), [(httpx.ReadTimeout("busy"), True), (httpx.ConnectError("refused"), False)])
+def test_a_busy_model_server_is_healthy_an_unreachable_one_is_not(failure, healthy):
+    def handler(request):
+        raise failure
+
+    assert client(handler).healthy() is healthy
