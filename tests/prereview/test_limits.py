@@ -4,7 +4,6 @@ queue is full."""
 import io
 import os
 import threading
-import time
 import zipfile
 
 import pytest
@@ -36,10 +35,8 @@ def test_a_huge_image_is_refused_from_its_header_without_decoding(monkeypatch):
     data = png(12000, 12000)
     assert len(data) < 200_000  # small on the wire, 432 MB once decoded as RGB
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("the pixels were decoded"))
-    started = time.perf_counter()
     with pytest.raises(Unreadable, match=r"图片尺寸过大（12000×12000 像素，上限 40 百万像素）"):
-        extract("营业执照.png", data, NoOcr())
-    assert time.perf_counter() - started < 1
+        extract("营业执照.png", data, NoOcr())  # decoding would have failed the test: no timing needed
 
 
 def test_large_images_are_scaled_down_before_ocr():
