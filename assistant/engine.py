@@ -379,12 +379,18 @@ class Engine:
         prompt's prefix, so the first citizen after a start does not pay for the system prompt and the
         weights' first read from disk (measured: 9.0 s → 5.0 s for the first answer). Quietly nothing when the
         model is busy or down."""
-        opening = [{"role": "system", "content": self._system}, {"role": "user", "content": self._user.format(passages="", question="")}]
         try:
             with self.slots.hold():
-                self.llm.complete(opening, max_tokens=1)
+                self.llm.complete(self._prompt("", ""), max_tokens=1)
         except (ModelBusy, LLMUnavailable):
             pass
+
+    def _prompt(self, numbered: str, question: str) -> list[dict]:
+        """The answer prompt: the system prompt first, a fixed prefix the server's prompt cache reuses."""
+        return [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": self._user.format(passages=numbered, question=question)},
+        ]
 
     def triage(self, question: str) -> tuple[list[Hit], str]:
         """What retrieval finds for a question and what Xiaobao would do with it — "verbatim" (the first
@@ -490,10 +496,7 @@ class Engine:
         yield "sources", [{"number": i, "citation": cited_as(*pair)} for i, pair in enumerate(named, start=1)]
         passages = [passage_text(h, s.answer_passage_chars) for h in evidence]
         numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
-        messages = [
-            {"role": "system", "content": self._system},  # a fixed prefix: the server's prompt cache reuses it
-            {"role": "user", "content": self._user.format(passages=numbered, question=question)},
-        ]
+        messages = self._prompt(numbered, question)
         checked = citations.CheckedStream(passages, self.kb.tokenizer, refuse=self.content.find)
         tokens, usage = 0, {}
         try:
