@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 AUDIO_STREAM = {
     200: {
         "content": {"text/event-stream": {}},
-        "description": "服务器推送事件（SSE）：每句一个 audio 事件 {text：这句的原文（字幕）, wav：这句的 24 kHz 单声道 WAV（base64）}，"
+        "description": "服务器推送事件（SSE）：每句一个 audio 事件 {text：这句的字幕（原文，去掉引用标记 [1]）, "
+        "wav：这句的 24 kHz 单声道 WAV（base64）}，"
         "按顺序、每句一合成好就发出；最后 end 事件。合成失败时发 error 事件 {detail} 并结束。",
     }
 }

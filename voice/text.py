@@ -1,7 +1,9 @@
 """Written Chinese as it is read aloud, before grapheme-to-phoneme conversion: dates, times, amounts,
 percentages and ranges as words; ID-like digit strings (phone numbers, hotlines, ID and tracking
-numbers) digit by digit, as a clerk reads them; 《》 titles and citation marks without their brackets.
-Then the text is cut into sentences, each synthesised (and sent) on its own so speech starts early."""
+numbers) digit by digit, as a clerk reads them; 《》 titles without their brackets, citation marks not at all.
+Then the text is cut into sentences, each synthesised (and sent) on its own so speech starts early;
+a sentence is also the avatar's caption, so citation marks ([1]) are dropped there: the chat page
+shows the sources, a subtitle that reads "[1]" says nothing."""
 
 from __future__ import annotations
 
@@ -49,9 +51,11 @@ def _time(match: re.Match) -> str:
     return words
 
 
+CITATION = re.compile(r"\[\d+\]")
 RULES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"https?://\S+|www\.\S+"), "页面上的网址"),  # a URL is not read out; the caption shows it
-    (re.compile(r"\[\d+\]|[《》〈〉「」『』【】]"), ""),  # citation marks and title brackets
+    (CITATION, ""),
+    (re.compile(r"[《》〈〉「」『』【】]"), ""),  # title brackets
     # dates: 2024年3月5日, 2024-03-05, 2024/3/5, 3月5日, 2024年
     (re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?P<unit>)"), _date),
     (re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})(?P<unit>[日号]))?"), _date),
@@ -94,6 +98,7 @@ def sentences(text: str, first: bool = True) -> list[str]:
     each piece is synthesised on its own, and a short first piece is heard sooner. `first`: the text
     is the beginning of what is spoken, so its first piece is cut at its first comma when longer than
     FIRST (false for a sentence added to an answer already being spoken)."""
+    text = CITATION.sub("", text)
     pieces = [p.strip() for p in re.split(rf"(?<=[{SENTENCE_END}])", text) if re.search(r"\w", p)]  # punctuation alone says nothing
     out: list[str] = []
     for piece in pieces:

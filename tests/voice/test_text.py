@@ -50,5 +50,10 @@ def test_the_first_clause_of_what_is_spoken_is_the_shortest_there_is():
     assert sentences(listed)[0].endswith("、") and "".join(sentences(listed)) == listed  # no comma: at a list's 、
 
 
+def test_citation_marks_are_neither_spoken_nor_captioned():
+    assert sentences("在宝山区政务服务中心办理[1]。需带身份证[2]。", first=False) == ["在宝山区政务服务中心办理。", "需带身份证。"]
+    assert sentences("办理。[1]") == ["办理。"]  # a mark after the full stop is no sentence of its own
+
+
 def test_nothing_to_say_is_no_sentence():
     assert sentences("  \n ") == [] and sentences("……。") == []
