@@ -69,7 +69,8 @@ def test_an_answer_is_spoken_with_captions_and_a_moving_mouth(site, page, llm, t
     shoot(page, tmp_path, "avatar-speaking")
     assert max(openings) > 0.2 and len(set(openings)) > 3  # the mouth moves with the audio
     page.wait_for_function("() => document.getElementById('xb-caption').textContent.includes('400元')", timeout=60_000)
-    assert "四百" not in page.locator("#xb-caption").inner_text()  # the caption is the text as written
+    last = page.locator("#xb-caption").inner_text()
+    assert "四百" not in last and last.endswith("400元。")  # the text as written, the citation mark left to the page
     page.wait_for_selector("#xb-avatar[data-state='idle']", timeout=60_000)
     assert page.locator("#xb-mouth").evaluate("m => m.style.getPropertyValue('--open')") == "0"
     assert [url.rsplit("/", 3)[-3:] for url in asked] == [["turns", "current", "audio"]]  # the whole answer from one request
