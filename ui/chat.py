@@ -52,8 +52,10 @@ CSS = """
   #title h2 { font-size: 1.05rem; margin: 0; }
   #demo-mode { font-size: 0.75rem; }
   .gradio-container { padding: 6px 6px 110px !important; }
-  #dock { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; padding: 6px;
+  /* above Gradio's block labels (z-index 40), which scrolled under the dock showed through it */
+  #dock { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; padding: 6px;
     background: var(--body-background-fill); box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }
+  #question textarea { min-height: 3.4em; }  /* two lines: the example question in the placeholder is read whole */
 }
 body.large #chat .message-content, body.large #chat .prose *, body.large #waiting *, body.large textarea, body.large button {
   font-size: 1.3rem !important; line-height: 1.6 !important; }
