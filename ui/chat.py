@@ -106,6 +106,23 @@ try { window.localStorage; } catch {
 </script>"""
 
 
+def typing(allowed: bool):
+    """The question box and its button, open or closed: closed while an identity switch runs, so a
+    question typed meanwhile is not sent to the session being replaced."""
+    return gr.update(interactive=allowed), gr.update(interactive=allowed)
+
+
+# the same lock in the browser at once: the server's takes a round trip, and on a loaded server a
+# question typed and sent meanwhile went to the session being replaced
+LOCK_JS = """() => {
+  for (const selector of ["#question textarea", "#send"]) {
+    const control = document.querySelector(selector);
+    if (control) control.disabled = true;
+  }
+  return [];
+}"""
+
+
 def entry_detail(entry: dict) -> str:
     """An official reply's entry as its citation opens: who issued it, from when, which version."""
     parts = [f"发布部门：{entry['department']}"] if entry.get("department") else []
@@ -352,11 +369,6 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
             pages[request.session_hash] = session_id
             return session_id, stored, *view(session_id)
 
-        def typing(allowed: bool):
-            """The question box and its button, open or closed: closed while an identity switch runs,
-            so a question typed meanwhile is not sent to the session being replaced."""
-            return gr.update(interactive=allowed), gr.update(interactive=allowed)
-
         def leave(request: gr.Request) -> None:
             pages.pop(request.session_hash, None)  # ends the page's push loop
 
@@ -367,7 +379,7 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
         human.click(handoff, [session], shown)
         cancel.click(stop_waiting, [session], shown)
         check.click(prereview, [item_choice, uploads, session], [*shown, uploads])
-        locked = identity.input(lambda: typing(False), None, [box, send], queue=False, show_progress="hidden")
+        locked = identity.input(lambda: typing(False), None, [box, send], js=LOCK_JS, queue=False, show_progress="hidden")
         switched = locked.then(switch, [identity], [session, saved, *shown])
         switched.then(lambda: typing(True), None, [box, send], queue=False, show_progress="hidden")
         if face is not None:  # the avatar speaks for the page's session

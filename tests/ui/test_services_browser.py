@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from tests.ui.test_materials_chat_browser import choose_identity
+from xiaobao.ui import chat
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "data" / "prereview"
 
@@ -49,19 +50,21 @@ def test_report_a_matter_from_the_chat_page(site, page, services):
 
 
 def test_a_question_sent_at_once_after_choosing_an_identity_is_asked_as_that_identity(services_data, site, page, engine, monkeypatch):
-    """The question box is closed while the identity switch runs (ui/chat.py `typing`): a question
-    typed at once waits for the new session instead of going to the one being replaced. The switch
-    is made slow here, as it is on a loaded server."""
+    """The question box is closed while the identity switch runs (ui/chat.py `typing`, `LOCK_JS`): a
+    question typed at once waits for the new session instead of going to the one being replaced. The
+    server's answers (the lock, the switch) are made slow here, as they are on a loaded server: the
+    box must be closed in the browser before the server has said anything."""
     page.goto(site + "/", wait_until="domcontentloaded")
     page.locator("#identity input").wait_for(timeout=30_000)
     page.wait_for_function("localStorage.getItem('xiaobao-chat') !== null", timeout=30_000)
-    create = engine.create_session
+    create, lock = engine.create_session, chat.typing
     monkeypatch.setattr(engine, "create_session", lambda **kwargs: time.sleep(2) or create(**kwargs))
+    monkeypatch.setattr(chat, "typing", lambda allowed: time.sleep(0 if allowed else 1.5) or lock(allowed))
     page.locator("#identity input").click()
     page.get_by_role("option", name="上海示例科技有限公司（企业，示例）").click()
     page.fill("#question textarea", "我们企业能享受哪些政策")  # no wait: Playwright types as soon as the box takes text
     page.click("#send")
     page.get_by_text("可享受 2 项").wait_for(timeout=20_000)
     page.wait_for_timeout(1000)  # a late switch would replace the chat now
-    chat = page.locator("#chat").inner_text()
-    assert "我们企业能享受哪些政策" in chat and "可享受 2 项" in chat
+    shown = page.locator("#chat").inner_text()
+    assert "我们企业能享受哪些政策" in shown and "可享受 2 项" in shown
