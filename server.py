@@ -70,11 +70,13 @@ def create_app(services: Services, with_ui: bool = True) -> FastAPI:
         import gradio as gr
 
         from xiaobao.ui.avatar import HEAD
-        from xiaobao.ui.chat import CHINESE_JS, CSS, MEMORY_STORAGE_HEAD, THEME, build_chat
+        from xiaobao.ui.chat import CHINESE_JS, CSS, GRADIO_WORDS, MEMORY_STORAGE_HEAD, THEME, build_chat
 
         app.include_router(pages.chat_entry)
         # the page's CSS goes in the head, not css=: Gradio scopes css= rules under its container, so rules
         # on body (large text, waiting) or the container itself (room below the phone's dock) never matched
         head = f"<style>{CSS}</style>" + MEMORY_STORAGE_HEAD + (HEAD if services.settings.voice else "")
-        app = gr.mount_gradio_app(app, build_chat(services), path="/chat", footer_links=[], theme=THEME, js=CHINESE_JS, head=head)
+        app = gr.mount_gradio_app(
+            app, build_chat(services), path="/chat", footer_links=[], theme=THEME, js=CHINESE_JS, head=head, i18n=GRADIO_WORDS
+        )
     return app

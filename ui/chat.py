@@ -86,6 +86,9 @@ CHINESE_JS = """
   reword();
 }
 """
+# The same for the words of Gradio's upload area ("Drop File Here - or - Click to Upload" in an English
+# browser): given in Chinese for every browser, as Gradio's own zh-CN words
+GRADIO_WORDS = gr.I18n(en={"upload_text.drop_file": "将文件拖放到此处", "common.or": "或", "upload_text.click_to_upload": "点击上传"})
 LARGE_TEXT_JS = "(on) => { document.body.classList.toggle('large', on); return on; }"
 # In the widget's panel on another site, a browser that blocks third-party storage (a private window,
 # cookies blocked) denies the page localStorage and reading it throws; Gradio's BrowserState reads it
