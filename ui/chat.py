@@ -62,14 +62,16 @@ body.large #chat .message-content, body.large #chat .prose *, body.large #waitin
 body.large #chat .message { color: #000 !important; border: 2px solid #000; }
 """
 # Gradio words its own buttons and labels in the browser's language ("Like", "bot's message: …" in an
-# English browser): this page speaks Chinese to everyone, so a script rewords them as they appear, and
-# hides the clear button (the conversation is the stored one; clearing the screen would only hide it)
+# English browser) and titles its notices "Warning": this page speaks Chinese to everyone, so a script
+# rewords them as they appear, and hides the clear button (the conversation is the stored one;
+# clearing the screen would only hide it)
 CHINESE_JS = """
 () => {
   const words = {
     Like: "赞", Dislike: "踩", Copy: "复制", "Copy message": "复制", Retry: "重试", Undo: "撤销", Edit: "编辑",
     "chatbot conversation": "对话记录",
   };
+  const titles = { Warning: "提示", Info: "提示", Error: "出错了" };
   const prefixes = [["bot's message: ", "小宝或工作人员的消息："], ["user's message: ", "我的消息："]];
   const reword = () => {
     for (const node of document.querySelectorAll("#chat [aria-label], #chat [title]")) {
@@ -81,14 +83,23 @@ CHINESE_JS = """
         else for (const [en, zh] of prefixes) if (value.startsWith(en)) node.setAttribute(name, zh + value.slice(en.length));
       }
     }
+    for (const toast of document.querySelectorAll("[data-testid=toast-body]")) {  // a notice's title
+      const texts = document.createTreeWalker(toast, NodeFilter.SHOW_TEXT);
+      for (let text; (text = texts.nextNode()); ) {
+        const word = text.textContent.trim();
+        if (word in titles) text.textContent = text.textContent.replace(word, titles[word]);
+      }
+    }
   };
-  new MutationObserver(reword).observe(document.body, { subtree: true, childList: true });
+  new MutationObserver(reword).observe(document.body, { subtree: true, childList: true, characterData: true });
   reword();
 }
 """
 # The same for the words of Gradio's upload area ("Drop File Here - or - Click to Upload" in an English
 # browser): given in Chinese for every browser, as Gradio's own zh-CN words
-GRADIO_WORDS = gr.I18n(en={"upload_text.drop_file": "将文件拖放到此处", "common.or": "或", "upload_text.click_to_upload": "点击上传"})
+GRADIO_WORDS = gr.I18n(
+    en={"upload_text.drop_file": "将文件拖放到此处", "common.or": "或", "upload_text.click_to_upload": "点击上传", "common.error": "出错了"}
+)
 LARGE_TEXT_JS = "(on) => { document.body.classList.toggle('large', on); return on; }"
 # In the widget's panel on another site, a browser that blocks third-party storage (a private window,
 # cookies blocked) denies the page localStorage and reading it throws; Gradio's BrowserState reads it
@@ -107,6 +118,14 @@ try { window.localStorage; } catch {
   } });
 }
 </script>"""
+
+
+def warn(message: str, outputs: int) -> tuple:
+    """A problem the citizen can put right: said in a notice, and every output left as it is — the
+    conversation, the chosen files, the text typed. (A raised gr.Error covers each output with an
+    "Error" badge, the conversation included, until the next answer.)"""
+    gr.Warning(message)
+    return (gr.skip(),) * outputs
 
 
 def typing(allowed: bool):
@@ -290,7 +309,8 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
 
         def ask(message: str, session_id: str | None):
             if session_id is None:
-                raise gr.Error("页面还在加载，请稍候再发送。")
+                yield warn("页面还在加载，请稍候再发送。", 4)
+                return
             if not message.strip():
                 yield message, *view(session_id)
                 return
@@ -313,7 +333,7 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
 
         def handoff(session_id: str | None):
             if session_id is None:
-                raise gr.Error("页面还在加载，请稍候再试。")
+                return warn("页面还在加载，请稍候再试。", 3)
             engine.handoff(session_id, "用户点击转人工")
             return view(session_id)
 
@@ -352,18 +372,18 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
 
         def prereview(item_id: str | None, paths: list[str] | None, session_id: str):
             if not item_id or not paths:
-                raise gr.Error("请选择事项并上传至少一份材料。")
+                return warn("请选择事项并上传至少一份材料。", 4)
             try:
                 services.reviewer.check([(Path(p).name, Path(p).stat().st_size) for p in paths])
                 engine.prereview(session_id, item_id, [(Path(p).name, Path(p).read_bytes()) for p in paths])
             except (UploadRejected, ReviewBusy) as exc:
-                raise gr.Error(str(exc)) from None
+                return warn(str(exc), 4)
             return *view(session_id), None
 
         def file_report(text: str, reach: str, session_id: str):
             reply = engine.use_tool(session_id, "report_unresolved", {"text": text, "contact": reach}, f"“办不成事”反映：{text}")
             if not reply.data.get("tracking_no"):
-                raise gr.Error(reply.text)
+                return warn(reply.text, 5)
             return *view(session_id), "", ""
 
         def switch(user: str, request: gr.Request):

@@ -20,6 +20,12 @@ def test_policies_and_prereview_in_the_chat(services_data, site, page, tmp_path:
 
     page.get_by_text("材料预审：上传申请材料").click()
     assert "将文件拖放到此处\n- 或 -\n点击上传" in page.locator("#uploads").inner_text()  # en-US browser too
+    page.click("#prereview")  # nothing uploaded yet: a notice, and the conversation stays on screen
+    notice = page.locator("[data-testid=toast-body]").first
+    notice.get_by_text("请选择事项并上传至少一份材料").wait_for(timeout=10_000)
+    assert notice.inner_text().startswith("提示")  # not Gradio's "Warning"
+    page.wait_for_timeout(500)
+    assert "宝山区科技型企业研发投入奖励" in page.locator("#chat").inner_text()  # no "Error" badge over it
     page.locator("#item input").click()
     page.get_by_role("option", name="食品经营许可证新办（BS-ITEM-007）").click()
     folder = CASES / "case-0002"  # demo-enterprise-1's food-licence case with one material missing
