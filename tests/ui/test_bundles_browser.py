@@ -1,7 +1,10 @@
 """An editor changes a 一件事 bundle in the console, in a real Chromium: the current version's JSON
 is shown, a change is saved as the next version and used at once, the old version stays readable."""
 
+import re
 from pathlib import Path
+
+from playwright.sync_api import expect
 
 from tests.ui.conftest import sign_in
 
@@ -15,7 +18,8 @@ def test_editor_saves_a_new_version_of_a_bundle(site, page, services, tmp_path: 
     page.click("#tabs button[data-tab='bundles']")
     page.locator("#bundle-pick option", has_text="退休一件事（第 1 版，示例数据）").wait_for(state="attached", timeout=10_000)
     page.select_option("#bundle-pick", "retirement")
-    page.wait_for_function("document.querySelector('#bundle-json').value.includes('退休一件事')", timeout=10_000)
+    # not wait_for_function: the consoles' CSP forbids the eval it needs once it polls a second time
+    expect(page.locator("#bundle-json")).to_have_value(re.compile("退休一件事"), timeout=10_000)
     text = page.input_value("#bundle-json")
     page.fill("#bundle-json", text.replace("是否有外省市的养老保险缴费记录需要转入？", "是否有外地社保缴费记录需要转入？"))
     page.fill("#bundle-note", "问法更口语")
