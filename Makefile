@@ -8,6 +8,11 @@ SHARED ?= ../shared/data
 # RUNTIME is what `make run` needs; DEV adds the test and lint tools on top.
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
+# llama.cpp's AMX kernels crash the model server on the first answer on some Xeons (a general protection
+# fault in ggml_backend_amx_mul_mat, llama.cpp issues 20824 and 26954), so the local model is built without
+# them wherever the compiler knows the flag (x86-64, GCC >= 11 or clang >= 12; older ones never build them).
+NO_AMX := $(shell echo | $${CC:-cc} -mno-amx-int8 -E -x c - >/dev/null 2>&1 && echo -mno-amx-int8)
+export CMAKE_ARGS := $(strip $(CMAKE_ARGS) $(if $(NO_AMX),-DCMAKE_C_FLAGS=$(NO_AMX) -DCMAKE_CXX_FLAGS=$(NO_AMX)))
 
 .PHONY: install run test lint bench eval eval-answers clean help
 
@@ -18,6 +23,8 @@ $(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "需要 Python 3.11 或更高版本" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+# pip's cache of built wheels ignores CMAKE_ARGS: a new .venv never takes an older build of llama.cpp
+	$(BIN)/python -c 'import llama_cpp' 2>/dev/null || $(BIN)/pip cache remove llama_cpp_python >/dev/null 2>&1 || true
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

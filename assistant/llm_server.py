@@ -16,6 +16,10 @@ from pathlib import Path
 import httpx
 
 log = logging.getLogger("xiaobao.llm_server")
+# what a build with llama.cpp's AMX kernels says as it loads; those kernels crash on some Xeons (llama.cpp
+# issues 20824, 26954), and the Makefile builds without them, but a .venv from before keeps its build
+AMX_BUILD = b"AMX model buffer"
+AMX_HINT = "本机的 llama.cpp 带 AMX 内核，已知在部分至强处理器上崩溃：删除 .venv 后重新执行 make run，会不带 AMX 重新编译"
 
 
 def llama_cpp_command(model_path: Path, host: str, port: int, threads: int, ctx: int, alias: str) -> list[str]:
@@ -100,6 +104,14 @@ class ModelServer:
             time.sleep(0.25)
         raise RuntimeError(f"模型服务 {self.startup_timeout:.0f} 秒内没有就绪，日志见 {self.log_path}")
 
+    def _crash_hint(self) -> str:
+        """Why a server killed by a signal died, where the log says: a hint the deployer can act on."""
+        if self._process is None or self._process.returncode >= 0 or not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log_file:
+            log_file.seek(max(0, self.log_path.stat().st_size - 1_000_000))  # the last start's lines
+            return f" ({AMX_HINT})" if AMX_BUILD in log_file.read() else ""
+
     def start(self, supervise: bool = True, check_interval: float = 2.0) -> None:
         """Start the server and wait until it answers; with `supervise`, restart it whenever it dies."""
         with self._lock:
@@ -115,7 +127,7 @@ class ModelServer:
             with self._lock:
                 if self._stop.is_set() or self._process is None or self._process.poll() is None:
                     continue
-                log.warning("model server exited with %s; restarting", self._process.returncode)
+                log.warning("model server exited with %s; restarting%s", self._process.returncode, self._crash_hint())
                 self.restarts += 1
                 self._spawn()
             try:

@@ -52,6 +52,7 @@ CSS = """
   #title h2 { font-size: 1.05rem; margin: 0; }
   #demo-mode { font-size: 0.75rem; }
   .gradio-container { padding: 6px 6px 110px !important; }
+  .gradio-container > .main { padding-left: 0 !important; padding-right: 0 !important; }  /* Gradio's 32 px a side */
   /* above Gradio's block labels (z-index 40), which scrolled under the dock showed through it */
   #dock { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; padding: 6px;
     background: var(--body-background-fill); box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }

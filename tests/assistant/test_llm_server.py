@@ -60,6 +60,16 @@ def test_a_killed_server_is_restarted(server):
     assert server.restarts == 1 and server.healthy()
 
 
+def test_a_crash_of_an_amx_build_says_how_to_rebuild(server, caplog):
+    server.log_path.write_text("load_tensors:          AMX model buffer size =   950.71 MiB\n")
+    server.start(check_interval=0.2)
+    os.kill(server.pid, signal.SIGSEGV)  # what the AMX kernels' general protection fault ends in
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not server.restarts:
+        time.sleep(0.2)
+    assert "删除 .venv 后重新执行 make run" in caplog.text
+
+
 def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
     srv = ModelServer([sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/v1/models", tmp_path / "llm.log", 10)
     with pytest.raises(RuntimeError, match="退出码 3"):

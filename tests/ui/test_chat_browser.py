@@ -123,6 +123,7 @@ def test_phone_waiting_is_honest_and_can_be_cancelled(site, browser, services, e
     page = browser.new_page(viewport=viewport, is_mobile=True, has_touch=True)
     open_chat(page, site)
     in_view(page, viewport, "#question textarea", "#send", "#human")  # without scrolling
+    assert page.locator("#chat").bounding_box()["width"] >= viewport["width"] - 20  # no wide margins on a phone
     page.fill("#question textarea", "政务服务中心几点上班？")
     page.click("#send")
     summary = page.locator("#chat details summary").first

@@ -109,5 +109,8 @@ def test_on_a_phone_the_card_starts_folded_and_opens_on_request(site, page):
     open_chat(page, site)
     page.wait_for_function("() => document.getElementById('xb-avatar')?.dataset.applied", timeout=30_000)
     assert page.locator(".xb-unfold").is_visible() and not page.locator(".xb-card").is_visible()  # the chat stays readable
+    # folded, it waits in the title row, over no message (above the input row it covered the newest one)
+    button, chat = page.locator(".xb-unfold").bounding_box(), page.locator("#chat").bounding_box()
+    assert button["y"] + button["height"] <= chat["y"]
     page.locator(".xb-unfold").click()
     assert page.locator(".xb-card").is_visible()
