@@ -266,6 +266,8 @@ def serve(
                 uvicorn.run(app_, host=host, port=port, log_config=None, log_level="warning", proxy_headers=False)
             finally:
                 stop_rehearsal.set()  # before the services close under it
+    except typer.Exit:
+        raise  # already said; click's Exit is a RuntimeError too, and was said again as "错误：2"
     except RuntimeError as exc:
         raise fail(str(exc)) from None
 
@@ -589,6 +591,8 @@ def eval_answers(
             with progress_bars() as progress:
                 task = progress.add_task("问题", total=len(cases))
                 result = run_answer_eval(services.engine, cases, on_case=lambda case, reply: progress.advance(task))
+    except typer.Exit:
+        raise
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     console.print_json(data=result)

@@ -72,6 +72,7 @@ class ModelServer:
         self.startup_timeout = startup_timeout
         self.restarts = 0
         self._process: subprocess.Popen | None = None
+        self._log_start = 0  # where the current process's lines begin in the (appended) log
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
@@ -89,6 +90,7 @@ class ModelServer:
     def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
+            self._log_start = out.tell()
             self._process = subprocess.Popen(
                 self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_child_setup(self.nice)
             )
@@ -105,11 +107,11 @@ class ModelServer:
         raise RuntimeError(f"模型服务 {self.startup_timeout:.0f} 秒内没有就绪，日志见 {self.log_path}")
 
     def _crash_hint(self) -> str:
-        """Why a server killed by a signal died, where the log says: a hint the deployer can act on."""
-        if self._process is None or self._process.returncode >= 0 or not self.log_path.exists():
+        """Why a server that crashed did, where its own lines say: a hint the deployer can act on."""
+        if self._process is None or self._process.returncode != -signal.SIGSEGV:
             return ""
         with self.log_path.open("rb") as log_file:
-            log_file.seek(max(0, self.log_path.stat().st_size - 1_000_000))  # the last start's lines
+            log_file.seek(self._log_start)
             return f" ({AMX_HINT})" if AMX_BUILD in log_file.read() else ""
 
     def start(self, supervise: bool = True, check_interval: float = 2.0) -> None:

@@ -87,6 +87,11 @@ def test_xiaobao_ingest_while_xiaobao_serve_runs(tmp_path):
         other = subprocess.run([XIAOBAO, "--data-dir", str(data), "search", "落户"], capture_output=True, text=True, timeout=300)
         said = other.stdout.replace("\n", "")  # the terminal's line breaks
         assert other.returncode != 0 and "小宝服务正在运行" in said and "另一个数据目录" in said
+        second = subprocess.run(
+            [XIAOBAO, "--data-dir", str(data), "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=300
+        )
+        said = second.stdout.replace("\n", "")
+        assert second.returncode == 2 and "小宝服务正在运行" in said and "错误：2" not in said  # said once
         evaluated = subprocess.run(
             [XIAOBAO, "--data-dir", str(data), "eval", "verbatim", "--json", str(tmp_path / "v.json")],
             capture_output=True,

@@ -63,25 +63,29 @@ body.large #chat .message-content, body.large #chat .prose *, body.large #waitin
 body.large #chat .message { color: #000 !important; border: 2px solid #000; }
 """
 # Gradio words its own buttons and labels in the browser's language ("Like", "bot's message: …" in an
-# English browser) and titles its notices "Warning": this page speaks Chinese to everyone, so a script
-# rewords them as they appear, and hides the clear button (the conversation is the stored one;
-# clearing the screen would only hide it)
+# English browser), says some screen-reader words in English in every browser ("File upload") and titles
+# its notices "Warning": this page speaks Chinese to everyone, so a script rewords them as they appear,
+# and hides the chat's clear button (the conversation is the stored one; clearing the screen would only
+# hide it)
 CHINESE_JS = """
 () => {
   const words = {
     Like: "赞", Dislike: "踩", Copy: "复制", "Copy message": "复制", Retry: "重试", Undo: "撤销", Edit: "编辑",
-    "chatbot conversation": "对话记录",
+    "chatbot conversation": "对话记录", "Click to upload or drop files": "点击上传或拖放文件", "File upload": "上传文件",
+    "Remove this file": "移除此文件", Close: "关闭",
   };
   const titles = { Warning: "提示", Info: "提示", Error: "出错了" };
   const prefixes = [["bot's message: ", "小宝或工作人员的消息："], ["user's message: ", "我的消息："]];
   const reword = () => {
-    for (const node of document.querySelectorAll("#chat [aria-label], #chat [title]")) {
+    for (const node of document.querySelectorAll("[aria-label], [title]")) {
       for (const name of ["aria-label", "title"]) {
         const value = node.getAttribute(name);
         if (value === null) continue;
-        if (value === "Clear" || value === "清空对话") node.style.display = "none";
+        if (node.closest("#chat") && (value === "Clear" || value === "清空对话")) node.style.display = "none";
         else if (value in words) node.setAttribute(name, words[value]);
-        else for (const [en, zh] of prefixes) if (value.startsWith(en)) node.setAttribute(name, zh + value.slice(en.length));
+        else for (const [en, zh] of prefixes) {  // a message's own label: its text, without the markup Gradio leaves in
+          if (value.startsWith(en)) node.setAttribute(name, zh + value.slice(en.length).replace(/<[^>]*>/g, ""));
+        }
       }
     }
     for (const toast of document.querySelectorAll("[data-testid=toast-body]")) {  // a notice's title
@@ -96,10 +100,20 @@ CHINESE_JS = """
   reword();
 }
 """
-# The same for the words of Gradio's upload area ("Drop File Here - or - Click to Upload" in an English
-# browser): given in Chinese for every browser, as Gradio's own zh-CN words
+# The same for Gradio's words that are not in the page's markup (the upload area's "Drop File Here - or -
+# Click to Upload", "Loading" in an English browser): given in Chinese for every browser
 GRADIO_WORDS = gr.I18n(
-    en={"upload_text.drop_file": "将文件拖放到此处", "common.or": "或", "upload_text.click_to_upload": "点击上传", "common.error": "出错了"}
+    en={
+        "upload_text.drop_file": "将文件拖放到此处",
+        "common.or": "或",
+        "upload_text.click_to_upload": "点击上传",
+        "common.error": "出错了",
+        "common.loading": "加载中",
+        # missing from Gradio's own word lists: its upload button said "common.upload", and what it tells
+        # screen readers when an answer is done, "common.complete"
+        "common.upload": "上传",
+        "common.complete": "已完成",
+    }
 )
 LARGE_TEXT_JS = "(on) => { document.body.classList.toggle('large', on); return on; }"
 # In the widget's panel on another site, a browser that blocks third-party storage (a private window,
@@ -261,7 +275,12 @@ def build_chat(services: Services, poll_seconds: float = 15.0, push_timeout: flo
                 cancel = gr.Button("取消等待", visible=False, size="sm", scale=0, min_width=80, elem_id="cancel-wait")
             with gr.Row(elem_id="ask-row"):
                 box = gr.Textbox(
-                    placeholder="请输入问题，如：高龄津贴怎么申请", show_label=False, scale=8, min_width=120, elem_id="question"
+                    label="问题",  # hidden, read by screen readers (Gradio says "Textbox" without one)
+                    placeholder="请输入问题，如：高龄津贴怎么申请",
+                    show_label=False,
+                    scale=8,
+                    min_width=120,
+                    elem_id="question",
                 )
                 send = gr.Button("发送", variant="primary", scale=0, min_width=64, elem_id="send")
                 human = gr.Button("转人工", scale=0, min_width=64, elem_id="human")

@@ -1,6 +1,7 @@
 """The service tools in the chat page, in a real Chromium: pick a sample identity, ask which
 policies apply, upload materials for pre-review and read the result."""
 
+import re
 import time
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def test_policies_and_prereview_in_the_chat(services_data, site, page, tmp_path:
     files = [str(f) for f in sorted(folder.iterdir()) if f.name != "case.json"]
     page.locator("#uploads input[type=file]").set_input_files(files)
     page.wait_for_timeout(1500)  # Gradio uploads the files before the button can use them
+    # what screen readers say is Chinese too: Gradio says "File upload", "Remove this file", "Close" and
+    # "common.upload" in every browser and leaves markup in a message's label (the chat's hidden clear
+    # button aside)
+    said = page.evaluate("""() => [...document.querySelectorAll('[aria-label], [title]')]
+        .flatMap(e => [e.getAttribute('aria-label'), e.getAttribute('title')]).filter(v => v && v !== 'Clear')""")
+    assert [v for v in said if re.search(r"[A-Za-z]{3}|<", v.removesuffix(".txt").removesuffix(".png"))] == []
+    assert page.get_by_role("textbox", name="问题").count() == 1  # the question box's name, not "Textbox"
     page.click("#prereview")
     page.get_by_text("材料预审：").last.wait_for(timeout=60_000)
     page.get_by_text("项不通过").wait_for(timeout=60_000)
